@@ -1,0 +1,139 @@
+//! `ecs-notifier render FILE…`: shows what the function would post for event files, offline.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use crate::event::decode;
+use crate::plan::{plan, Options, Plan};
+use crate::slack::preview::preview;
+
+/// How to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people: verdict, the Slack message as read in Slack, Datadog points and events.
+    Text,
+    /// The exact request bodies, one JSON document per file.
+    Json,
+}
+
+/// The Datadog part of a plan, in a few readable lines.
+fn datadog_lines(plan: &Plan) -> String {
+    let mut out = String::new();
+    for d in &plan.datadog.distributions {
+        for (ts, values) in &d.points {
+            let _ = writeln!(out, "  distribution {} = {:?} @{ts} [{}]", d.metric, values, d.tags.join(","));
+        }
+    }
+    for s in &plan.datadog.series {
+        for p in &s.points {
+            let _ = writeln!(out, "  count {} = {} @{} [{}]", s.metric, p.value, p.timestamp, s.tags.join(","));
+        }
+    }
+    for e in &plan.datadog.events {
+        let _ = writeln!(
+            out,
+            "  event ({}) \"{}\" aggregation_key={} [{}]",
+            e.alert_type,
+            e.title,
+            e.aggregation_key.as_deref().unwrap_or("-"),
+            e.tags.join(",")
+        );
+    }
+    if out.is_empty() {
+        out.push_str("  (nothing)\n");
+    }
+    out
+}
+
+/// Renders one event (already parsed JSON) in the chosen format.
+pub fn render_value(name: &str, value: &Value, options: &Options, format: Format) -> String {
+    let event = match decode(value) {
+        Ok(event) => event,
+        Err(err) => {
+            return match format {
+                Format::Text => format!("━━ {name}\nskipped: {err}\n"),
+                Format::Json => json!({"file": name, "skipped": err.to_string()}).to_string() + "\n",
+            }
+        }
+    };
+    let plan = plan(&event, options, Utc::now());
+    match format {
+        Format::Json => {
+            json!({
+                "file": name,
+                "kind": plan.summary.kind,
+                "verdict": plan.summary.verdict,
+                "cause": plan.summary.cause,
+                "subject": plan.summary.subject,
+                "slack": plan.slack,
+                "datadog": plan.datadog,
+            })
+            .to_string()
+                + "\n"
+        }
+        Format::Text => {
+            let mut out = format!("━━ {name}\n");
+            let s = &plan.summary;
+            let _ = writeln!(out, "verdict: {} · {} · {} · {}", s.kind, s.verdict, s.cause, s.subject);
+            match &plan.slack {
+                Some(message) => {
+                    let _ = writeln!(out, "slack:\n{}", preview(message));
+                }
+                None => out.push_str("slack: (no message)\n"),
+            }
+            let _ = write!(out, "datadog:\n{}", datadog_lines(&plan));
+            out
+        }
+    }
+}
+
+/// Runs the `render` command; returns the process exit code.
+pub fn run(args: &[String]) -> i32 {
+    let mut format = Format::Text;
+    let mut files = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "--json" => format = Format::Json,
+            "-h" | "--help" => {
+                println!("usage: ecs-notifier render [--json] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file. NOTIFY_ON_SUCCESS applies as in the function.");
+                return 0;
+            }
+            _ => files.push(arg),
+        }
+    }
+    if files.is_empty() {
+        eprintln!("usage: ecs-notifier render [--json] EVENT.json…");
+        return 2;
+    }
+    let options = Options {
+        notify_on_success: std::env::var("NOTIFY_ON_SUCCESS")
+            .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
+            .unwrap_or(false),
+    };
+    let mut status = 0;
+    for file in files {
+        let name = Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.clone());
+        let parsed = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(value) => {
+                print!("{}", render_value(&name, &value, &options, format));
+                if format == Format::Text {
+                    println!();
+                }
+            }
+            Err(err) => {
+                eprintln!("{file}: {err}");
+                status = 1;
+            }
+        }
+    }
+    status
+}

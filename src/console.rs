@@ -1,0 +1,67 @@
+//! Links to the ECS console for a task or a service, in the partition of its region.
+
+/// Percent-encodes one URL path segment or query value.
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn host(region: &str) -> String {
+    if region.starts_with("cn-") {
+        format!("https://{}.console.amazonaws.cn", encode(region))
+    } else if region.starts_with("us-gov-") {
+        "https://console.amazonaws-us-gov.com".to_string()
+    } else {
+        format!("https://{}.console.aws.amazon.com", encode(region))
+    }
+}
+
+/// The task's page in the ECS console.
+pub fn task_url(region: &str, cluster: &str, task_id: &str) -> String {
+    format!(
+        "{}/ecs/v2/clusters/{}/tasks/{}/configuration?region={}",
+        host(region),
+        encode(cluster),
+        encode(task_id),
+        encode(region)
+    )
+}
+
+/// A tab (`deployments`, `events`) of the service's page in the ECS console.
+pub fn service_url(region: &str, cluster: &str, service: &str, tab: &str) -> String {
+    format!(
+        "{}/ecs/v2/clusters/{}/services/{}/{}?region={}",
+        host(region),
+        encode(cluster),
+        encode(service),
+        encode(tab),
+        encode(region)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_per_partition() {
+        assert_eq!(
+            task_url("eu-west-1", "prod", "0f1e"),
+            "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/0f1e/configuration?region=eu-west-1"
+        );
+        assert!(task_url("cn-north-1", "c", "t").starts_with("https://cn-north-1.console.amazonaws.cn/"));
+        assert!(service_url("us-gov-west-1", "c", "s", "events")
+            .starts_with("https://console.amazonaws-us-gov.com/ecs/v2/clusters/c/services/s/events"));
+        assert_eq!(
+            service_url("eu-west-1", "a b", "x|y>", "deployments"),
+            "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/a%20b/services/x%7Cy%3E/deployments?region=eu-west-1"
+        );
+    }
+}

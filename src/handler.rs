@@ -1,0 +1,256 @@
+//! Handles one event: decode, plan, deliver to the sinks concurrently, remember what delivered.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use chrono::Utc;
+use futures::future::join_all;
+use reqwest::Client;
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::datadog::DatadogApi;
+use crate::delivery_log::DeliveryLog;
+use crate::event::decode;
+use crate::plan::{plan, Options, Plan};
+use crate::retry::{RetryPolicy, SendError};
+use crate::slack::SlackWebhook;
+
+/// Time kept back from the Lambda deadline to report the result.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// Events remembered for deduplication (each event uses one or two keys).
+const DELIVERY_LOG_KEYS: usize = 8192;
+
+/// Sinks that did not deliver an event; the invocation fails so Lambda retries it.
+#[derive(Debug, Error)]
+#[error("event {event_id}: {} delivery(ies) failed: {}", failures.len(), describe(failures))]
+pub struct DeliveryError {
+    pub event_id: String,
+    pub failures: Vec<(&'static str, SendError)>,
+}
+
+fn describe(failures: &[(&'static str, SendError)]) -> String {
+    failures
+        .iter()
+        .map(|(part, err)| format!("{part}: {err}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<DeliveryError> for lambda_runtime::Diagnostic {
+    fn from(err: DeliveryError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "DeliveryFailed".into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// What happened to an event, returned as the invocation's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub event_id: String,
+    pub kind: String,
+    pub verdict: String,
+    pub cause: String,
+    /// Parts delivered by this invocation.
+    pub delivered: Vec<&'static str>,
+    /// Parts an earlier delivery of the same event already posted.
+    pub duplicate: Vec<&'static str>,
+}
+
+/// One piece of what an event sends.
+enum Part<'a> {
+    Slack(&'a crate::slack::Message),
+    Distributions(&'a [crate::datadog::Distribution]),
+    Series(&'a [crate::datadog::Series]),
+    DatadogEvent(&'a crate::datadog::Event),
+}
+
+impl Part<'_> {
+    fn key(&self) -> &'static str {
+        match self {
+            Part::Slack(_) => "slack",
+            Part::Distributions(_) => "datadog.distributions",
+            Part::Series(_) => "datadog.series",
+            Part::DatadogEvent(_) => "datadog.event",
+        }
+    }
+}
+
+/// The function: HTTP client and sinks built once per process, and the delivery log.
+pub struct Notifier {
+    client: Client,
+    slack: Option<SlackWebhook>,
+    datadog: Option<DatadogApi>,
+    options: Options,
+    log: Mutex<DeliveryLog>,
+}
+
+impl Notifier {
+    /// Builds the sinks the configuration turns on.
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let client = Client::builder()
+            .user_agent(concat!("ecs-notifier/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()?;
+        let policy = RetryPolicy {
+            attempt_timeout: config.http_timeout,
+            ..RetryPolicy::default()
+        };
+        Ok(Self {
+            client,
+            slack: config
+                .slack_webhook
+                .clone()
+                .map(|url| SlackWebhook::new(url, policy)),
+            datadog: config
+                .datadog
+                .clone()
+                .map(|dd| DatadogApi::new(dd.base_url, dd.api_key, policy)),
+            options: Options {
+                notify_on_success: config.notify_on_success,
+            },
+            log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
+        })
+    }
+
+    /// Handles a Lambda invocation that must finish by `deadline` (wall clock).
+    pub async fn handle_invocation(
+        &self,
+        payload: &Value,
+        deadline: SystemTime,
+    ) -> Result<Report, DeliveryError> {
+        let remaining = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        self.handle(payload, Instant::now() + remaining).await
+    }
+
+    /// Handles one event payload; fails only when a sink could not deliver.
+    pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Report, DeliveryError> {
+        let event_id = payload
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let event = match decode(payload) {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(event_id = %event_id, error = %err, "event skipped: not an ECS event this function handles");
+                return Ok(Report {
+                    event_id,
+                    kind: "invalid".into(),
+                    verdict: "skipped".into(),
+                    cause: err.to_string(),
+                    ..Report::default()
+                });
+            }
+        };
+        let plan = plan(&event, &self.options, Utc::now());
+        let mut report = Report {
+            event_id: event_id.clone(),
+            kind: plan.summary.kind.into(),
+            verdict: plan.summary.verdict.clone(),
+            cause: plan.summary.cause.clone(),
+            ..Report::default()
+        };
+
+        let already = self.lock_log().delivered(&plan.dedupe_keys);
+        let mut sends = Vec::new();
+        for part in self.parts(&plan) {
+            if already.contains(part.key()) {
+                report.duplicate.push(part.key());
+            } else {
+                sends.push(async move { (part.key(), self.send(&part, deadline).await) });
+            }
+        }
+        let results = join_all(sends).await;
+
+        let mut failures = Vec::new();
+        {
+            let mut log = self.lock_log();
+            for (key, result) in results {
+                match result {
+                    Ok(()) => {
+                        log.record(&plan.dedupe_keys, key);
+                        report.delivered.push(key);
+                    }
+                    Err(err) => failures.push((key, err)),
+                }
+            }
+        }
+        let failed: Vec<String> = failures
+            .iter()
+            .map(|(key, err)| format!("{key}: {err}"))
+            .collect();
+        if failures.is_empty() {
+            tracing::info!(
+                event_id = %event_id,
+                kind = %report.kind,
+                verdict = %report.verdict,
+                cause = %report.cause,
+                subject = %plan.summary.subject,
+                delivered = ?report.delivered,
+                duplicate = ?report.duplicate,
+                "event handled"
+            );
+            Ok(report)
+        } else {
+            tracing::error!(
+                event_id = %event_id,
+                kind = %report.kind,
+                verdict = %report.verdict,
+                cause = %report.cause,
+                subject = %plan.summary.subject,
+                delivered = ?report.delivered,
+                duplicate = ?report.duplicate,
+                failed = ?failed,
+                "event not fully delivered; failing the invocation so Lambda retries it"
+            );
+            Err(DeliveryError { event_id, failures })
+        }
+    }
+
+    fn lock_log(&self) -> std::sync::MutexGuard<'_, DeliveryLog> {
+        // A poisoned lock only means another thread panicked mid-update; the log stays usable.
+        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The parts of a plan that go to configured sinks.
+    fn parts<'a>(&self, plan: &'a Plan) -> Vec<Part<'a>> {
+        let mut parts = Vec::new();
+        if self.slack.is_some() {
+            if let Some(message) = &plan.slack {
+                parts.push(Part::Slack(message));
+            }
+        }
+        if self.datadog.is_some() {
+            let dd = &plan.datadog;
+            if !dd.distributions.is_empty() {
+                parts.push(Part::Distributions(&dd.distributions));
+            }
+            if !dd.series.is_empty() {
+                parts.push(Part::Series(&dd.series));
+            }
+            parts.extend(dd.events.iter().map(Part::DatadogEvent));
+        }
+        parts
+    }
+
+    async fn send(&self, part: &Part<'_>, deadline: Instant) -> Result<(), SendError> {
+        let client = &self.client;
+        match (part, &self.slack, &self.datadog) {
+            (Part::Slack(message), Some(slack), _) => slack.post(client, message, deadline).await,
+            (Part::Distributions(d), _, Some(dd)) => dd.distributions(client, d, deadline).await,
+            (Part::Series(s), _, Some(dd)) => dd.series(client, s, deadline).await,
+            (Part::DatadogEvent(e), _, Some(dd)) => dd.event(client, e, deadline).await,
+            // `parts` only lists parts of configured sinks.
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! ecs-notifier: Amazon ECS events in, Slack alerts and Datadog metrics out.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod arn;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod datadog;
+pub mod delivery_log;
+pub mod durations;
+pub mod event;
+pub mod handler;
+pub mod lenient;
+pub mod notice;
+pub mod plan;
+pub mod retry;
+pub mod secret;
+pub mod slack;
+pub mod trigger;
+pub mod verdict;

@@ -1,0 +1,46 @@
+//! The Lambda function's entry point, and `render` for trying events locally.
+
+use ecs_notifier::config::Config;
+use ecs_notifier::handler::Notifier;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+fn main() -> Result<(), lambda_runtime::Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(command) = args.first() {
+        match command.as_str() {
+            "render" => std::process::exit(ecs_notifier::cli::run(&args[1..])),
+            "--version" => {
+                println!("ecs-notifier {}", env!("CARGO_PKG_VERSION"));
+                return Ok(());
+            }
+            _ => {
+                eprintln!("usage: ecs-notifier                       (as a Lambda function)\n       ecs-notifier render [--json] EVENT.json…");
+                std::process::exit(2);
+            }
+        }
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    if config.slack_webhook.is_none() {
+        tracing::info!("Slack sink off: SLACK_WEBHOOK_URL is not set");
+    }
+    if config.datadog.is_none() {
+        tracing::info!("Datadog sink off: DD_API_KEY is not set");
+    }
+    // Built once per process and shared by every invocation.
+    let notifier: &'static Notifier = Box::leak(Box::new(Notifier::new(&config)?));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        notifier
+            .handle_invocation(&event.payload, event.context.deadline())
+            .await
+    }))
+    .await
+}

@@ -1,0 +1,112 @@
+//! A message for people, independent of where it is posted: all text in it is plain and unescaped.
+//!
+//! Sinks render it in their own markup (Slack escapes every string of it for mrkdwn).
+
+/// How bad the news is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Failure,
+    Warning,
+    Success,
+    Info,
+}
+
+impl Severity {
+    /// Slack emoji shortcode shown before the title.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Severity::Failure => ":red_circle:",
+            Severity::Warning => ":warning:",
+            Severity::Success => ":white_check_mark:",
+            Severity::Info => ":information_source:",
+        }
+    }
+
+    /// Datadog event `alert_type`.
+    pub fn alert_type(self) -> &'static str {
+        match self {
+            Severity::Failure => "error",
+            Severity::Warning => "warning",
+            Severity::Success => "success",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A line of a list: a name shown as code, then text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub lead: String,
+    pub text: String,
+}
+
+/// The body of a labelled section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    /// Verbatim text from AWS, shown in a code block.
+    Code(String),
+    Items(Vec<Item>),
+}
+
+/// A labelled part of a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub label: String,
+    pub body: Body,
+}
+
+/// A link to the AWS console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// A message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub severity: Severity,
+    /// Short title: `Out of memory: checkout-api`.
+    pub title: String,
+    /// One sentence saying what happened and where.
+    pub summary: String,
+    /// Label and value pairs: cluster, service, trigger...
+    pub fields: Vec<(String, String)>,
+    pub sections: Vec<Section>,
+    pub link: Option<Link>,
+    /// Small print: durations, ids.
+    pub context: Vec<String>,
+}
+
+impl Notice {
+    /// The notice as plain text (Datadog event text, logs of the local renderer).
+    pub fn plain_text(&self) -> String {
+        let mut out = format!("{}\n", self.summary);
+        for (label, value) in &self.fields {
+            out.push_str(&format!("{label}: {value}\n"));
+        }
+        for section in &self.sections {
+            out.push_str(&format!("{}:\n", section.label));
+            match &section.body {
+                Body::Text(text) | Body::Code(text) => {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+                Body::Items(items) => {
+                    for item in items {
+                        out.push_str(&format!("- {}: {}\n", item.lead, item.text));
+                    }
+                }
+            }
+        }
+        for line in &self.context {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if let Some(link) = &self.link {
+            out.push_str(&format!("{}: {}\n", link.label, link.url));
+        }
+        out
+    }
+}

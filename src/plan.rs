@@ -1,0 +1,501 @@
+//! The pure pipeline: a decoded event becomes a verdict, a notice, a Slack message and Datadog
+//! payloads. No I/O happens here.
+
+use chrono::{DateTime, Utc};
+
+use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
+use crate::datadog::{Distribution, Event as DatadogEvent, Series, Submission};
+use crate::durations::human;
+use crate::event::{Deployment, Envelope, Event, ServiceAction, ServiceRef, Task};
+use crate::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::slack;
+use crate::verdict::{classify, Cause, Outcome, TaskVerdict};
+use crate::{arn, console};
+
+/// Choices that change what is posted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Post successful job runs to Slack.
+    pub notify_on_success: bool,
+}
+
+/// What was concluded about an event, for the log line and the local renderer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `task`, `deployment`, `service_action`.
+    pub kind: &'static str,
+    /// `failure`, `expected`, `success`, `ignored` for tasks; the event name otherwise.
+    pub verdict: String,
+    /// The cause for tasks; the event type (`INFO`, `WARN`, `ERROR`) otherwise.
+    pub cause: String,
+    /// The service, job or task family concerned.
+    pub subject: String,
+}
+
+/// Everything an event leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub summary: Summary,
+    pub notice: Option<Notice>,
+    pub slack: Option<slack::Message>,
+    pub datadog: Submission,
+    /// Keys under which a delivery of this event is remembered: the event id, and for tasks
+    /// the task ARN with its `version` (a redelivery may carry a new event id).
+    pub dedupe_keys: Vec<String>,
+}
+
+/// Plans what to post for an event. `now` stamps metrics Datadog would refuse at event time.
+pub fn plan(event: &Event, options: &Options, now: DateTime<Utc>) -> Plan {
+    let envelope = event.envelope();
+    let mut dedupe_keys = Vec::new();
+    if !envelope.id.is_empty() {
+        dedupe_keys.push(format!("id:{}", envelope.id));
+    }
+    let (summary, notice, datadog) = match event {
+        Event::Task(env, task) => {
+            if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
+                dedupe_keys.push(format!("task:{task_arn}#{version}"));
+            }
+            plan_task(env, task, options, now)
+        }
+        Event::Deployment(env, deployment) => plan_deployment(env, deployment, now),
+        Event::ServiceAction(env, action) => plan_service_action(env, action),
+    };
+    let slack = notice.as_ref().map(slack::render);
+    Plan {
+        summary,
+        notice,
+        slack,
+        datadog,
+        dedupe_keys,
+    }
+}
+
+fn region<'a>(envelope: &'a Envelope, arn_hint: Option<&'a str>) -> &'a str {
+    if envelope.region.is_empty() {
+        arn_hint.and_then(arn::region).unwrap_or("")
+    } else {
+        &envelope.region
+    }
+}
+
+/// `family:rev`, or the family alone.
+fn task_definition(task: &Task) -> String {
+    match task.family_revision() {
+        (family, Some(rev)) => format!("{family}:{rev}"),
+        (family, None) => family.to_string(),
+    }
+}
+
+fn plan_task(
+    envelope: &Envelope,
+    task: &Task,
+    options: &Options,
+    now: DateTime<Utc>,
+) -> (Summary, Option<Notice>, Submission) {
+    let (family, _) = task.family_revision();
+    if !task.is_stopped() {
+        let status = task.last_status.as_deref().unwrap_or("unknown");
+        return (
+            Summary {
+                kind: "task",
+                verdict: "ignored".into(),
+                cause: format!("status {status}"),
+                subject: family.to_string(),
+            },
+            None,
+            Submission::default(),
+        );
+    }
+    let verdict = classify(task);
+    let subject = verdict
+        .trigger
+        .service()
+        .unwrap_or(if family.is_empty() { task.task_id() } else { family })
+        .to_string();
+    let summary = Summary {
+        kind: "task",
+        verdict: verdict.outcome.as_str().into(),
+        cause: verdict.cause.as_str().into(),
+        subject: subject.clone(),
+    };
+    let notice = match verdict.outcome {
+        Outcome::Failure => Some(task_notice(envelope, task, &verdict, &subject)),
+        Outcome::Success if options.notify_on_success => {
+            Some(task_notice(envelope, task, &verdict, &subject))
+        }
+        _ => None,
+    };
+    (summary, notice, task_metrics(envelope, task, &verdict, now))
+}
+
+fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject: &str) -> Notice {
+    let cluster = task.cluster();
+    let definition = task_definition(task);
+    let who = match verdict.trigger.service() {
+        Some(service) => format!("A task of service {service} ({definition})"),
+        None => match verdict.trigger.schedule() {
+            Some(schedule) => format!("Scheduled job {definition} ({schedule})"),
+            None => format!("Task {definition}"),
+        },
+    };
+    let mut summary = format!("{who} in cluster {cluster} {}", verdict.cause.describe());
+    if matches!(verdict.cause, Cause::ExitNonzero | Cause::StopTimeout) {
+        if let Some(first) = verdict.failed_containers.iter().find(|c| c.exit_code != 143) {
+            summary.push_str(&format!(": container {} exited {}", first.name, first.exit_code));
+            if let Some(meaning) = first.meaning() {
+                summary.push_str(&format!(" ({meaning})"));
+            }
+        }
+    }
+    summary.push('.');
+
+    let severity = match verdict.outcome {
+        Outcome::Failure => Severity::Failure,
+        Outcome::Success => Severity::Success,
+        Outcome::Expected => Severity::Info,
+    };
+    let mut fields = vec![("Cluster".to_string(), cluster.to_string())];
+    if let Some(service) = verdict.trigger.service() {
+        fields.push(("Service".into(), service.to_string()));
+    }
+    fields.push(("Task definition".into(), definition));
+    fields.push(("Trigger".into(), verdict.trigger.describe()));
+    let mut placement = task.launch_type().to_string();
+    if let Some(az) = &task.availability_zone {
+        placement.push_str(&format!(" · {az}"));
+    }
+    fields.push(("Launch".into(), placement));
+    if let Some(code) = &task.stop_code {
+        fields.push(("Stop code".into(), code.clone()));
+    }
+
+    let mut sections = Vec::new();
+    if !verdict.failed_containers.is_empty() {
+        let items = verdict
+            .failed_containers
+            .iter()
+            .map(|c| {
+                let mut text = format!("exited {}", c.exit_code);
+                if let Some(meaning) = c.meaning() {
+                    text.push_str(&format!(": {meaning}"));
+                }
+                if let Some(reason) = &c.reason {
+                    text.push_str(&format!(". Reason: {reason}"));
+                }
+                Item {
+                    lead: c.name.clone(),
+                    text,
+                }
+            })
+            .collect();
+        sections.push(Section {
+            label: "Containers that exited non-zero".into(),
+            body: Body::Items(items),
+        });
+    }
+    if let Some(reason) = task.stopped_reason.as_deref().filter(|r| !r.is_empty()) {
+        sections.push(Section {
+            label: "Stop reason".into(),
+            body: Body::Code(reason.to_string()),
+        });
+    }
+    if verdict.outcome == Outcome::Failure {
+        if let Some(hint) = verdict.cause.hint() {
+            sections.push(Section {
+                label: "Where to look".into(),
+                body: Body::Text(hint.to_string()),
+            });
+        }
+    }
+
+    let d = &verdict.durations;
+    let phases: Vec<String> = [
+        ("waited", d.waiting),
+        ("pulled", d.pulling),
+        ("ran", d.running),
+        ("total", d.total),
+    ]
+    .iter()
+    .filter_map(|(label, secs)| secs.map(|s| format!("{label} {}", human(s))))
+    .collect();
+    let mut context = Vec::new();
+    if !phases.is_empty() {
+        context.push(format!(":stopwatch: {}", phases.join(" · ")));
+    }
+    let mut ids = format!("task {}", task.task_id());
+    if let Some(at) = task.stopped_at {
+        ids.push_str(&format!(" · stopped {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    context.push(ids);
+
+    let region = region(envelope, task.task_arn.as_deref());
+    let link = (!task.task_id().is_empty() && !region.is_empty()).then(|| Link {
+        label: "Open the task in the ECS console".into(),
+        url: console::task_url(region, cluster, task.task_id()),
+    });
+
+    Notice {
+        severity,
+        title: format!("{}: {subject}", verdict.cause.title()),
+        summary,
+        fields,
+        sections,
+        link,
+        context,
+    }
+}
+
+/// The Datadog metrics of a stopped task.
+fn task_metrics(
+    envelope: &Envelope,
+    task: &Task,
+    verdict: &TaskVerdict,
+    now: DateTime<Utc>,
+) -> Submission {
+    let (family, _) = task.family_revision();
+    let mut tags = vec![
+        tag("cluster", task.cluster()),
+        tag("task_family", family),
+        tag("launch_type", task.launch_type()),
+        tag("trigger", verdict.trigger.kind()),
+    ];
+    if let Some(service) = verdict.trigger.service() {
+        tags.push(tag("service", service));
+    }
+    if let Some(schedule) = verdict.trigger.schedule() {
+        tags.push(tag("schedule", schedule));
+    }
+    tags.push(tag("result", verdict.outcome.as_str()));
+    tags.push(tag("cause", verdict.cause.as_str()));
+
+    let ts = metric_time(task.stopped_at.or(envelope.time), now);
+    let d = &verdict.durations;
+    let distributions = [
+        ("ecs.task.duration", d.running),
+        ("ecs.task.startup_duration", d.startup),
+        ("ecs.task.pull_duration", d.pulling),
+    ]
+    .into_iter()
+    .filter_map(|(metric, value)| value.map(|v| Distribution::new(metric, ts, v, tags.clone())))
+    .collect();
+    Submission {
+        distributions,
+        series: vec![Series::count("ecs.task.stopped", ts, 1.0, tags)],
+        events: Vec::new(),
+    }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((idx, _)) => text[..idx].to_string(),
+        None => text.to_string(),
+    }
+}
+
+fn plan_deployment(
+    envelope: &Envelope,
+    deployment: &Deployment,
+    now: DateTime<Utc>,
+) -> (Summary, Option<Notice>, Submission) {
+    let place = ServiceRef::locate(envelope, None, None);
+    let name = deployment.event_name.as_deref().unwrap_or("UNKNOWN");
+    let event_type = deployment.event_type.as_deref().unwrap_or("");
+    let reason = deployment.reason.as_deref().unwrap_or("");
+    let rollback = reason.to_ascii_lowercase().contains("rolling back");
+    let (severity, verb, notify) = match name {
+        "SERVICE_DEPLOYMENT_COMPLETED" => (Severity::Success, "completed", true),
+        "SERVICE_DEPLOYMENT_FAILED" => (Severity::Failure, "failed", true),
+        "SERVICE_DEPLOYMENT_IN_PROGRESS" if rollback => (Severity::Warning, "is rolling back", true),
+        "SERVICE_DEPLOYMENT_IN_PROGRESS" => (Severity::Info, "started", false),
+        _ if event_type == "ERROR" => (Severity::Failure, "reported an error", true),
+        _ if event_type == "WARN" => (Severity::Warning, "reported a warning", true),
+        _ => (Severity::Info, "changed state", false),
+    };
+    let deployment_id = deployment.deployment_id.as_deref().unwrap_or("");
+    let service = if place.service.is_empty() { "unknown service" } else { &place.service };
+    let summary_text = format!(
+        "Deployment {deployment_id} of service {service} in cluster {} {verb}.",
+        place.cluster
+    );
+    let mut fields = vec![
+        ("Cluster".to_string(), place.cluster.clone()),
+        ("Service".to_string(), service.to_string()),
+    ];
+    if !deployment_id.is_empty() {
+        fields.push(("Deployment".into(), deployment_id.to_string()));
+    }
+    let mut sections = Vec::new();
+    if !reason.is_empty() {
+        sections.push(Section {
+            label: "Reason".into(),
+            body: Body::Text(reason.to_string()),
+        });
+    }
+    if severity == Severity::Failure {
+        sections.push(Section {
+            label: "Where to look".into(),
+            body: Body::Text("The service's events and its stopped tasks say why the new tasks did not become healthy; the circuit breaker rolls back when rollback is enabled.".into()),
+        });
+    }
+    let region = region(envelope, envelope.resources.first().map(String::as_str));
+    let link = (!place.service.is_empty() && !region.is_empty()).then(|| Link {
+        label: "Open the service's deployments in the ECS console".into(),
+        url: console::service_url(region, &place.cluster, &place.service, "deployments"),
+    });
+    let mut context = Vec::new();
+    if let Some(at) = deployment.updated_at.or(envelope.time) {
+        context.push(format!("{name} · {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    let notice = Notice {
+        severity,
+        title: format!("Deployment {}: {service}", verb.trim_start_matches("is ")),
+        summary: summary_text,
+        fields,
+        sections,
+        link,
+        context,
+    };
+    let dd_event = DatadogEvent {
+        title: notice.title.clone(),
+        text: cut(&notice.plain_text(), EVENT_TEXT_MAX),
+        alert_type: severity.alert_type(),
+        aggregation_key: Some(cut(deployment_id, AGGREGATION_KEY_MAX)).filter(|k| !k.is_empty()),
+        date_happened: event_time(deployment.updated_at.or(envelope.time), now),
+        tags: vec![
+            tag("cluster", &place.cluster),
+            tag("service", &place.service),
+            tag("ecs_event", name),
+            "source:ecs-notifier".to_string(),
+        ],
+    };
+    (
+        Summary {
+            kind: "deployment",
+            verdict: name.to_string(),
+            cause: if rollback { "rollback".into() } else { event_type.to_string() },
+            subject: place.service,
+        },
+        notify.then_some(notice),
+        Submission {
+            events: vec![dd_event],
+            ..Submission::default()
+        },
+    )
+}
+
+/// Title and explanation of a Service Action event.
+fn service_action_words(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "SERVICE_TASK_START_IMPAIRED" => (
+            "Tasks cannot start",
+            "ECS keeps failing to start tasks for this service and is backing off between attempts.",
+        ),
+        "SERVICE_TASK_PLACEMENT_FAILURE" => (
+            "Tasks cannot be placed",
+            "ECS cannot place tasks: no capacity has the CPU, memory, ports or attributes they need.",
+        ),
+        "SERVICE_TASK_CONFIGURATION_FAILURE" => (
+            "Task configuration failure",
+            "ECS cannot start tasks because of a configuration error (tags, networking or a missing resource).",
+        ),
+        "SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED" => (
+            "Daemon placement constraint violated",
+            "A daemon task no longer satisfies its placement constraints.",
+        ),
+        "ECS_OPERATION_THROTTLED" => (
+            "ECS API throttled",
+            "ECS throttled API calls made for this service; scaling and deployments may lag.",
+        ),
+        "SERVICE_DISCOVERY_OPERATION_THROTTLED" => (
+            "Service discovery throttled",
+            "Cloud Map throttled registration of this service's tasks.",
+        ),
+        "SERVICE_DISCOVERY_INSTANCE_UNHEALTHY" => (
+            "Service discovery instance unhealthy",
+            "A task registered in Cloud Map for this service is unhealthy.",
+        ),
+        "VPC_LATTICE_TARGET_UNHEALTHY" => (
+            "VPC Lattice target unhealthy",
+            "A VPC Lattice target of this service is unhealthy.",
+        ),
+        "SERVICE_HEALTH_UNKNOWN" => (
+            "Service health unknown",
+            "ECS could not determine the health of this service's tasks.",
+        ),
+        _ => ("Service event", "ECS reported a problem with this service."),
+    }
+}
+
+fn plan_service_action(
+    envelope: &Envelope,
+    action: &ServiceAction,
+) -> (Summary, Option<Notice>, Submission) {
+    let place = action.service_ref(envelope);
+    let name = action.event_name.as_deref().unwrap_or("UNKNOWN");
+    let event_type = action.event_type.as_deref().unwrap_or("INFO");
+    let summary = Summary {
+        kind: "service_action",
+        verdict: name.to_string(),
+        cause: event_type.to_string(),
+        subject: place.service.clone(),
+    };
+    let severity = match event_type {
+        "ERROR" => Severity::Failure,
+        "WARN" => Severity::Warning,
+        _ => return (summary, None, Submission::default()),
+    };
+    let (title, meaning) = service_action_words(name);
+    let service = if place.service.is_empty() { "unknown service" } else { &place.service };
+    let mut fields = vec![
+        ("Cluster".to_string(), place.cluster.clone()),
+        ("Service".to_string(), service.to_string()),
+        ("Event".to_string(), format!("{name} ({event_type})")),
+    ];
+    if !action.container_instance_arns.is_empty() {
+        fields.push((
+            "Container instances".into(),
+            action.container_instance_arns.len().to_string(),
+        ));
+    }
+    let mut sections = Vec::new();
+    if let Some(reason) = action.reason.as_deref().filter(|r| !r.is_empty()) {
+        sections.push(Section {
+            label: "Reason".into(),
+            body: Body::Code(reason.to_string()),
+        });
+    }
+    if !action.capacity_provider_arns.is_empty() {
+        let items = action
+            .capacity_provider_arns
+            .iter()
+            .map(|a| Item {
+                lead: a.rsplit('/').next().unwrap_or(a).to_string(),
+                text: String::new(),
+            })
+            .collect();
+        sections.push(Section {
+            label: "Capacity providers".into(),
+            body: Body::Items(items),
+        });
+    }
+    let region = region(envelope, action.cluster_arn.as_deref());
+    let link = (!place.service.is_empty() && !region.is_empty()).then(|| Link {
+        label: "Open the service's events in the ECS console".into(),
+        url: console::service_url(region, &place.cluster, &place.service, "events"),
+    });
+    let mut context = Vec::new();
+    if let Some(at) = action.created_at.or(envelope.time) {
+        context.push(at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    }
+    let notice = Notice {
+        severity,
+        title: format!("{title}: {service}"),
+        summary: format!("{meaning} Service {service} in cluster {}.", place.cluster),
+        fields,
+        sections,
+        link,
+        context,
+    };
+    (summary, Some(notice), Submission::default())
+}

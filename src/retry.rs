@@ -1,0 +1,242 @@
+//! Whether an HTTP attempt is worth repeating (a pure decision), and the bounded send loop.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder};
+use thiserror::Error;
+use tokio::time::Instant;
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The server answered.
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
+    /// No answer within the attempt's timeout.
+    Timeout,
+    /// The connection failed.
+    Connect,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Done,
+    RetryAfter(Duration),
+    GiveUp,
+}
+
+/// Bounds on retrying one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Longest a server's `Retry-After` is honoured; a longer one gives up.
+    pub max_retry_after: Duration,
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(4),
+            max_retry_after: Duration::from_secs(30),
+            attempt_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff after the `attempt`-th try (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// Decides what follows the `attempt`-th try (1-based).
+    pub fn decide(&self, outcome: &Attempt, attempt: u32) -> Decision {
+        let retry = |wait: Duration| {
+            if attempt >= self.max_attempts {
+                Decision::GiveUp
+            } else {
+                Decision::RetryAfter(wait)
+            }
+        };
+        match outcome {
+            Attempt::Status { code, .. } if (200..300).contains(code) => Decision::Done,
+            Attempt::Status {
+                code: 429,
+                retry_after,
+            } => match retry_after {
+                Some(wait) if *wait > self.max_retry_after => Decision::GiveUp,
+                Some(wait) => retry(*wait),
+                None => retry(self.backoff(attempt)),
+            },
+            Attempt::Status { code, .. } if *code == 408 || *code >= 500 => {
+                retry(self.backoff(attempt))
+            }
+            Attempt::Status { .. } => Decision::GiveUp,
+            Attempt::Timeout | Attempt::Connect => retry(self.backoff(attempt)),
+        }
+    }
+}
+
+/// The wait a 429 asks for: `Retry-After` (Slack) or `X-RateLimit-Reset` (Datadog), in seconds.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    ["retry-after", "x-ratelimit-reset"].iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        value.parse::<u64>().ok().map(Duration::from_secs)
+    })
+}
+
+/// A request that did not deliver.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SendError {
+    /// The server refused it for good (a 4xx other than 408/429, or a too-long Retry-After).
+    #[error("rejected with HTTP {status}: {body}")]
+    Rejected { status: u16, body: String },
+    /// Retries ran out.
+    #[error("failed after {attempts} attempts; last: {last}")]
+    Exhausted { attempts: u32, last: String },
+    /// The invocation's deadline came first.
+    #[error("deadline reached after {attempts} attempts; last: {last}")]
+    Deadline { attempts: u32, last: String },
+}
+
+/// Keeps an error body short enough for one log line.
+fn clip(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(300) {
+        Some((idx, _)) => format!("{}…", &body[..idx]),
+        None => body.to_string(),
+    }
+}
+
+/// Sends a request built by `build` until it succeeds, fails for good, or the deadline comes.
+/// Errors never include the URL (a Slack webhook URL is a secret).
+pub async fn send(
+    client: &Client,
+    build: impl Fn(&Client) -> RequestBuilder,
+    policy: &RetryPolicy,
+    deadline: Instant,
+) -> Result<(), SendError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining < Duration::from_millis(50) {
+            return Err(SendError::Deadline {
+                attempts: attempt - 1,
+                last: "no time left for another attempt".into(),
+            });
+        }
+        let timeout = policy.attempt_timeout.min(remaining);
+        let (outcome, last) = match build(client).timeout(timeout).send().await {
+            Ok(response) => {
+                let code = response.status().as_u16();
+                let wait = retry_after(response.headers());
+                let body = match tokio::time::timeout(timeout, response.text()).await {
+                    Ok(Ok(body)) => clip(&body),
+                    _ => String::new(),
+                };
+                (
+                    Attempt::Status {
+                        code,
+                        retry_after: wait,
+                    },
+                    format!("HTTP {code}: {body}"),
+                )
+            }
+            Err(err) if err.is_timeout() => (Attempt::Timeout, "timed out".to_string()),
+            Err(err) => (Attempt::Connect, err.without_url().to_string()),
+        };
+        match policy.decide(&outcome, attempt) {
+            Decision::Done => return Ok(()),
+            Decision::GiveUp => {
+                return Err(match outcome {
+                    Attempt::Status { code, .. } if code != 429 && code != 408 && code < 500 => {
+                        SendError::Rejected {
+                            status: code,
+                            body: last.split_once(": ").map(|(_, b)| b.to_string()).unwrap_or_default(),
+                        }
+                    }
+                    _ => SendError::Exhausted {
+                        attempts: attempt,
+                        last,
+                    },
+                })
+            }
+            Decision::RetryAfter(wait) => {
+                if Instant::now() + wait >= deadline {
+                    return Err(SendError::Deadline {
+                        attempts: attempt,
+                        last,
+                    });
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Attempt {
+        Attempt::Status {
+            code,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn decides_by_status() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.decide(&status(200), 1), Decision::Done);
+        assert_eq!(p.decide(&status(202), 1), Decision::Done);
+        assert_eq!(p.decide(&status(400), 1), Decision::GiveUp);
+        assert_eq!(p.decide(&status(403), 1), Decision::GiveUp);
+        assert_eq!(p.decide(&status(404), 1), Decision::GiveUp);
+        assert_eq!(p.decide(&status(500), 1), Decision::RetryAfter(p.base_delay));
+        assert_eq!(p.decide(&status(503), 2), Decision::RetryAfter(p.base_delay * 2));
+        assert_eq!(p.decide(&status(408), 1), Decision::RetryAfter(p.base_delay));
+        assert_eq!(p.decide(&Attempt::Timeout, 1), Decision::RetryAfter(p.base_delay));
+        assert_eq!(p.decide(&Attempt::Connect, 3), Decision::RetryAfter(p.base_delay * 4));
+    }
+
+    #[test]
+    fn honours_retry_after_within_bounds() {
+        let p = RetryPolicy::default();
+        let asked = |secs| Attempt::Status {
+            code: 429,
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        assert_eq!(p.decide(&asked(3), 1), Decision::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(p.decide(&asked(3600), 1), Decision::GiveUp);
+        assert_eq!(p.decide(&status(429), 1), Decision::RetryAfter(p.base_delay));
+    }
+
+    #[test]
+    fn attempts_are_bounded_and_backoff_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.decide(&status(500), p.max_attempts), Decision::GiveUp);
+        assert_eq!(p.backoff(30), p.max_delay);
+    }
+
+    #[test]
+    fn reads_rate_limit_headers() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("x-ratelimit-reset", "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+    }
+}
