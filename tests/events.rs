@@ -1,0 +1,199 @@
+//! Every sample event in `events/` against what the spec says it must produce
+//! (`tests/expected/events.json`): verdict, cause, trigger, durations, Slack and Datadog output.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::Utc;
+use ecs_notifier::event::{decode, Event};
+use ecs_notifier::plan::{plan, Options};
+use ecs_notifier::verdict::classify;
+use serde_json::Value;
+
+fn load(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn samples() -> Vec<(String, Value, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expected = load(&root.join("tests/expected/events.json"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let names: BTreeSet<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let listed: BTreeSet<String> = expected.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(names, listed, "every sample has expectations and vice versa");
+    assert!(files.len() >= 15, "at least 15 samples");
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let want = expected[&name].clone();
+            (name, load(&p), want)
+        })
+        .collect()
+}
+
+fn seconds(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+fn close(name: &str, what: &str, got: Option<f64>, want: Option<f64>) {
+    match (got, want) {
+        (Some(g), Some(w)) => assert!((g - w).abs() < 0.0005, "{name}: {what} {g} != {w}"),
+        (g, w) => assert_eq!(g, w, "{name}: {what}"),
+    }
+}
+
+#[test]
+fn every_sample_gets_the_specified_verdict() {
+    let options = Options::default();
+    let mut kinds = BTreeSet::new();
+    for (name, input, want) in samples() {
+        let event = decode(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let planned = plan(&event, &options, Utc::now());
+        let kind = want["kind"].as_str().unwrap();
+        kinds.insert(kind.to_string());
+        match (kind, &event) {
+            ("task_stopped", Event::Task(_, task)) => {
+                let v = classify(task);
+                assert_eq!(v.outcome.as_str(), want["result"], "{name}: result");
+                assert_eq!(v.cause.as_str(), want["cause"], "{name}: cause");
+                assert_eq!(v.trigger.kind(), want["trigger"], "{name}: trigger");
+                let trigger_name = v.trigger.service().or(v.trigger.schedule());
+                assert_eq!(trigger_name, want["trigger_name"].as_str(), "{name}: trigger name");
+                close(&name, "run", v.durations.running, seconds(&want["run_seconds"]));
+                close(&name, "startup", v.durations.startup, seconds(&want["startup_seconds"]));
+                close(&name, "pull", v.durations.pulling, seconds(&want["pull_seconds"]));
+                let failed: Vec<(String, i64)> = v
+                    .failed_containers
+                    .iter()
+                    .map(|c| (c.name.clone(), c.exit_code))
+                    .collect();
+                let want_failed: Vec<(String, i64)> =
+                    serde_json::from_value(want["failed_containers"].clone()).unwrap();
+                assert_eq!(failed, want_failed, "{name}: failed containers");
+                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
+                // One stop count per task, tagged with result and cause.
+                assert_eq!(planned.datadog.series.len(), 1, "{name}");
+                let tags = &planned.datadog.series[0].tags;
+                assert!(tags.contains(&format!("result:{}", want["result"].as_str().unwrap())), "{name}: {tags:?}");
+                assert!(tags.contains(&format!("cause:{}", want["cause"].as_str().unwrap())), "{name}: {tags:?}");
+                assert!(!tags.iter().any(|t| t.contains(task.task_id()) && !task.task_id().is_empty()), "{name}: task id in tags");
+                let has_duration = planned
+                    .datadog
+                    .distributions
+                    .iter()
+                    .any(|d| d.metric == "ecs.task.duration");
+                assert_eq!(has_duration, !want["run_seconds"].is_null(), "{name}: duration metric");
+            }
+            ("ignored", Event::Task(_, task)) => {
+                assert!(!task.is_stopped(), "{name}");
+                assert_eq!(planned.summary.verdict, "ignored", "{name}");
+                assert!(planned.slack.is_none() && planned.datadog.is_empty(), "{name}");
+            }
+            ("deployment", Event::Deployment(_, d)) => {
+                assert_eq!(d.event_name.as_deref(), want["event_name"].as_str(), "{name}");
+                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
+                assert_eq!(planned.datadog.events.len(), 1, "{name}: one Datadog event");
+                let dd = &planned.datadog.events[0];
+                assert_eq!(dd.alert_type, want["alert_type"], "{name}: alert type");
+                assert_eq!(dd.aggregation_key, d.deployment_id, "{name}: aggregation key");
+                assert!(dd.tags.iter().any(|t| t.starts_with("service:") && t.len() > 8), "{name}: {:?}", dd.tags);
+                assert!(dd.tags.iter().any(|t| t.starts_with("cluster:") && t.len() > 8), "{name}: {:?}", dd.tags);
+            }
+            ("service_action", Event::ServiceAction(env, action)) => {
+                assert_eq!(action.event_name.as_deref(), want["event_name"].as_str(), "{name}");
+                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
+                assert_eq!(action.service_ref(env).service, want["service"], "{name}: service");
+                if let Some(message) = &planned.slack {
+                    assert!(
+                        message.texts().iter().any(|t| t.contains(want["service"].as_str().unwrap())),
+                        "{name}: message names the service"
+                    );
+                }
+            }
+            (kind, _) => panic!("{name}: expected {kind}, decoded {:?}", planned.summary.kind),
+        }
+    }
+    assert_eq!(kinds.len(), 4, "samples cover every kind: {kinds:?}");
+}
+
+/// Every `<` in a message must open a link this function made itself (the console link).
+fn only_own_links(name: &str, text: &str) {
+    for (idx, _) in text.match_indices('<') {
+        let rest = &text[idx..];
+        assert!(
+            rest.starts_with("<https://") && rest[9..].split('/').next().unwrap().contains(".console.aws"),
+            "{name}: unescaped or foreign link in {text}"
+        );
+    }
+}
+
+#[test]
+fn messages_are_escaped_and_within_slack_limits() {
+    let options = Options { notify_on_success: true };
+    let mut messages = 0;
+    for (name, input, _) in samples() {
+        let event = decode(&input).unwrap();
+        let planned = plan(&event, &options, Utc::now());
+        let Some(message) = planned.slack else { continue };
+        messages += 1;
+        assert_eq!(message.limit_violation(), None, "{name}");
+        for (i, text) in message.texts().into_iter().enumerate() {
+            if i == 1 {
+                continue; // the header is plain_text, never parsed as mrkdwn
+            }
+            only_own_links(&name, text);
+            assert!(!text.contains("<!"), "{name}: {text}");
+        }
+    }
+    assert!(messages >= 15, "{messages} messages checked");
+}
+
+#[test]
+fn failure_alerts_say_what_broke_and_where() {
+    for (name, input, want) in samples() {
+        if want["result"] != "failure" {
+            continue;
+        }
+        let event = decode(&input).unwrap();
+        let Event::Task(_, task) = &event else { unreachable!() };
+        let message = plan(&event, &Options::default(), Utc::now()).slack.unwrap();
+        let all = message.texts().join("\n");
+        assert!(all.contains(task.cluster()), "{name}: cluster");
+        let (family, revision) = task.family_revision();
+        assert!(all.contains(&format!("{family}:{}", revision.unwrap())), "{name}: family:revision");
+        assert!(all.contains("console.aws.amazon.com/ecs/v2/clusters/"), "{name}: console link");
+        assert!(all.contains(task.task_id()), "{name}: task id");
+        for (container, code) in serde_json::from_value::<Vec<(String, i64)>>(want["failed_containers"].clone()).unwrap() {
+            assert!(all.contains(&format!("`{container}` exited {code}")), "{name}: {container} {code}");
+        }
+        if let Some(reason) = &task.stopped_reason {
+            let head: String = ecs_notifier::slack::mrkdwn::escape(reason).chars().take(40).collect();
+            assert!(all.contains(&head), "{name}: stop reason");
+        }
+        if let Some(trigger) = want["trigger_name"].as_str() {
+            assert!(all.contains(trigger), "{name}: trigger name");
+        }
+    }
+}
+
+#[test]
+fn success_is_quiet_unless_asked() {
+    for (name, input, want) in samples() {
+        if want["result"] != "success" {
+            continue;
+        }
+        let event = decode(&input).unwrap();
+        assert!(plan(&event, &Options::default(), Utc::now()).slack.is_none(), "{name}");
+        let loud = plan(&event, &Options { notify_on_success: true }, Utc::now());
+        assert!(loud.slack.unwrap().text.starts_with("Completed"), "{name}");
+    }
+}

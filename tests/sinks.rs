@@ -1,0 +1,300 @@
+//! Slack and Datadog delivery against real HTTP servers on loopback: payloads, retries,
+//! permanent failures, slow sinks, and what a redelivered event posts again.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use ecs_notifier::config::Config;
+use ecs_notifier::handler::Notifier;
+use ecs_notifier::retry::SendError;
+use serde_json::Value;
+use tokio::time::Instant;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const WEBHOOK_PATH: &str = "/services/T000/B000/webhooksecret";
+const DD_KEY: &str = "dd-key-for-tests";
+
+fn sample(name: &str) -> Value {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("SLACK_WEBHOOK_URL".into(), format!("{}{WEBHOOK_PATH}", slack.uri())),
+        ("DD_API_KEY".into(), DD_KEY.into()),
+        ("DD_API_URL".into(), datadog.uri()),
+    ]);
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    Notifier::new(&config).unwrap()
+}
+
+async fn datadog_ok() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("DD-API-KEY", DD_KEY))
+        .respond_with(ResponseTemplate::new(202).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn slack_answering(status: u16, body: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(WEBHOOK_PATH))
+        .respond_with(ResponseTemplate::new(status).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn requests_to(server: &MockServer, route: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == route)
+        .collect()
+}
+
+fn soon(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+#[tokio::test]
+async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
+    let slack = slack_answering(200, "ok").await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    let report = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap();
+    assert_eq!(report.verdict, "failure");
+    assert_eq!(report.cause, "out_of_memory");
+
+    let posted = requests_to(&slack, WEBHOOK_PATH).await;
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].headers.get("content-type").unwrap(), "application/json");
+    let body: Value = serde_json::from_slice(&posted[0].body).unwrap();
+    assert!(body["text"].as_str().unwrap().starts_with("Out of memory: checkout-api"));
+    assert_eq!(body["blocks"][0]["type"], "header");
+    assert!(body["blocks"].as_array().unwrap().len() <= 50);
+
+    let series = requests_to(&datadog, "/api/v2/series").await;
+    assert_eq!(series.len(), 1);
+    let body: Value = serde_json::from_slice(&series[0].body).unwrap();
+    let s = &body["series"][0];
+    assert_eq!(s["metric"], "ecs.task.stopped");
+    assert_eq!(s["type"], 1);
+    assert_eq!(s["points"][0]["value"], 1.0);
+    let tags: Vec<&str> = s["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    for want in ["cluster:prod", "service:checkout-api", "trigger:service", "result:failure", "cause:out_of_memory", "launch_type:fargate", "task_family:checkout-api"] {
+        assert!(tags.contains(&want), "{want} in {tags:?}");
+    }
+
+    let dist = requests_to(&datadog, "/api/v1/distribution_points").await;
+    assert_eq!(dist.len(), 1);
+    let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
+    let metrics: Vec<&str> = body["series"].as_array().unwrap().iter().map(|s| s["metric"].as_str().unwrap()).collect();
+    assert_eq!(metrics, ["ecs.task.duration", "ecs.task.startup_duration", "ecs.task.pull_duration"]);
+    assert_eq!(body["series"][0]["type"], "distribution");
+    let run = body["series"][0]["points"][0][1][0].as_f64().unwrap();
+    assert!((run - 3241.775).abs() < 0.001, "{run}");
+}
+
+#[tokio::test]
+async fn deployment_becomes_a_datadog_event() {
+    let slack = slack_answering(200, "ok").await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    n.handle(&sample("deployment-failed.json"), soon(10)).await.unwrap();
+    let events = requests_to(&datadog, "/api/v1/events").await;
+    assert_eq!(events.len(), 1);
+    let body: Value = serde_json::from_slice(&events[0].body).unwrap();
+    assert_eq!(body["alert_type"], "error");
+    assert!(body["aggregation_key"].as_str().unwrap().starts_with("ecs-svc/"));
+    assert!(body["title"].as_str().unwrap().starts_with("Deployment failed: checkout-api"));
+    assert!(body["text"].as_str().unwrap().contains("circuit breaker"));
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1);
+    // No metrics for a deployment.
+    assert!(requests_to(&datadog, "/api/v2/series").await.is_empty());
+}
+
+#[tokio::test]
+async fn slack_429_waits_retry_after_then_delivers() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_string("rate_limited"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    let started = Instant::now();
+    let report = n.handle(&sample("task-exit-nonzero.json"), soon(10)).await.unwrap();
+    let waited = started.elapsed();
+    assert!(report.delivered.contains(&"slack"));
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 2);
+    assert!(waited >= Duration::from_secs(1), "Retry-After honoured: {waited:?}");
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+}
+
+#[tokio::test]
+async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_posts_only_slack() {
+    let slack = MockServer::start().await;
+    let failing = Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("internal_error"))
+        .named("slack down")
+        .mount_as_scoped(&slack)
+        .await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "1000")]);
+    let event = sample("task-container-health-check.json");
+
+    let err = n.handle(&event, soon(20)).await.unwrap_err();
+    assert_eq!(err.failures.len(), 1, "{err}");
+    assert_eq!(err.failures[0].0, "slack");
+    assert!(matches!(err.failures[0].1, SendError::Exhausted { attempts: 5, .. }), "{err}");
+    assert!(err.to_string().contains("HTTP 500"), "{err}");
+    assert!(!err.to_string().contains("webhooksecret"), "{err}");
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 5, "bounded retries");
+    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1, "datadog delivered anyway");
+    drop(failing);
+
+    // Lambda retries the same event: Slack now works; Datadog is not posted twice.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let report = n.handle(&event, soon(10)).await.unwrap();
+    assert_eq!(report.delivered, vec!["slack"]);
+    assert_eq!(report.duplicate, vec!["datadog.distributions", "datadog.series"]);
+    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1);
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 6);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried_and_carry_the_error_text() {
+    let slack = slack_answering(400, "invalid_payload").await;
+    let datadog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(r#"{"errors":["Forbidden"]}"#))
+        .mount(&datadog)
+        .await;
+    let n = notifier(&slack, &datadog, &[]);
+    let err = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap_err();
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1, "no retry on 400");
+    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1, "no retry on 403");
+    let slack_err = err.failures.iter().find(|(k, _)| *k == "slack").unwrap();
+    assert_eq!(
+        slack_err.1,
+        SendError::Rejected { status: 400, body: "invalid_payload".into() }
+    );
+    let text = err.to_string();
+    assert!(text.contains("Forbidden"), "{text}");
+    assert!(!text.contains(DD_KEY), "{text}");
+}
+
+#[tokio::test]
+async fn a_slow_sink_is_cut_off_by_the_deadline_without_holding_up_the_other() {
+    let slack = slack_answering(200, "ok").await;
+    let datadog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_secs(10)))
+        .mount(&datadog)
+        .await;
+    let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "400")]);
+    let started = Instant::now();
+    let err = n
+        .handle(&sample("task-oom.json"), Instant::now() + Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2600), "bounded by the deadline: {took:?}");
+    assert!(err.failures.iter().all(|(k, _)| k.starts_with("datadog")), "{err}");
+    assert!(err
+        .failures
+        .iter()
+        .all(|(_, e)| matches!(e, SendError::Deadline { .. } | SendError::Exhausted { .. })));
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1, "slack delivered meanwhile");
+}
+
+#[tokio::test]
+async fn sinks_are_posted_concurrently() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok").set_delay(Duration::from_millis(600)))
+        .mount(&slack)
+        .await;
+    let datadog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(600)))
+        .mount(&datadog)
+        .await;
+    let n = notifier(&slack, &datadog, &[]);
+    let started = Instant::now();
+    let report = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap();
+    assert_eq!(report.delivered.len(), 3);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "three 600 ms posts in parallel took {took:?}");
+}
+
+#[tokio::test]
+async fn the_same_event_alerts_once() {
+    let slack = slack_answering(200, "ok").await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    let event = sample("task-elb-health-check.json");
+    n.handle(&event, soon(10)).await.unwrap();
+    let again = n.handle(&event, soon(10)).await.unwrap();
+    assert!(again.delivered.is_empty());
+    assert_eq!(again.duplicate.len(), 3);
+    // Redelivered under a new event id: same task and version, still once.
+    let mut renamed = event.clone();
+    renamed["id"] = Value::from("11111111-2222-3333-4444-555555555555");
+    let third = n.handle(&renamed, soon(10)).await.unwrap();
+    assert!(third.delivered.is_empty());
+    // A later version of the task is a new event.
+    let mut later = event.clone();
+    later["id"] = Value::from("99999999-2222-3333-4444-555555555555");
+    later["detail"]["version"] = Value::from(later["detail"]["version"].as_i64().unwrap() + 1);
+    assert_eq!(n.handle(&later, soon(10)).await.unwrap().delivered.len(), 3);
+    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_input_is_skipped_without_posting() {
+    let slack = slack_answering(200, "ok").await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    for input in [
+        serde_json::json!([1, 2]),
+        serde_json::json!({"source": "aws.ec2", "detail-type": "x", "detail": {}}),
+        serde_json::json!({"source": "aws.ecs", "detail-type": "ECS Task State Change", "detail": "oops"}),
+        serde_json::json!(null),
+    ] {
+        let report = n.handle(&input, soon(5)).await.unwrap();
+        assert_eq!(report.verdict, "skipped", "{input}");
+    }
+    assert!(slack.received_requests().await.unwrap().is_empty());
+    assert!(datadog.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sinks_without_settings_are_off() {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let n = Notifier::new(&config).unwrap();
+    let report = n.handle(&sample("task-oom.json"), soon(5)).await.unwrap();
+    assert_eq!(report.verdict, "failure");
+    assert!(report.delivered.is_empty());
+}
