@@ -67,23 +67,41 @@ mod tests {
 
     #[test]
     fn names_from_arns() {
-        assert_eq!(cluster_name("arn:aws:ecs:eu-west-1:123456789012:cluster/prod"), "prod");
-        assert_eq!(task_id("arn:aws:ecs:eu-west-1:123456789012:task/prod/0f1e2d"), "0f1e2d");
-        assert_eq!(task_id("arn:aws:ecs:eu-west-1:123456789012:task/0f1e2d"), "0f1e2d");
+        assert_eq!(
+            cluster_name("arn:aws:ecs:eu-west-1:123456789012:cluster/prod"),
+            "prod"
+        );
+        assert_eq!(
+            task_id("arn:aws:ecs:eu-west-1:123456789012:task/prod/0f1e2d"),
+            "0f1e2d"
+        );
+        assert_eq!(
+            task_id("arn:aws:ecs:eu-west-1:123456789012:task/0f1e2d"),
+            "0f1e2d"
+        );
         assert_eq!(
             service_name("arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout-api"),
             Some("checkout-api")
         );
-        assert_eq!(service_name("arn:aws:ecs:eu-west-1:1:service/legacy"), Some("legacy"));
+        assert_eq!(
+            service_name("arn:aws:ecs:eu-west-1:1:service/legacy"),
+            Some("legacy")
+        );
         assert_eq!(service_name("arn:aws:ecs:eu-west-1:1:cluster/prod"), None);
-        assert_eq!(service_cluster("arn:aws:ecs:eu-west-1:1:service/prod/api"), Some("prod"));
+        assert_eq!(
+            service_cluster("arn:aws:ecs:eu-west-1:1:service/prod/api"),
+            Some("prod")
+        );
         assert_eq!(service_cluster("arn:aws:ecs:eu-west-1:1:service/api"), None);
         assert_eq!(
             family_revision("arn:aws:ecs:eu-west-1:1:task-definition/report-job:42"),
             ("report-job", Some(42))
         );
         assert_eq!(family_revision("report-job"), ("report-job", None));
-        assert_eq!(region("arn:aws:ecs:us-east-1:1:cluster/x"), Some("us-east-1"));
+        assert_eq!(
+            region("arn:aws:ecs:us-east-1:1:cluster/x"),
+            Some("us-east-1")
+        );
         assert_eq!(region("not-an-arn"), None);
         assert_eq!(cluster_name(""), "");
     }

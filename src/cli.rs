@@ -24,12 +24,25 @@ fn datadog_lines(plan: &Plan) -> String {
     let mut out = String::new();
     for d in &plan.datadog.distributions {
         for (ts, values) in &d.points {
-            let _ = writeln!(out, "  distribution {} = {:?} @{ts} [{}]", d.metric, values, d.tags.join(","));
+            let _ = writeln!(
+                out,
+                "  distribution {} = {:?} @{ts} [{}]",
+                d.metric,
+                values,
+                d.tags.join(",")
+            );
         }
     }
     for s in &plan.datadog.series {
         for p in &s.points {
-            let _ = writeln!(out, "  count {} = {} @{} [{}]", s.metric, p.value, p.timestamp, s.tags.join(","));
+            let _ = writeln!(
+                out,
+                "  count {} = {} @{} [{}]",
+                s.metric,
+                p.value,
+                p.timestamp,
+                s.tags.join(",")
+            );
         }
     }
     for e in &plan.datadog.events {
@@ -55,7 +68,9 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
         Err(err) => {
             return match format {
                 Format::Text => format!("━━ {name}\nskipped: {err}\n"),
-                Format::Json => json!({"file": name, "skipped": err.to_string()}).to_string() + "\n",
+                Format::Json => {
+                    json!({"file": name, "skipped": err.to_string()}).to_string() + "\n"
+                }
             }
         }
     };
@@ -77,7 +92,11 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
         Format::Text => {
             let mut out = format!("━━ {name}\n");
             let s = &plan.summary;
-            let _ = writeln!(out, "verdict: {} · {} · {} · {}", s.kind, s.verdict, s.cause, s.subject);
+            let _ = writeln!(
+                out,
+                "verdict: {} · {} · {} · {}",
+                s.kind, s.verdict, s.cause, s.subject
+            );
             match &plan.slack {
                 Some(message) => {
                     let _ = writeln!(out, "slack:\n{}", preview(message));

@@ -76,7 +76,11 @@ impl Config {
     /// Reads settings through `lookup` (the environment, or a map in tests). Empty values
     /// count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let slack_webhook = match get("SLACK_WEBHOOK_URL") {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
@@ -158,8 +162,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -170,7 +176,12 @@ mod tests {
         assert_eq!(c.datadog, None);
         assert!(!c.notify_on_success);
         assert_eq!(c.http_timeout, Duration::from_secs(5));
-        assert_eq!(config(&[("SLACK_WEBHOOK_URL", "  ")]).unwrap().slack_webhook, None);
+        assert_eq!(
+            config(&[("SLACK_WEBHOOK_URL", "  ")])
+                .unwrap()
+                .slack_webhook,
+            None
+        );
     }
 
     #[test]
@@ -192,7 +203,11 @@ mod tests {
 
     #[test]
     fn flags_and_timeouts() {
-        assert!(config(&[("NOTIFY_ON_SUCCESS", "TRUE")]).unwrap().notify_on_success);
+        assert!(
+            config(&[("NOTIFY_ON_SUCCESS", "TRUE")])
+                .unwrap()
+                .notify_on_success
+        );
         assert!(config(&[("NOTIFY_ON_SUCCESS", "maybe")]).is_err());
         assert!(config(&[("HTTP_TIMEOUT_MS", "0")]).is_err());
         assert_eq!(

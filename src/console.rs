@@ -56,9 +56,13 @@ mod tests {
             task_url("eu-west-1", "prod", "0f1e"),
             "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/0f1e/configuration?region=eu-west-1"
         );
-        assert!(task_url("cn-north-1", "c", "t").starts_with("https://cn-north-1.console.amazonaws.cn/"));
-        assert!(service_url("us-gov-west-1", "c", "s", "events")
-            .starts_with("https://console.amazonaws-us-gov.com/ecs/v2/clusters/c/services/s/events"));
+        assert!(task_url("cn-north-1", "c", "t")
+            .starts_with("https://cn-north-1.console.amazonaws.cn/"));
+        assert!(
+            service_url("us-gov-west-1", "c", "s", "events").starts_with(
+                "https://console.amazonaws-us-gov.com/ecs/v2/clusters/c/services/s/events"
+            )
+        );
         assert_eq!(
             service_url("eu-west-1", "a b", "x|y>", "deployments"),
             "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/a%20b/services/x%7Cy%3E/deployments?region=eu-west-1"

@@ -72,7 +72,10 @@ mod tests {
     fn any_key_finds_the_delivery() {
         let mut log = DeliveryLog::new(10);
         log.record(&keys(&["id:1", "task:a#5"]), "slack");
-        assert_eq!(log.delivered(&keys(&["id:2", "task:a#5"])), BTreeSet::from(["slack"]));
+        assert_eq!(
+            log.delivered(&keys(&["id:2", "task:a#5"])),
+            BTreeSet::from(["slack"])
+        );
         assert_eq!(log.delivered(&keys(&["id:1"])), BTreeSet::from(["slack"]));
         assert!(log.delivered(&keys(&["id:3", "task:a#6"])).is_empty());
         log.record(&keys(&["id:1"]), "datadog.series");

@@ -140,7 +140,10 @@ impl Task {
 
     /// The cluster's name (`prod`), or empty when unknown.
     pub fn cluster(&self) -> &str {
-        self.cluster_arn.as_deref().map(arn::cluster_name).unwrap_or("")
+        self.cluster_arn
+            .as_deref()
+            .map(arn::cluster_name)
+            .unwrap_or("")
     }
 
     /// The task id (last part of the task ARN), or empty when unknown.
@@ -292,15 +295,18 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
     // Every field of the detail types is lenient, so decoding an object cannot fail; the
     // fallback keeps that true should a field ever become strict.
     let decoded = match detail_type {
-        "ECS Task State Change" => {
-            Event::Task(envelope, Box::new(Task::deserialize(detail).unwrap_or_default()))
-        }
-        "ECS Deployment State Change" => {
-            Event::Deployment(envelope, Deployment::deserialize(detail).unwrap_or_default())
-        }
-        "ECS Service Action" => {
-            Event::ServiceAction(envelope, ServiceAction::deserialize(detail).unwrap_or_default())
-        }
+        "ECS Task State Change" => Event::Task(
+            envelope,
+            Box::new(Task::deserialize(detail).unwrap_or_default()),
+        ),
+        "ECS Deployment State Change" => Event::Deployment(
+            envelope,
+            Deployment::deserialize(detail).unwrap_or_default(),
+        ),
+        "ECS Service Action" => Event::ServiceAction(
+            envelope,
+            ServiceAction::deserialize(detail).unwrap_or_default(),
+        ),
         other => return Err(DecodeError::OtherDetailType(other.to_string())),
     };
     Ok(decoded)
@@ -320,8 +326,12 @@ mod tests {
             Err(DecodeError::OtherSource("aws.ec2".into()))
         );
         assert_eq!(
-            decode(&json!({"source":"aws.ecs","detail-type":"ECS Container Instance State Change","detail":{}})),
-            Err(DecodeError::OtherDetailType("ECS Container Instance State Change".into()))
+            decode(
+                &json!({"source":"aws.ecs","detail-type":"ECS Container Instance State Change","detail":{}})
+            ),
+            Err(DecodeError::OtherDetailType(
+                "ECS Container Instance State Change".into()
+            ))
         );
         assert_eq!(
             decode(&json!({"source":"aws.ecs","detail-type":"ECS Task State Change","detail":"x"})),
@@ -337,7 +347,9 @@ mod tests {
                        "containers": [{"name": "app", "exitCode": null}, 42], "newField": {"a": 1}}
         }))
         .unwrap();
-        let Event::Task(env, task) = ev else { panic!("not a task") };
+        let Event::Task(env, task) = ev else {
+            panic!("not a task")
+        };
         assert_eq!(env.id, "");
         assert!(task.is_stopped());
         assert_eq!(task.version, None);
@@ -357,7 +369,10 @@ mod tests {
         let action = ServiceAction::default();
         assert_eq!(
             action.service_ref(&env),
-            ServiceRef { service: "checkout-api".into(), cluster: "prod".into() }
+            ServiceRef {
+                service: "checkout-api".into(),
+                cluster: "prod".into()
+            }
         );
         let named = ServiceAction {
             service_name: Some("billing".into()),
@@ -366,7 +381,10 @@ mod tests {
         };
         assert_eq!(
             named.service_ref(&env),
-            ServiceRef { service: "billing".into(), cluster: "staging".into() }
+            ServiceRef {
+                service: "billing".into(),
+                cluster: "staging".into()
+            }
         );
     }
 }

@@ -132,7 +132,11 @@ impl Notifier {
     }
 
     /// Handles one event payload; fails only when a sink could not deliver.
-    pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Report, DeliveryError> {
+    pub async fn handle(
+        &self,
+        payload: &Value,
+        deadline: Instant,
+    ) -> Result<Report, DeliveryError> {
         let event_id = payload
             .get("id")
             .and_then(Value::as_str)
@@ -218,7 +222,9 @@ impl Notifier {
 
     fn lock_log(&self) -> std::sync::MutexGuard<'_, DeliveryLog> {
         // A poisoned lock only means another thread panicked mid-update; the log stays usable.
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The parts of a plan that go to configured sinks.

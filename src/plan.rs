@@ -111,7 +111,11 @@ fn plan_task(
     let subject = verdict
         .trigger
         .service()
-        .unwrap_or(if family.is_empty() { task.task_id() } else { family })
+        .unwrap_or(if family.is_empty() {
+            task.task_id()
+        } else {
+            family
+        })
         .to_string();
     let summary = Summary {
         kind: "task",
@@ -141,8 +145,15 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
     };
     let mut summary = format!("{who} in cluster {cluster} {}", verdict.cause.describe());
     if matches!(verdict.cause, Cause::ExitNonzero | Cause::StopTimeout) {
-        if let Some(first) = verdict.failed_containers.iter().find(|c| c.exit_code != 143) {
-            summary.push_str(&format!(": container {} exited {}", first.name, first.exit_code));
+        if let Some(first) = verdict
+            .failed_containers
+            .iter()
+            .find(|c| c.exit_code != 143)
+        {
+            summary.push_str(&format!(
+                ": container {} exited {}",
+                first.name, first.exit_code
+            ));
             if let Some(meaning) = first.meaning() {
                 summary.push_str(&format!(" ({meaning})"));
             }
@@ -225,7 +236,10 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
     }
     let mut ids = format!("task {}", task.task_id());
     if let Some(at) = task.stopped_at {
-        ids.push_str(&format!(" · stopped {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+        ids.push_str(&format!(
+            " · stopped {}",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
     }
     context.push(ids);
 
@@ -306,14 +320,20 @@ fn plan_deployment(
     let (severity, verb, notify) = match name {
         "SERVICE_DEPLOYMENT_COMPLETED" => (Severity::Success, "completed", true),
         "SERVICE_DEPLOYMENT_FAILED" => (Severity::Failure, "failed", true),
-        "SERVICE_DEPLOYMENT_IN_PROGRESS" if rollback => (Severity::Warning, "is rolling back", true),
+        "SERVICE_DEPLOYMENT_IN_PROGRESS" if rollback => {
+            (Severity::Warning, "is rolling back", true)
+        }
         "SERVICE_DEPLOYMENT_IN_PROGRESS" => (Severity::Info, "started", false),
         _ if event_type == "ERROR" => (Severity::Failure, "reported an error", true),
         _ if event_type == "WARN" => (Severity::Warning, "reported a warning", true),
         _ => (Severity::Info, "changed state", false),
     };
     let deployment_id = deployment.deployment_id.as_deref().unwrap_or("");
-    let service = if place.service.is_empty() { "unknown service" } else { &place.service };
+    let service = if place.service.is_empty() {
+        "unknown service"
+    } else {
+        &place.service
+    };
     let summary_text = format!(
         "Deployment {deployment_id} of service {service} in cluster {} {verb}.",
         place.cluster
@@ -373,7 +393,11 @@ fn plan_deployment(
         Summary {
             kind: "deployment",
             verdict: name.to_string(),
-            cause: if rollback { "rollback".into() } else { event_type.to_string() },
+            cause: if rollback {
+                "rollback".into()
+            } else {
+                event_type.to_string()
+            },
             subject: place.service,
         },
         notify.then_some(notice),
@@ -446,7 +470,11 @@ fn plan_service_action(
         _ => return (summary, None, Submission::default()),
     };
     let (title, meaning) = service_action_words(name);
-    let service = if place.service.is_empty() { "unknown service" } else { &place.service };
+    let service = if place.service.is_empty() {
+        "unknown service"
+    } else {
+        &place.service
+    };
     let mut fields = vec![
         ("Cluster".to_string(), place.cluster.clone()),
         ("Service".to_string(), service.to_string()),

@@ -89,10 +89,12 @@ impl RetryPolicy {
 
 /// The wait a 429 asks for: `Retry-After` (Slack) or `X-RateLimit-Reset` (Datadog), in seconds.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    ["retry-after", "x-ratelimit-reset"].iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        value.parse::<u64>().ok().map(Duration::from_secs)
-    })
+    ["retry-after", "x-ratelimit-reset"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            value.parse::<u64>().ok().map(Duration::from_secs)
+        })
 }
 
 /// A request that did not deliver.
@@ -163,7 +165,10 @@ pub async fn send(
                     Attempt::Status { code, .. } if code != 429 && code != 408 && code < 500 => {
                         SendError::Rejected {
                             status: code,
-                            body: last.split_once(": ").map(|(_, b)| b.to_string()).unwrap_or_default(),
+                            body: last
+                                .split_once(": ")
+                                .map(|(_, b)| b.to_string())
+                                .unwrap_or_default(),
                         }
                     }
                     _ => SendError::Exhausted {
@@ -204,11 +209,26 @@ mod tests {
         assert_eq!(p.decide(&status(400), 1), Decision::GiveUp);
         assert_eq!(p.decide(&status(403), 1), Decision::GiveUp);
         assert_eq!(p.decide(&status(404), 1), Decision::GiveUp);
-        assert_eq!(p.decide(&status(500), 1), Decision::RetryAfter(p.base_delay));
-        assert_eq!(p.decide(&status(503), 2), Decision::RetryAfter(p.base_delay * 2));
-        assert_eq!(p.decide(&status(408), 1), Decision::RetryAfter(p.base_delay));
-        assert_eq!(p.decide(&Attempt::Timeout, 1), Decision::RetryAfter(p.base_delay));
-        assert_eq!(p.decide(&Attempt::Connect, 3), Decision::RetryAfter(p.base_delay * 4));
+        assert_eq!(
+            p.decide(&status(500), 1),
+            Decision::RetryAfter(p.base_delay)
+        );
+        assert_eq!(
+            p.decide(&status(503), 2),
+            Decision::RetryAfter(p.base_delay * 2)
+        );
+        assert_eq!(
+            p.decide(&status(408), 1),
+            Decision::RetryAfter(p.base_delay)
+        );
+        assert_eq!(
+            p.decide(&Attempt::Timeout, 1),
+            Decision::RetryAfter(p.base_delay)
+        );
+        assert_eq!(
+            p.decide(&Attempt::Connect, 3),
+            Decision::RetryAfter(p.base_delay * 4)
+        );
     }
 
     #[test]
@@ -218,9 +238,15 @@ mod tests {
             code: 429,
             retry_after: Some(Duration::from_secs(secs)),
         };
-        assert_eq!(p.decide(&asked(3), 1), Decision::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(
+            p.decide(&asked(3), 1),
+            Decision::RetryAfter(Duration::from_secs(3))
+        );
         assert_eq!(p.decide(&asked(3600), 1), Decision::GiveUp);
-        assert_eq!(p.decide(&status(429), 1), Decision::RetryAfter(p.base_delay));
+        assert_eq!(
+            p.decide(&status(429), 1),
+            Decision::RetryAfter(p.base_delay)
+        );
     }
 
     #[test]

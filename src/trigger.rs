@@ -23,7 +23,11 @@ impl Trigger {
     /// Reads the launcher of a task.
     pub fn of(task: &Task) -> Self {
         let started_by = task.started_by.as_deref().map(str::trim).unwrap_or("");
-        if let Some(name) = task.group.as_deref().and_then(|g| g.strip_prefix("service:")) {
+        if let Some(name) = task
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+        {
             return Trigger::Service(name.to_string());
         }
         if let Some(rule) = started_by.strip_prefix("events-rule/") {
@@ -104,18 +108,31 @@ mod tests {
     #[test]
     fn reads_each_launcher() {
         let cases = [
-            (task(Some("service:api"), Some("ecs-svc/123"), "prod"), Trigger::Service("api".into())),
             (
-                task(Some("family:job"), Some("events-rule/nightly-report"), "batch"),
+                task(Some("service:api"), Some("ecs-svc/123"), "prod"),
+                Trigger::Service("api".into()),
+            ),
+            (
+                task(
+                    Some("family:job"),
+                    Some("events-rule/nightly-report"),
+                    "batch",
+                ),
                 Trigger::EventBridgeRule("nightly-report".into()),
             ),
             (
                 task(None, Some("chronos-schedule/hourly-sync"), "batch"),
                 Trigger::Scheduler("hourly-sync".into()),
             ),
-            (task(None, Some("AWS Step Functions"), "batch"), Trigger::StepFunctions),
+            (
+                task(None, Some("AWS Step Functions"), "batch"),
+                Trigger::StepFunctions,
+            ),
             (task(None, Some("abc"), "AWSBatch-etl-1f2e"), Trigger::Batch),
-            (task(Some("family:job"), Some("deploy-bot"), "prod"), Trigger::RunTask(Some("deploy-bot".into()))),
+            (
+                task(Some("family:job"), Some("deploy-bot"), "prod"),
+                Trigger::RunTask(Some("deploy-bot".into())),
+            ),
             (task(None, None, "prod"), Trigger::RunTask(None)),
         ];
         for (task, want) in cases {

@@ -207,7 +207,9 @@ pub struct TaskVerdict {
 }
 
 fn contains_ci(haystack: &str, needle: &str) -> bool {
-    haystack.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())
+    haystack
+        .to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
 }
 
 /// The container exit codes present in the event (containers that never ran have none).
@@ -233,7 +235,8 @@ pub fn classify(task: &Task) -> TaskVerdict {
     let stop_code = task.stop_code.as_deref().unwrap_or("");
     let stopped_reason = task.stopped_reason.as_deref().unwrap_or("");
     let reasons = || {
-        std::iter::once(stopped_reason).chain(task.containers.iter().filter_map(|c| c.reason.as_deref()))
+        std::iter::once(stopped_reason)
+            .chain(task.containers.iter().filter_map(|c| c.reason.as_deref()))
     };
     let any_reason = |needle: &str| reasons().any(|r| r.contains(needle));
 
@@ -265,12 +268,21 @@ pub fn classify(task: &Task) -> TaskVerdict {
         (Outcome::Failure, Cause::ContainerHealthCheck)
     } else if contains_ci(stopped_reason, "failed ELB health checks") {
         (Outcome::Failure, Cause::ElbHealthCheck)
-    } else if stop_code == "SpotInterruption" || contains_ci(stopped_reason, "Spot Task was interrupted")
+    } else if stop_code == "SpotInterruption"
+        || contains_ci(stopped_reason, "Spot Task was interrupted")
     {
-        let outcome = if trigger.is_service() { Outcome::Expected } else { Outcome::Failure };
+        let outcome = if trigger.is_service() {
+            Outcome::Expected
+        } else {
+            Outcome::Failure
+        };
         (outcome, Cause::SpotInterruption)
     } else if stop_code == "TerminationNotice" || stop_code == "InfrastructureHealth" {
-        let outcome = if trigger.is_service() { Outcome::Expected } else { Outcome::Failure };
+        let outcome = if trigger.is_service() {
+            Outcome::Expected
+        } else {
+            Outcome::Failure
+        };
         (outcome, Cause::Infrastructure)
     } else if stopped_reason.starts_with("Scaling activity initiated by") {
         requested_stop(Cause::Deployment, &task.containers)
@@ -348,7 +360,11 @@ mod tests {
             "EssentialContainerExited",
             "Essential container in task exited",
             "service:api",
-            vec![container("app", Some(137), Some("OutOfMemoryError: Container killed due to memory usage"))],
+            vec![container(
+                "app",
+                Some(137),
+                Some("OutOfMemoryError: Container killed due to memory usage"),
+            )],
         );
         assert_eq!(verdict(&t), (Outcome::Failure, Cause::OutOfMemory));
         assert_eq!(classify(&t).failed_containers[0].exit_code, 137);
@@ -357,58 +373,143 @@ mod tests {
     #[test]
     fn requested_stops_are_expected_only_when_clean() {
         let reason = "Scaling activity initiated by (deployment ecs-svc/123)";
-        let clean = task("ServiceSchedulerInitiated", reason, "service:api", vec![container("app", Some(143), None), container("sidecar", Some(0), None)]);
+        let clean = task(
+            "ServiceSchedulerInitiated",
+            reason,
+            "service:api",
+            vec![
+                container("app", Some(143), None),
+                container("sidecar", Some(0), None),
+            ],
+        );
         assert_eq!(verdict(&clean), (Outcome::Expected, Cause::Deployment));
-        let killed = task("ServiceSchedulerInitiated", reason, "service:api", vec![container("app", Some(137), None)]);
+        let killed = task(
+            "ServiceSchedulerInitiated",
+            reason,
+            "service:api",
+            vec![container("app", Some(137), None)],
+        );
         assert_eq!(verdict(&killed), (Outcome::Failure, Cause::StopTimeout));
-        let crashed = task("UserInitiated", "Task stopped by user", "family:job", vec![container("app", Some(2), None)]);
+        let crashed = task(
+            "UserInitiated",
+            "Task stopped by user",
+            "family:job",
+            vec![container("app", Some(2), None)],
+        );
         assert_eq!(verdict(&crashed), (Outcome::Failure, Cause::ExitNonzero));
-        let user = task("UserInitiated", "Task stopped by user", "family:job", vec![container("app", None, None)]);
+        let user = task(
+            "UserInitiated",
+            "Task stopped by user",
+            "family:job",
+            vec![container("app", None, None)],
+        );
         assert_eq!(verdict(&user), (Outcome::Expected, Cause::UserStop));
     }
 
     #[test]
     fn spot_is_expected_for_services_only() {
         let c = vec![container("app", Some(143), None)];
-        let svc = task("SpotInterruption", "Your Spot Task was interrupted.", "service:api", c.clone());
+        let svc = task(
+            "SpotInterruption",
+            "Your Spot Task was interrupted.",
+            "service:api",
+            c.clone(),
+        );
         assert_eq!(verdict(&svc), (Outcome::Expected, Cause::SpotInterruption));
-        let job = task("SpotInterruption", "Your Spot Task was interrupted.", "family:job", c);
+        let job = task(
+            "SpotInterruption",
+            "Your Spot Task was interrupted.",
+            "family:job",
+            c,
+        );
         assert_eq!(verdict(&job), (Outcome::Failure, Cause::SpotInterruption));
     }
 
     #[test]
     fn success_allows_sidecars_stopped_by_sigterm() {
-        let t = task("EssentialContainerExited", "Essential container in task exited", "family:job", vec![container("app", Some(0), None), container("agent", Some(143), None)]);
+        let t = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "family:job",
+            vec![
+                container("app", Some(0), None),
+                container("agent", Some(143), None),
+            ],
+        );
         assert_eq!(verdict(&t), (Outcome::Success, Cause::Completed));
-        let all_term = task("EssentialContainerExited", "Essential container in task exited", "family:job", vec![container("app", Some(143), None)]);
+        let all_term = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "family:job",
+            vec![container("app", Some(143), None)],
+        );
         assert_eq!(verdict(&all_term), (Outcome::Failure, Cause::ExitNonzero));
     }
 
     #[test]
     fn start_failures_by_reason() {
-        let pull = task("TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried", "family:job", vec![container("app", None, None)]);
+        let pull = task(
+            "TaskFailedToStart",
+            "CannotPullContainerError: pull image manifest has been retried",
+            "family:job",
+            vec![container("app", None, None)],
+        );
         assert_eq!(verdict(&pull), (Outcome::Failure, Cause::ImagePull));
-        let init = task("TaskFailedToStart", "ResourceInitializationError: unable to pull secrets", "family:job", vec![]);
-        assert_eq!(verdict(&init), (Outcome::Failure, Cause::ResourceInitialization));
-        let other = task("TaskFailedToStart", "ContainerRuntimeTimeoutError: timed out", "family:job", vec![]);
+        let init = task(
+            "TaskFailedToStart",
+            "ResourceInitializationError: unable to pull secrets",
+            "family:job",
+            vec![],
+        );
+        assert_eq!(
+            verdict(&init),
+            (Outcome::Failure, Cause::ResourceInitialization)
+        );
+        let other = task(
+            "TaskFailedToStart",
+            "ContainerRuntimeTimeoutError: timed out",
+            "family:job",
+            vec![],
+        );
         assert_eq!(verdict(&other), (Outcome::Failure, Cause::StartFailure));
-        let volume = task("", "CannotCreateVolumeError: no such volume", "family:job", vec![]);
+        let volume = task(
+            "",
+            "CannotCreateVolumeError: no such volume",
+            "family:job",
+            vec![],
+        );
         assert_eq!(verdict(&volume), (Outcome::Failure, Cause::StartFailure));
     }
 
     #[test]
     fn health_checks() {
         let c = vec![container("app", Some(143), None)];
-        let hc = task("ServiceSchedulerInitiated", "Task failed container health checks", "service:api", c.clone());
-        assert_eq!(verdict(&hc), (Outcome::Failure, Cause::ContainerHealthCheck));
+        let hc = task(
+            "ServiceSchedulerInitiated",
+            "Task failed container health checks",
+            "service:api",
+            c.clone(),
+        );
+        assert_eq!(
+            verdict(&hc),
+            (Outcome::Failure, Cause::ContainerHealthCheck)
+        );
         let elb = task("ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/a/b)", "service:api", c);
         assert_eq!(verdict(&elb), (Outcome::Failure, Cause::ElbHealthCheck));
     }
 
     #[test]
     fn nothing_known_is_a_failure_not_a_success() {
-        assert_eq!(verdict(&task("", "", "family:job", vec![])), (Outcome::Failure, Cause::Unknown));
-        let t = task("EssentialContainerExited", "", "family:job", vec![container("app", Some(1), None)]);
+        assert_eq!(
+            verdict(&task("", "", "family:job", vec![])),
+            (Outcome::Failure, Cause::Unknown)
+        );
+        let t = task(
+            "EssentialContainerExited",
+            "",
+            "family:job",
+            vec![container("app", Some(1), None)],
+        );
         assert_eq!(verdict(&t), (Outcome::Failure, Cause::ExitNonzero));
     }
 

@@ -28,7 +28,10 @@ fn samples() -> Vec<(String, Value, Value)> {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     let listed: BTreeSet<String> = expected.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(names, listed, "every sample has expectations and vice versa");
+    assert_eq!(
+        names, listed,
+        "every sample has expectations and vice versa"
+    );
     assert!(files.len() >= 15, "at least 15 samples");
     files
         .into_iter()
@@ -67,10 +70,29 @@ fn every_sample_gets_the_specified_verdict() {
                 assert_eq!(v.cause.as_str(), want["cause"], "{name}: cause");
                 assert_eq!(v.trigger.kind(), want["trigger"], "{name}: trigger");
                 let trigger_name = v.trigger.service().or(v.trigger.schedule());
-                assert_eq!(trigger_name, want["trigger_name"].as_str(), "{name}: trigger name");
-                close(&name, "run", v.durations.running, seconds(&want["run_seconds"]));
-                close(&name, "startup", v.durations.startup, seconds(&want["startup_seconds"]));
-                close(&name, "pull", v.durations.pulling, seconds(&want["pull_seconds"]));
+                assert_eq!(
+                    trigger_name,
+                    want["trigger_name"].as_str(),
+                    "{name}: trigger name"
+                );
+                close(
+                    &name,
+                    "run",
+                    v.durations.running,
+                    seconds(&want["run_seconds"]),
+                );
+                close(
+                    &name,
+                    "startup",
+                    v.durations.startup,
+                    seconds(&want["startup_seconds"]),
+                );
+                close(
+                    &name,
+                    "pull",
+                    v.durations.pulling,
+                    seconds(&want["pull_seconds"]),
+                );
                 let failed: Vec<(String, i64)> = v
                     .failed_containers
                     .iter()
@@ -79,47 +101,110 @@ fn every_sample_gets_the_specified_verdict() {
                 let want_failed: Vec<(String, i64)> =
                     serde_json::from_value(want["failed_containers"].clone()).unwrap();
                 assert_eq!(failed, want_failed, "{name}: failed containers");
-                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
+                assert_eq!(
+                    planned.slack.is_some(),
+                    want["slack"] == true,
+                    "{name}: slack"
+                );
                 // One stop count per task, tagged with result and cause.
                 assert_eq!(planned.datadog.series.len(), 1, "{name}");
                 let tags = &planned.datadog.series[0].tags;
-                assert!(tags.contains(&format!("result:{}", want["result"].as_str().unwrap())), "{name}: {tags:?}");
-                assert!(tags.contains(&format!("cause:{}", want["cause"].as_str().unwrap())), "{name}: {tags:?}");
-                assert!(!tags.iter().any(|t| t.contains(task.task_id()) && !task.task_id().is_empty()), "{name}: task id in tags");
+                assert!(
+                    tags.contains(&format!("result:{}", want["result"].as_str().unwrap())),
+                    "{name}: {tags:?}"
+                );
+                assert!(
+                    tags.contains(&format!("cause:{}", want["cause"].as_str().unwrap())),
+                    "{name}: {tags:?}"
+                );
+                assert!(
+                    !tags
+                        .iter()
+                        .any(|t| t.contains(task.task_id()) && !task.task_id().is_empty()),
+                    "{name}: task id in tags"
+                );
                 let has_duration = planned
                     .datadog
                     .distributions
                     .iter()
                     .any(|d| d.metric == "ecs.task.duration");
-                assert_eq!(has_duration, !want["run_seconds"].is_null(), "{name}: duration metric");
+                assert_eq!(
+                    has_duration,
+                    !want["run_seconds"].is_null(),
+                    "{name}: duration metric"
+                );
             }
             ("ignored", Event::Task(_, task)) => {
                 assert!(!task.is_stopped(), "{name}");
                 assert_eq!(planned.summary.verdict, "ignored", "{name}");
-                assert!(planned.slack.is_none() && planned.datadog.is_empty(), "{name}");
+                assert!(
+                    planned.slack.is_none() && planned.datadog.is_empty(),
+                    "{name}"
+                );
             }
             ("deployment", Event::Deployment(_, d)) => {
-                assert_eq!(d.event_name.as_deref(), want["event_name"].as_str(), "{name}");
-                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
+                assert_eq!(
+                    d.event_name.as_deref(),
+                    want["event_name"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    planned.slack.is_some(),
+                    want["slack"] == true,
+                    "{name}: slack"
+                );
                 assert_eq!(planned.datadog.events.len(), 1, "{name}: one Datadog event");
                 let dd = &planned.datadog.events[0];
                 assert_eq!(dd.alert_type, want["alert_type"], "{name}: alert type");
-                assert_eq!(dd.aggregation_key, d.deployment_id, "{name}: aggregation key");
-                assert!(dd.tags.iter().any(|t| t.starts_with("service:") && t.len() > 8), "{name}: {:?}", dd.tags);
-                assert!(dd.tags.iter().any(|t| t.starts_with("cluster:") && t.len() > 8), "{name}: {:?}", dd.tags);
+                assert_eq!(
+                    dd.aggregation_key, d.deployment_id,
+                    "{name}: aggregation key"
+                );
+                assert!(
+                    dd.tags
+                        .iter()
+                        .any(|t| t.starts_with("service:") && t.len() > 8),
+                    "{name}: {:?}",
+                    dd.tags
+                );
+                assert!(
+                    dd.tags
+                        .iter()
+                        .any(|t| t.starts_with("cluster:") && t.len() > 8),
+                    "{name}: {:?}",
+                    dd.tags
+                );
             }
             ("service_action", Event::ServiceAction(env, action)) => {
-                assert_eq!(action.event_name.as_deref(), want["event_name"].as_str(), "{name}");
-                assert_eq!(planned.slack.is_some(), want["slack"] == true, "{name}: slack");
-                assert_eq!(action.service_ref(env).service, want["service"], "{name}: service");
+                assert_eq!(
+                    action.event_name.as_deref(),
+                    want["event_name"].as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    planned.slack.is_some(),
+                    want["slack"] == true,
+                    "{name}: slack"
+                );
+                assert_eq!(
+                    action.service_ref(env).service,
+                    want["service"],
+                    "{name}: service"
+                );
                 if let Some(message) = &planned.slack {
                     assert!(
-                        message.texts().iter().any(|t| t.contains(want["service"].as_str().unwrap())),
+                        message
+                            .texts()
+                            .iter()
+                            .any(|t| t.contains(want["service"].as_str().unwrap())),
                         "{name}: message names the service"
                     );
                 }
             }
-            (kind, _) => panic!("{name}: expected {kind}, decoded {:?}", planned.summary.kind),
+            (kind, _) => panic!(
+                "{name}: expected {kind}, decoded {:?}",
+                planned.summary.kind
+            ),
         }
     }
     assert_eq!(kinds.len(), 4, "samples cover every kind: {kinds:?}");
@@ -130,7 +215,12 @@ fn only_own_links(name: &str, text: &str) {
     for (idx, _) in text.match_indices('<') {
         let rest = &text[idx..];
         assert!(
-            rest.starts_with("<https://") && rest[9..].split('/').next().unwrap().contains(".console.aws"),
+            rest.starts_with("<https://")
+                && rest[9..]
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .contains(".console.aws"),
             "{name}: unescaped or foreign link in {text}"
         );
     }
@@ -138,12 +228,16 @@ fn only_own_links(name: &str, text: &str) {
 
 #[test]
 fn messages_are_escaped_and_within_slack_limits() {
-    let options = Options { notify_on_success: true };
+    let options = Options {
+        notify_on_success: true,
+    };
     let mut messages = 0;
     for (name, input, _) in samples() {
         let event = decode(&input).unwrap();
         let planned = plan(&event, &options, Utc::now());
-        let Some(message) = planned.slack else { continue };
+        let Some(message) = planned.slack else {
+            continue;
+        };
         messages += 1;
         assert_eq!(message.limit_violation(), None, "{name}");
         for (i, text) in message.texts().into_iter().enumerate() {
@@ -164,19 +258,35 @@ fn failure_alerts_say_what_broke_and_where() {
             continue;
         }
         let event = decode(&input).unwrap();
-        let Event::Task(_, task) = &event else { unreachable!() };
+        let Event::Task(_, task) = &event else {
+            unreachable!()
+        };
         let message = plan(&event, &Options::default(), Utc::now()).slack.unwrap();
         let all = message.texts().join("\n");
         assert!(all.contains(task.cluster()), "{name}: cluster");
         let (family, revision) = task.family_revision();
-        assert!(all.contains(&format!("{family}:{}", revision.unwrap())), "{name}: family:revision");
-        assert!(all.contains("console.aws.amazon.com/ecs/v2/clusters/"), "{name}: console link");
+        assert!(
+            all.contains(&format!("{family}:{}", revision.unwrap())),
+            "{name}: family:revision"
+        );
+        assert!(
+            all.contains("console.aws.amazon.com/ecs/v2/clusters/"),
+            "{name}: console link"
+        );
         assert!(all.contains(task.task_id()), "{name}: task id");
-        for (container, code) in serde_json::from_value::<Vec<(String, i64)>>(want["failed_containers"].clone()).unwrap() {
-            assert!(all.contains(&format!("`{container}` exited {code}")), "{name}: {container} {code}");
+        for (container, code) in
+            serde_json::from_value::<Vec<(String, i64)>>(want["failed_containers"].clone()).unwrap()
+        {
+            assert!(
+                all.contains(&format!("`{container}` exited {code}")),
+                "{name}: {container} {code}"
+            );
         }
         if let Some(reason) = &task.stopped_reason {
-            let head: String = ecs_notifier::slack::mrkdwn::escape(reason).chars().take(40).collect();
+            let head: String = ecs_notifier::slack::mrkdwn::escape(reason)
+                .chars()
+                .take(40)
+                .collect();
             assert!(all.contains(&head), "{name}: stop reason");
         }
         if let Some(trigger) = want["trigger_name"].as_str() {
@@ -192,8 +302,19 @@ fn success_is_quiet_unless_asked() {
             continue;
         }
         let event = decode(&input).unwrap();
-        assert!(plan(&event, &Options::default(), Utc::now()).slack.is_none(), "{name}");
-        let loud = plan(&event, &Options { notify_on_success: true }, Utc::now());
+        assert!(
+            plan(&event, &Options::default(), Utc::now())
+                .slack
+                .is_none(),
+            "{name}"
+        );
+        let loud = plan(
+            &event,
+            &Options {
+                notify_on_success: true,
+            },
+            Utc::now(),
+        );
         assert!(loud.slack.unwrap().text.starts_with("Completed"), "{name}");
     }
 }

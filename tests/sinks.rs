@@ -17,13 +17,18 @@ const WEBHOOK_PATH: &str = "/services/T000/B000/webhooksecret";
 const DD_KEY: &str = "dd-key-for-tests";
 
 fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
 }
 
 fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
     let mut env: HashMap<String, String> = HashMap::from([
-        ("SLACK_WEBHOOK_URL".into(), format!("{}{WEBHOOK_PATH}", slack.uri())),
+        (
+            "SLACK_WEBHOOK_URL".into(),
+            format!("{}{WEBHOOK_PATH}", slack.uri()),
+        ),
         ("DD_API_KEY".into(), DD_KEY.into()),
         ("DD_API_URL".into(), datadog.uri()),
     ]);
@@ -79,9 +84,15 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
 
     let posted = requests_to(&slack, WEBHOOK_PATH).await;
     assert_eq!(posted.len(), 1);
-    assert_eq!(posted[0].headers.get("content-type").unwrap(), "application/json");
+    assert_eq!(
+        posted[0].headers.get("content-type").unwrap(),
+        "application/json"
+    );
     let body: Value = serde_json::from_slice(&posted[0].body).unwrap();
-    assert!(body["text"].as_str().unwrap().starts_with("Out of memory: checkout-api"));
+    assert!(body["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Out of memory: checkout-api"));
     assert_eq!(body["blocks"][0]["type"], "header");
     assert!(body["blocks"].as_array().unwrap().len() <= 50);
 
@@ -92,16 +103,41 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
     assert_eq!(s["metric"], "ecs.task.stopped");
     assert_eq!(s["type"], 1);
     assert_eq!(s["points"][0]["value"], 1.0);
-    let tags: Vec<&str> = s["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    for want in ["cluster:prod", "service:checkout-api", "trigger:service", "result:failure", "cause:out_of_memory", "launch_type:fargate", "task_family:checkout-api"] {
+    let tags: Vec<&str> = s["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for want in [
+        "cluster:prod",
+        "service:checkout-api",
+        "trigger:service",
+        "result:failure",
+        "cause:out_of_memory",
+        "launch_type:fargate",
+        "task_family:checkout-api",
+    ] {
         assert!(tags.contains(&want), "{want} in {tags:?}");
     }
 
     let dist = requests_to(&datadog, "/api/v1/distribution_points").await;
     assert_eq!(dist.len(), 1);
     let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
-    let metrics: Vec<&str> = body["series"].as_array().unwrap().iter().map(|s| s["metric"].as_str().unwrap()).collect();
-    assert_eq!(metrics, ["ecs.task.duration", "ecs.task.startup_duration", "ecs.task.pull_duration"]);
+    let metrics: Vec<&str> = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "ecs.task.duration",
+            "ecs.task.startup_duration",
+            "ecs.task.pull_duration"
+        ]
+    );
     assert_eq!(body["series"][0]["type"], "distribution");
     let run = body["series"][0]["points"][0][1][0].as_f64().unwrap();
     assert!((run - 3241.775).abs() < 0.001, "{run}");
@@ -112,13 +148,21 @@ async fn deployment_becomes_a_datadog_event() {
     let slack = slack_answering(200, "ok").await;
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
-    n.handle(&sample("deployment-failed.json"), soon(10)).await.unwrap();
+    n.handle(&sample("deployment-failed.json"), soon(10))
+        .await
+        .unwrap();
     let events = requests_to(&datadog, "/api/v1/events").await;
     assert_eq!(events.len(), 1);
     let body: Value = serde_json::from_slice(&events[0].body).unwrap();
     assert_eq!(body["alert_type"], "error");
-    assert!(body["aggregation_key"].as_str().unwrap().starts_with("ecs-svc/"));
-    assert!(body["title"].as_str().unwrap().starts_with("Deployment failed: checkout-api"));
+    assert!(body["aggregation_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("ecs-svc/"));
+    assert!(body["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Deployment failed: checkout-api"));
     assert!(body["text"].as_str().unwrap().contains("circuit breaker"));
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1);
     // No metrics for a deployment.
@@ -129,7 +173,11 @@ async fn deployment_becomes_a_datadog_event() {
 async fn slack_429_waits_retry_after_then_delivers() {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_string("rate_limited"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_string("rate_limited"),
+        )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&slack)
@@ -141,11 +189,17 @@ async fn slack_429_waits_retry_after_then_delivers() {
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
     let started = Instant::now();
-    let report = n.handle(&sample("task-exit-nonzero.json"), soon(10)).await.unwrap();
+    let report = n
+        .handle(&sample("task-exit-nonzero.json"), soon(10))
+        .await
+        .unwrap();
     let waited = started.elapsed();
     assert!(report.delivered.contains(&"slack"));
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 2);
-    assert!(waited >= Duration::from_secs(1), "Retry-After honoured: {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "Retry-After honoured: {waited:?}"
+    );
     assert!(waited < Duration::from_secs(4), "{waited:?}");
 }
 
@@ -164,11 +218,22 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
     let err = n.handle(&event, soon(20)).await.unwrap_err();
     assert_eq!(err.failures.len(), 1, "{err}");
     assert_eq!(err.failures[0].0, "slack");
-    assert!(matches!(err.failures[0].1, SendError::Exhausted { attempts: 5, .. }), "{err}");
+    assert!(
+        matches!(err.failures[0].1, SendError::Exhausted { attempts: 5, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("HTTP 500"), "{err}");
     assert!(!err.to_string().contains("webhooksecret"), "{err}");
-    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 5, "bounded retries");
-    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1, "datadog delivered anyway");
+    assert_eq!(
+        requests_to(&slack, WEBHOOK_PATH).await.len(),
+        5,
+        "bounded retries"
+    );
+    assert_eq!(
+        requests_to(&datadog, "/api/v2/series").await.len(),
+        1,
+        "datadog delivered anyway"
+    );
     drop(failing);
 
     // Lambda retries the same event: Slack now works; Datadog is not posted twice.
@@ -178,7 +243,10 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
         .await;
     let report = n.handle(&event, soon(10)).await.unwrap();
     assert_eq!(report.delivered, vec!["slack"]);
-    assert_eq!(report.duplicate, vec!["datadog.distributions", "datadog.series"]);
+    assert_eq!(
+        report.duplicate,
+        vec!["datadog.distributions", "datadog.series"]
+    );
     assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1);
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 6);
 }
@@ -192,13 +260,27 @@ async fn client_errors_are_not_retried_and_carry_the_error_text() {
         .mount(&datadog)
         .await;
     let n = notifier(&slack, &datadog, &[]);
-    let err = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap_err();
-    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1, "no retry on 400");
-    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1, "no retry on 403");
+    let err = n
+        .handle(&sample("task-oom.json"), soon(10))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        requests_to(&slack, WEBHOOK_PATH).await.len(),
+        1,
+        "no retry on 400"
+    );
+    assert_eq!(
+        requests_to(&datadog, "/api/v2/series").await.len(),
+        1,
+        "no retry on 403"
+    );
     let slack_err = err.failures.iter().find(|(k, _)| *k == "slack").unwrap();
     assert_eq!(
         slack_err.1,
-        SendError::Rejected { status: 400, body: "invalid_payload".into() }
+        SendError::Rejected {
+            status: 400,
+            body: "invalid_payload".into()
+        }
     );
     let text = err.to_string();
     assert!(text.contains("Forbidden"), "{text}");
@@ -216,24 +298,41 @@ async fn a_slow_sink_is_cut_off_by_the_deadline_without_holding_up_the_other() {
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "400")]);
     let started = Instant::now();
     let err = n
-        .handle(&sample("task-oom.json"), Instant::now() + Duration::from_secs(2))
+        .handle(
+            &sample("task-oom.json"),
+            Instant::now() + Duration::from_secs(2),
+        )
         .await
         .unwrap_err();
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(2600), "bounded by the deadline: {took:?}");
-    assert!(err.failures.iter().all(|(k, _)| k.starts_with("datadog")), "{err}");
+    assert!(
+        took < Duration::from_millis(2600),
+        "bounded by the deadline: {took:?}"
+    );
+    assert!(
+        err.failures.iter().all(|(k, _)| k.starts_with("datadog")),
+        "{err}"
+    );
     assert!(err
         .failures
         .iter()
         .all(|(_, e)| matches!(e, SendError::Deadline { .. } | SendError::Exhausted { .. })));
-    assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 1, "slack delivered meanwhile");
+    assert_eq!(
+        requests_to(&slack, WEBHOOK_PATH).await.len(),
+        1,
+        "slack delivered meanwhile"
+    );
 }
 
 #[tokio::test]
 async fn sinks_are_posted_concurrently() {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok").set_delay(Duration::from_millis(600)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("ok")
+                .set_delay(Duration::from_millis(600)),
+        )
         .mount(&slack)
         .await;
     let datadog = MockServer::start().await;
@@ -246,7 +345,10 @@ async fn sinks_are_posted_concurrently() {
     let report = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap();
     assert_eq!(report.delivered.len(), 3);
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(1500), "three 600 ms posts in parallel took {took:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "three 600 ms posts in parallel took {took:?}"
+    );
 }
 
 #[tokio::test]

@@ -57,8 +57,13 @@ impl DatadogApi {
         series: &[Distribution],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post(client, "/api/v1/distribution_points", &json!({ "series": series }), deadline)
-            .await
+        self.post(
+            client,
+            "/api/v1/distribution_points",
+            &json!({ "series": series }),
+            deadline,
+        )
+        .await
     }
 
     /// `POST /api/v2/series`.
@@ -68,8 +73,13 @@ impl DatadogApi {
         series: &[Series],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post(client, "/api/v2/series", &json!({ "series": series }), deadline)
-            .await
+        self.post(
+            client,
+            "/api/v2/series",
+            &json!({ "series": series }),
+            deadline,
+        )
+        .await
     }
 
     /// `POST /api/v1/events`.

@@ -153,9 +153,21 @@ mod tests {
 
     #[test]
     fn wire_shapes() {
-        let d = serde_json::to_value(Distribution::new("ecs.task.duration", 10, 1.5, vec!["a:b".into()])).unwrap();
-        assert_eq!(d, serde_json::json!({"metric":"ecs.task.duration","points":[[10,[1.5]]],"tags":["a:b"],"type":"distribution"}));
+        let d = serde_json::to_value(Distribution::new(
+            "ecs.task.duration",
+            10,
+            1.5,
+            vec!["a:b".into()],
+        ))
+        .unwrap();
+        assert_eq!(
+            d,
+            serde_json::json!({"metric":"ecs.task.duration","points":[[10,[1.5]]],"tags":["a:b"],"type":"distribution"})
+        );
         let s = serde_json::to_value(Series::count("ecs.task.stopped", 10, 1.0, vec![])).unwrap();
-        assert_eq!(s, serde_json::json!({"metric":"ecs.task.stopped","type":1,"points":[{"timestamp":10,"value":1.0}],"tags":[]}));
+        assert_eq!(
+            s,
+            serde_json::json!({"metric":"ecs.task.stopped","type":1,"points":[{"timestamp":10,"value":1.0}],"tags":[]})
+        );
     }
 }

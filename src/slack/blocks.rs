@@ -93,7 +93,8 @@ impl Message {
             let broken = match block {
                 Block::Header { text } => slack_len(text.as_str()) > HEADER_MAX,
                 Block::Section { text, fields } => {
-                    text.as_ref().is_some_and(|t| slack_len(t.as_str()) > SECTION_MAX)
+                    text.as_ref()
+                        .is_some_and(|t| slack_len(t.as_str()) > SECTION_MAX)
                         || fields.len() > FIELDS_MAX
                         || fields.iter().any(|f| slack_len(f.as_str()) > FIELD_MAX)
                 }

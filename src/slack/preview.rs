@@ -40,18 +40,20 @@ const EMOJI: [(&str, &str); 6] = [
 ];
 
 fn emoji(text: &str) -> String {
-    EMOJI
-        .iter()
-        .fold(text.to_string(), |acc, (code, glyph)| acc.replace(code, glyph))
+    EMOJI.iter().fold(text.to_string(), |acc, (code, glyph)| {
+        acc.replace(code, glyph)
+    })
 }
 
 /// `*Label*` at the start of a line shows as bold in Slack; plain here.
 fn unbold(text: &str) -> String {
     text.lines()
-        .map(|line| match line.strip_prefix('*').and_then(|rest| rest.split_once('*')) {
-            Some((label, rest)) => format!("{label}{rest}"),
-            None => line.to_string(),
-        })
+        .map(
+            |line| match line.strip_prefix('*').and_then(|rest| rest.split_once('*')) {
+                Some((label, rest)) => format!("{label}{rest}"),
+                None => line.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -108,7 +110,18 @@ mod tests {
             "see the task (https://a/b) & <!channel>"
         );
         assert_eq!(display("a < b"), "a < b");
-        assert_eq!(text(&Text::Mrkdwn { text: "*Cluster*\nprod".into() }), "Cluster\nprod");
-        assert_eq!(text(&Text::Plain { text: ":red_circle: x".into(), emoji: true }), "🔴 x");
+        assert_eq!(
+            text(&Text::Mrkdwn {
+                text: "*Cluster*\nprod".into()
+            }),
+            "Cluster\nprod"
+        );
+        assert_eq!(
+            text(&Text::Plain {
+                text: ":red_circle: x".into(),
+                emoji: true
+            }),
+            "🔴 x"
+        );
     }
 }

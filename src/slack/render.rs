@@ -1,8 +1,8 @@
 //! Renders a notice as a Slack Block Kit message; every string from the notice is escaped here.
 
 use super::blocks::{
-    Block, Message, Text, BLOCKS_MAX, CONTEXT_MAX, FALLBACK_MAX, FIELDS_MAX, FIELD_MAX,
-    HEADER_MAX, SECTION_MAX,
+    Block, Message, Text, BLOCKS_MAX, CONTEXT_MAX, FALLBACK_MAX, FIELDS_MAX, FIELD_MAX, HEADER_MAX,
+    SECTION_MAX,
 };
 use super::mrkdwn::{code_block, escape, fit};
 use crate::notice::{Body, Notice};
@@ -37,7 +37,9 @@ fn render_body(label: &str, body: &Body) -> String {
                 .iter()
                 .map(|item| {
                     let lead = escape(&item.lead).replace('`', "'");
-                    format!("• `{lead}` {}", escape(&item.text)).trim_end().to_string()
+                    format!("• `{lead}` {}", escape(&item.text))
+                        .trim_end()
+                        .to_string()
                 })
                 .collect();
             fit(&lines.join("\n"), room)
@@ -111,14 +113,26 @@ mod tests {
             summary: text.to_string(),
             fields: vec![("Cluster".into(), text.to_string())],
             sections: vec![
-                Section { label: "Reason".into(), body: Body::Code(text.to_string()) },
+                Section {
+                    label: "Reason".into(),
+                    body: Body::Code(text.to_string()),
+                },
                 Section {
                     label: "Containers".into(),
-                    body: Body::Items(vec![Item { lead: text.to_string(), text: text.to_string() }]),
+                    body: Body::Items(vec![Item {
+                        lead: text.to_string(),
+                        text: text.to_string(),
+                    }]),
                 },
-                Section { label: "Hint".into(), body: Body::Text(text.to_string()) },
+                Section {
+                    label: "Hint".into(),
+                    body: Body::Text(text.to_string()),
+                },
             ],
-            link: Some(Link { label: text.to_string(), url: "https://x/a|b>c".into() }),
+            link: Some(Link {
+                label: text.to_string(),
+                url: "https://x/a|b>c".into(),
+            }),
             context: vec![text.to_string()],
         }
     }
@@ -141,7 +155,10 @@ mod tests {
     fn long_text_is_cut_within_limits() {
         let message = render(&notice(&"error & <detail> ".repeat(1000)));
         assert_eq!(message.limit_violation(), None);
-        assert!(message.texts().iter().any(|t| t.contains(super::super::mrkdwn::CUT_MARKER)));
+        assert!(message
+            .texts()
+            .iter()
+            .any(|t| t.contains(super::super::mrkdwn::CUT_MARKER)));
     }
 
     #[test]

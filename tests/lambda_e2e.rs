@@ -1,0 +1,1022 @@
+//! End to end: the built `ecs-notifier` binary, run exactly as AWS Lambda runs a custom runtime,
+//! against a Lambda Runtime API (2018-06-01) emulator served by this test on 127.0.0.1, with
+//! Slack and Datadog replaced by wiremock servers.
+//!
+//! Every wait is bounded: a hang, a crash of the function or a missing result fails the test
+//! with the function's captured output instead of blocking it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, Mutex as AsyncMutex};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout, Instant};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
+const DD_KEY: &str = "dd-test-key-SECRET";
+/// Strings that must never reach the logs or the Runtime API.
+const SECRETS: [&str; 2] = ["XXXXSECRET", DD_KEY];
+const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:ecs-notifier";
+/// Longest one invocation may take (a failing sink retries for a few seconds).
+const INVOCATION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Deadline given to each invocation, as Lambda's function timeout.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(20);
+
+const DD_SERIES: &str = "/api/v2/series";
+const DD_DISTRIBUTIONS: &str = "/api/v1/distribution_points";
+const DD_EVENTS: &str = "/api/v1/events";
+
+// ------------------------------------------------------------------------------------------
+// Lambda Runtime API emulator
+// ------------------------------------------------------------------------------------------
+
+/// An event queued for `/next`.
+struct Invocation {
+    request_id: String,
+    body: Vec<u8>,
+}
+
+/// What the function reported to the Runtime API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reported {
+    Response { request_id: String, body: String },
+    Error { request_id: String, error_type: String, body: String },
+    InitError { error_type: String, body: String },
+    /// A request to a path this emulator does not serve.
+    Unexpected { method: String, uri: String },
+}
+
+struct Emulator {
+    queue: mpsc::UnboundedSender<Invocation>,
+    pending: AsyncMutex<mpsc::UnboundedReceiver<Invocation>>,
+    reported: mpsc::UnboundedSender<Reported>,
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `GET /2018-06-01/runtime/invocation/next`: long-polls until an event is queued.
+async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
+    let invocation = emu.pending.lock().await.recv().await;
+    let Some(invocation) = invocation else {
+        return StatusCode::GONE.into_response();
+    };
+    let deadline_ms = (SystemTime::now() + FUNCTION_TIMEOUT)
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis()
+        .to_string();
+    (
+        StatusCode::OK,
+        [
+            ("lambda-runtime-aws-request-id", invocation.request_id.clone()),
+            ("lambda-runtime-deadline-ms", deadline_ms),
+            ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.to_string()),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                    .to_string(),
+            ),
+            ("content-type", "application/json".to_string()),
+        ],
+        invocation.body,
+    )
+        .into_response()
+}
+
+/// `POST /2018-06-01/runtime/invocation/{id}/response`.
+async fn invocation_response(
+    State(emu): State<Arc<Emulator>>,
+    UrlPath(request_id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    let _ = emu.reported.send(Reported::Response {
+        request_id,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+/// `POST /2018-06-01/runtime/invocation/{id}/error`.
+async fn invocation_error(
+    State(emu): State<Arc<Emulator>>,
+    UrlPath(request_id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let _ = emu.reported.send(Reported::Error {
+        request_id,
+        error_type: header_text(&headers, "lambda-runtime-function-error-type"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+/// `POST /2018-06-01/runtime/init/error`.
+async fn init_error(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _ = emu.reported.send(Reported::InitError {
+        error_type: header_text(&headers, "lambda-runtime-function-error-type"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+async fn unexpected(State(emu): State<Arc<Emulator>>, method: axum::http::Method, uri: Uri) -> Response {
+    let _ = emu.reported.send(Reported::Unexpected {
+        method: method.to_string(),
+        uri: uri.to_string(),
+    });
+    StatusCode::NOT_FOUND.into_response()
+}
+
+// ------------------------------------------------------------------------------------------
+// The function under test
+// ------------------------------------------------------------------------------------------
+
+/// The binary running against the emulator, with its captured output.
+struct Lambda {
+    child: Child,
+    queue: mpsc::UnboundedSender<Invocation>,
+    reported: mpsc::UnboundedReceiver<Reported>,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+    /// `(request id, event id the log line must name)` of every invocation, in order.
+    invocations: Vec<(String, String)>,
+}
+
+/// Captured output of the function once it is stopped.
+struct Output {
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    invocations: Vec<(String, String)>,
+}
+
+fn capture<R>(stream: R, sink: Arc<Mutex<Vec<String>>>) -> JoinHandle<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().expect("log sink").push(line);
+        }
+    })
+}
+
+impl Lambda {
+    /// Serves the Runtime API and starts the binary against it.
+    async fn start(slack: &MockServer, datadog: &MockServer) -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        let (reported_tx, reported) = mpsc::unbounded_channel();
+        let emulator = Arc::new(Emulator {
+            queue: queue.clone(),
+            pending: AsyncMutex::new(pending),
+            reported: reported_tx,
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(invocation_response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .fallback(unexpected)
+            .with_state(emulator.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Runtime API emulator");
+        let addr = listener.local_addr().expect("emulator address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("emulator serves");
+        });
+        drop(emulator);
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
+            )
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("SLACK_WEBHOOK_URL", format!("{}{SLACK_PATH}", slack.uri()))
+            .env("DD_API_KEY", DD_KEY)
+            .env("DD_API_URL", datadog.uri())
+            .env("HTTP_TIMEOUT_MS", "2000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the ecs-notifier binary");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            capture(child.stdout.take().expect("stdout piped"), stdout.clone()),
+            capture(child.stderr.take().expect("stderr piped"), stderr.clone()),
+        ];
+        Self {
+            child,
+            queue,
+            reported,
+            stdout,
+            stderr,
+            readers,
+            server,
+            invocations: Vec::new(),
+        }
+    }
+
+    fn output_so_far(&self) -> String {
+        let out = self.stdout.lock().expect("stdout").join("\n");
+        let err = self.stderr.lock().expect("stderr").join("\n");
+        format!("--- stdout ---\n{out}\n--- stderr ---\n{err}")
+    }
+
+    /// Asserts the process has not exited.
+    fn assert_alive(&mut self, when: &str) {
+        match self.child.try_wait() {
+            Ok(None) => {}
+            Ok(Some(status)) => panic!(
+                "the function exited ({status}) {when}\n{}",
+                self.output_so_far()
+            ),
+            Err(err) => panic!("cannot poll the function process: {err}"),
+        }
+    }
+
+    /// Delivers one event as Lambda would and returns what the function reported for it.
+    /// `log_event_id` is the `event_id` its log line must carry.
+    async fn invoke(&mut self, request_id: &str, payload: &Value, log_event_id: &str) -> Reported {
+        self.invocations
+            .push((request_id.to_string(), log_event_id.to_string()));
+        self.queue
+            .send(Invocation {
+                request_id: request_id.to_string(),
+                body: serde_json::to_vec(payload).expect("payload serializes"),
+            })
+            .expect("emulator queue open");
+        let deadline = Instant::now() + INVOCATION_TIMEOUT;
+        let reported = tokio::select! {
+            reported = self.reported.recv() => reported.expect("emulator alive"),
+            status = self.child.wait() => {
+                // Let the readers drain what the process wrote before it died.
+                sleep(Duration::from_millis(200)).await;
+                panic!(
+                    "the function exited ({status:?}) while handling {request_id}\n{}",
+                    self.output_so_far()
+                )
+            }
+            _ = tokio::time::sleep_until(deadline) => panic!(
+                "no result for invocation {request_id} within {INVOCATION_TIMEOUT:?}\n{}",
+                self.output_so_far()
+            ),
+        };
+        match &reported {
+            Reported::Response { request_id: id, .. } | Reported::Error { request_id: id, .. }
+                if id == request_id => {}
+            other => panic!(
+                "expected the result of {request_id}, the Runtime API got {other:?}\n{}",
+                self.output_so_far()
+            ),
+        }
+        reported
+    }
+
+    /// Asserts nothing else reached the Runtime API (no stray result, init error or path).
+    fn assert_nothing_else_reported(&mut self) {
+        if let Ok(extra) = self.reported.try_recv() {
+            panic!(
+                "unexpected report to the Runtime API: {extra:?}\n{}",
+                self.output_so_far()
+            );
+        }
+    }
+
+    /// Stops the function (it must still be running) and returns everything it wrote.
+    async fn stop(mut self) -> Output {
+        self.assert_alive("before the end of the test");
+        // Give the process a moment to flush the last line, then kill it.
+        sleep(Duration::from_millis(100)).await;
+        self.assert_nothing_else_reported();
+        self.child.start_kill().expect("kill the function");
+        timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .expect("the function exits after kill")
+            .expect("wait for the function");
+        for reader in self.readers.drain(..) {
+            timeout(Duration::from_secs(5), reader)
+                .await
+                .expect("output readers finish once the process is gone")
+                .expect("output reader task");
+        }
+        self.server.abort();
+        let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
+        let stderr = std::mem::take(&mut *self.stderr.lock().expect("stderr"));
+        Output {
+            stdout,
+            stderr,
+            invocations: std::mem::take(&mut self.invocations),
+        }
+    }
+}
+
+fn expect_response(name: &str, reported: &Reported) -> Value {
+    match reported {
+        Reported::Response { body, .. } => serde_json::from_str(body)
+            .unwrap_or_else(|err| panic!("{name}: response body is not JSON ({err}): {body}")),
+        other => panic!("{name}: expected a /response (the event must not be retried), got {other:?}"),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Slack and Datadog mocks
+// ------------------------------------------------------------------------------------------
+
+async fn mount_slack(server: &MockServer, status: u16) {
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(status).set_body_string(if status == 200 {
+            "ok"
+        } else {
+            "internal_error"
+        }))
+        .mount(server)
+        .await;
+}
+
+/// Mounts the three Datadog endpoints; `failing` answer 500.
+async fn mount_datadog(server: &MockServer, failing: &[&str]) {
+    for endpoint in [DD_SERIES, DD_DISTRIBUTIONS, DD_EVENTS] {
+        let response = if failing.contains(&endpoint) {
+            ResponseTemplate::new(500).set_body_string(r#"{"errors":["Internal Server Error"]}"#)
+        } else {
+            ResponseTemplate::new(202).set_body_string("{}")
+        };
+        Mock::given(method("POST"))
+            .and(path(endpoint))
+            .and(header("DD-API-KEY", DD_KEY))
+            .respond_with(response)
+            .mount(server)
+            .await;
+    }
+}
+
+async fn requests(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .expect("wiremock records requests")
+}
+
+/// Slack webhook POSTs.
+fn slack_posts(all: &[Request]) -> Vec<Request> {
+    all.iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == SLACK_PATH)
+        .cloned()
+        .collect()
+}
+
+/// Authenticated Datadog POSTs to `endpoint`.
+fn dd_posts(all: &[Request], endpoint: &str) -> Vec<Request> {
+    all.iter()
+        .filter(|r| {
+            r.method.as_str() == "POST"
+                && r.url.path() == endpoint
+                && r.headers.get("dd-api-key").and_then(|v| v.to_str().ok()) == Some(DD_KEY)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Every request a mock got went where it should.
+fn assert_only_known_requests(all: &[Request], known: &[&str], api_key: bool) {
+    for r in all {
+        let keyed = r.headers.get("dd-api-key").and_then(|v| v.to_str().ok()) == Some(DD_KEY);
+        assert!(
+            r.method.as_str() == "POST" && known.contains(&r.url.path()) && (keyed || !api_key),
+            "unexpected request {} {} (api key sent: {keyed})",
+            r.method,
+            r.url.path()
+        );
+    }
+}
+
+/// What each sink received, as request lists (in arrival order).
+struct Seen {
+    slack: Vec<Request>,
+    series: Vec<Request>,
+    distributions: Vec<Request>,
+    events: Vec<Request>,
+}
+
+impl Seen {
+    async fn now(slack: &MockServer, datadog: &MockServer) -> Self {
+        let s = requests(slack).await;
+        let d = requests(datadog).await;
+        Self {
+            slack: slack_posts(&s),
+            series: dd_posts(&d, DD_SERIES),
+            distributions: dd_posts(&d, DD_DISTRIBUTIONS),
+            events: dd_posts(&d, DD_EVENTS),
+        }
+    }
+
+    /// Requests that arrived after `before`.
+    fn since(&self, before: &Seen) -> Seen {
+        let tail = |now: &[Request], then: &[Request]| now[then.len()..].to_vec();
+        Seen {
+            slack: tail(&self.slack, &before.slack),
+            series: tail(&self.series, &before.series),
+            distributions: tail(&self.distributions, &before.distributions),
+            events: tail(&self.events, &before.events),
+        }
+    }
+
+    fn counts(&self) -> [usize; 4] {
+        [
+            self.slack.len(),
+            self.series.len(),
+            self.distributions.len(),
+            self.events.len(),
+        ]
+    }
+}
+
+fn json_body(what: &str, r: &Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|err| {
+        panic!(
+            "{what}: body is not JSON ({err}): {}",
+            String::from_utf8_lossy(&r.body)
+        )
+    })
+}
+
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            out.push(k.clone());
+            strings(v, out)
+        }),
+        _ => {}
+    }
+}
+
+/// A Slack post is `{text, blocks}` JSON and carries no live mention or foreign link.
+fn check_slack_body(name: &str, r: &Request) {
+    let raw = String::from_utf8_lossy(&r.body).into_owned();
+    let body = json_body(&format!("{name}: Slack"), r);
+    assert!(
+        body["text"].as_str().is_some_and(|t| !t.trim().is_empty()),
+        "{name}: Slack body has no `text`: {raw}"
+    );
+    assert!(
+        body["blocks"].as_array().is_some_and(|b| !b.is_empty()),
+        "{name}: Slack body has no `blocks`: {raw}"
+    );
+    let mut texts = vec![raw.clone()];
+    strings(&body, &mut texts);
+    for text in &texts {
+        for bad in ["<!channel>", "<https://evil"] {
+            assert!(!text.contains(bad), "{name}: Slack body contains `{bad}`: {raw}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Samples and what they must produce
+// ------------------------------------------------------------------------------------------
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
+}
+
+/// The sample events, sorted by file name.
+fn samples() -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join("events"))
+        .expect("events/ exists")
+        .map(|entry| entry.expect("events/ entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            let event = load(&p);
+            (name, event)
+        })
+        .collect()
+}
+
+fn expectations() -> serde_json::Map<String, Value> {
+    match load(&root().join("tests/expected/events.json")) {
+        Value::Object(map) => map,
+        other => panic!("tests/expected/events.json is not an object: {other}"),
+    }
+}
+
+/// What one sample must make the sinks receive.
+struct Want {
+    slack: bool,
+    series: bool,
+    /// The distribution metrics and values, when any duration is known.
+    distributions: BTreeMap<&'static str, f64>,
+    event_alert_type: Option<String>,
+}
+
+fn want(name: &str, expected: &Value) -> Want {
+    let kind = expected["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name}: expectation without `kind`"));
+    let stopped = kind == "task_stopped";
+    let mut distributions = BTreeMap::new();
+    if stopped {
+        for (field, metric) in [
+            ("run_seconds", "ecs.task.duration"),
+            ("startup_seconds", "ecs.task.startup_duration"),
+            ("pull_seconds", "ecs.task.pull_duration"),
+        ] {
+            if let Some(v) = expected[field].as_f64() {
+                distributions.insert(metric, v);
+            }
+        }
+    }
+    Want {
+        slack: expected["slack"].as_bool() == Some(true),
+        series: stopped,
+        distributions,
+        event_alert_type: (kind == "deployment").then(|| {
+            expected["alert_type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: deployment without alert_type"))
+                .to_string()
+        }),
+    }
+}
+
+/// Checks what one invocation of sample `name` delivered against what it must.
+fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
+    assert_eq!(
+        got.slack.len(),
+        usize::from(want.slack),
+        "{name}: Slack posts (expected slack: {})",
+        want.slack
+    );
+    for r in &got.slack {
+        check_slack_body(name, r);
+    }
+
+    assert_eq!(
+        got.series.len(),
+        usize::from(want.series),
+        "{name}: {DD_SERIES} posts"
+    );
+    for r in &got.series {
+        let body = json_body(&format!("{name}: series"), r);
+        let series = body["series"].as_array().cloned().unwrap_or_default();
+        let stopped: Vec<&Value> = series
+            .iter()
+            .filter(|s| s["metric"] == "ecs.task.stopped")
+            .collect();
+        assert_eq!(stopped.len(), 1, "{name}: one ecs.task.stopped series: {body}");
+        let tags: Vec<&str> = stopped[0]["tags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for key in ["result", "cause", "trigger"] {
+            let value = expected[key].as_str().unwrap_or_default();
+            let tag = format!("{key}:{value}");
+            assert!(tags.contains(&tag.as_str()), "{name}: series lacks tag {tag}: {tags:?}");
+        }
+        assert_eq!(
+            stopped[0]["points"][0]["value"].as_f64(),
+            Some(1.0),
+            "{name}: ecs.task.stopped counts one task: {body}"
+        );
+    }
+
+    let want_distributions = usize::from(!want.distributions.is_empty());
+    assert_eq!(
+        got.distributions.len(),
+        want_distributions,
+        "{name}: {DD_DISTRIBUTIONS} posts (durations known: {:?})",
+        want.distributions
+    );
+    for r in &got.distributions {
+        let body = json_body(&format!("{name}: distributions"), r);
+        let mut seen = BTreeMap::new();
+        for s in body["series"].as_array().cloned().unwrap_or_default() {
+            let metric = s["metric"].as_str().unwrap_or_default().to_string();
+            let value = s["points"][0][1][0].as_f64();
+            assert!(
+                seen.insert(metric.clone(), value).is_none(),
+                "{name}: {metric} sent twice: {body}"
+            );
+        }
+        let names: Vec<&String> = seen.keys().collect();
+        let wanted: Vec<&&str> = want.distributions.keys().collect();
+        assert_eq!(
+            names.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            wanted.iter().map(|s| **s).collect::<Vec<_>>(),
+            "{name}: distribution metrics: {body}"
+        );
+        for (metric, value) in &want.distributions {
+            let got = seen[*metric].unwrap_or(f64::NAN);
+            assert!(
+                (got - value).abs() < 0.001,
+                "{name}: {metric} is {got}, expected {value}"
+            );
+        }
+    }
+
+    assert_eq!(
+        got.events.len(),
+        usize::from(want.event_alert_type.is_some()),
+        "{name}: {DD_EVENTS} posts"
+    );
+    for r in &got.events {
+        let body = json_body(&format!("{name}: Datadog event"), r);
+        assert_eq!(
+            body["alert_type"].as_str(),
+            want.event_alert_type.as_deref(),
+            "{name}: Datadog event alert_type: {body}"
+        );
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{name}: Datadog event without title: {body}"
+        );
+    }
+}
+
+fn assert_delivered_nothing(name: &str, got: &Seen) {
+    assert_eq!(
+        got.counts(),
+        [0, 0, 0, 0],
+        "{name}: expected no Slack post and no Datadog request (slack, series, distributions, events)"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Logs
+// ------------------------------------------------------------------------------------------
+
+/// The function logs one JSON line with `event_id` per invocation, in order, and never a
+/// secret; nothing at all may leak a secret.
+fn check_output(output: &Output, extra_texts: &[String]) {
+    let everything = || output.stdout.iter().chain(&output.stderr).chain(extra_texts);
+    for line in everything() {
+        for secret in SECRETS {
+            assert!(!line.contains(secret), "a secret ({secret}) leaked: {line}");
+        }
+    }
+
+    // (event_id, requestId of the enclosing span if the line names one)
+    let mut logged: Vec<(String, Option<String>)> = Vec::new();
+    for line in output.stdout.iter().chain(&output.stderr) {
+        let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let fields = record.get("fields").unwrap_or(&Value::Null);
+        let event_id = fields
+            .get("event_id")
+            .or_else(|| record.get("event_id"))
+            .and_then(Value::as_str);
+        if let Some(event_id) = event_id {
+            let request_id = record
+                .get("span")
+                .and_then(|s| s.get("requestId"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            logged.push((event_id.to_string(), request_id));
+        }
+    }
+    let all = || format!("stdout:\n{}\nstderr:\n{}", output.stdout.join("\n"), output.stderr.join("\n"));
+    assert_eq!(
+        logged.len(),
+        output.invocations.len(),
+        "one JSON log line with event_id per invocation; got {logged:?}\n{}",
+        all()
+    );
+    for ((request_id, event_id), (logged_event, logged_request)) in
+        output.invocations.iter().zip(&logged)
+    {
+        assert_eq!(
+            logged_event, event_id,
+            "log line of invocation {request_id} names the wrong event\n{}",
+            all()
+        );
+        if let Some(logged_request) = logged_request {
+            assert_eq!(
+                logged_request, request_id,
+                "log line for event {event_id} is in the span of another request"
+            );
+        }
+    }
+}
+
+fn with_id(event: &Value, id: &str) -> Value {
+    let mut event = event.clone();
+    event["id"] = json!(id);
+    event
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests
+// ------------------------------------------------------------------------------------------
+
+/// Every sample, a duplicate delivery, inputs that are not ECS events, then a fresh event: each
+/// invocation succeeds and the sinks receive exactly what `tests/expected/events.json` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_serves_every_sample_through_the_runtime_api() {
+    let started = std::time::Instant::now();
+    let expected = expectations();
+    let samples = samples();
+    let names: Vec<&String> = samples.iter().map(|(n, _)| n).collect();
+    let mut listed: Vec<&String> = expected.keys().collect();
+    listed.sort();
+    assert_eq!(names, listed, "every sample has expectations and vice versa");
+
+    let slack = MockServer::start().await;
+    mount_slack(&slack, 200).await;
+    let datadog = MockServer::start().await;
+    mount_datadog(&datadog, &[]).await;
+    let mut lambda = Lambda::start(&slack, &datadog).await;
+    let mut texts = Vec::new();
+
+    // 1. Every sample, in file-name order.
+    for (i, (name, event)) in samples.iter().enumerate() {
+        let event_id = event["id"].as_str().expect("samples have an id");
+        let want = want(name, &expected[name]);
+        let before = Seen::now(&slack, &datadog).await;
+        let reported = lambda
+            .invoke(&format!("req-sample-{i:02}"), event, event_id)
+            .await;
+        let report = expect_response(name, &reported);
+        assert_eq!(report["event_id"], json!(event_id), "{name}: response names the event");
+        texts.push(format!("{reported:?}"));
+        let got = Seen::now(&slack, &datadog).await.since(&before);
+        check_delivery(name, &expected[name], &want, &got);
+    }
+
+    // 2. Duplicate delivery of a sample that posts everywhere: same body, nothing sent again.
+    let (dup_name, dup_event) = samples
+        .iter()
+        .find(|(n, _)| n == "task-oom.json")
+        .expect("task-oom.json sample");
+    let dup_id = dup_event["id"].as_str().expect("id");
+    let before = Seen::now(&slack, &datadog).await;
+    let reported = lambda.invoke("req-duplicate", dup_event, dup_id).await;
+    expect_response(dup_name, &reported);
+    texts.push(format!("{reported:?}"));
+    assert_delivered_nothing(
+        &format!("{dup_name} delivered twice"),
+        &Seen::now(&slack, &datadog).await.since(&before),
+    );
+
+    // The same task stop redelivered under a new event id is a duplicate as well.
+    let redelivered = with_id(dup_event, "0b5c2f6e-1111-4c8e-9a55-redelivered01");
+    let reported = lambda
+        .invoke("req-redelivery", &redelivered, "0b5c2f6e-1111-4c8e-9a55-redelivered01")
+        .await;
+    expect_response("redelivery with a new event id", &reported);
+    texts.push(format!("{reported:?}"));
+    assert_delivered_nothing(
+        &format!("{dup_name} redelivered with a new event id"),
+        &Seen::now(&slack, &datadog).await.since(&before),
+    );
+
+    // 3. Inputs that are not ECS events this function handles: skipped, not failed.
+    let bad_inputs = [
+        (
+            "an EC2 event",
+            json!({"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}),
+            "",
+        ),
+        ("a payload that is not an object", json!([1, 2]), ""),
+        (
+            "a detail that is not an object",
+            json!({"version":"0","id":"bad-detail-0001","source":"aws.ecs",
+                   "detail-type":"ECS Task State Change","account":"123456789012",
+                   "region":"eu-west-1","time":"2026-11-22T10:00:00Z","resources":[],
+                   "detail":"oops"}),
+            "bad-detail-0001",
+        ),
+    ];
+    for (i, (what, payload, log_id)) in bad_inputs.iter().enumerate() {
+        let before = Seen::now(&slack, &datadog).await;
+        let reported = lambda.invoke(&format!("req-bad-{i}"), payload, log_id).await;
+        expect_response(what, &reported);
+        texts.push(format!("{reported:?}"));
+        assert_delivered_nothing(what, &Seen::now(&slack, &datadog).await.since(&before));
+        lambda.assert_alive(&format!("after {what}"));
+    }
+
+    // Totals so far are exactly what the expectations list.
+    let count = |pred: &dyn Fn(&Value) -> bool| expected.values().filter(|v| pred(v)).count();
+    let slack_true = count(&|v| v["slack"].as_bool() == Some(true));
+    let task_stopped = count(&|v| v["kind"] == "task_stopped");
+    let deployments = count(&|v| v["kind"] == "deployment");
+    let totals = Seen::now(&slack, &datadog).await;
+    assert_eq!(totals.slack.len(), slack_true, "Slack posts == samples with slack: true");
+    assert_eq!(totals.series.len(), task_stopped, "series posts == task_stopped samples");
+    assert_eq!(totals.events.len(), deployments, "Datadog events == deployment samples");
+
+    // 4. The process still serves a new, valid event after the bad ones.
+    let mut fresh = with_id(dup_event, "7d0f7a51-2222-4f0e-8c41-freshevent01");
+    fresh["detail"]["version"] = json!(99);
+    let before = Seen::now(&slack, &datadog).await;
+    let reported = lambda
+        .invoke("req-after-bad", &fresh, "7d0f7a51-2222-4f0e-8c41-freshevent01")
+        .await;
+    expect_response("a valid event after the bad ones", &reported);
+    texts.push(format!("{reported:?}"));
+    check_delivery(
+        "a valid event after the bad ones",
+        &expected[dup_name.as_str()],
+        &want(dup_name, &expected[dup_name.as_str()]),
+        &Seen::now(&slack, &datadog).await.since(&before),
+    );
+
+    assert_only_known_requests(&requests(&slack).await, &[SLACK_PATH], false);
+    assert_only_known_requests(
+        &requests(&datadog).await,
+        &[DD_SERIES, DD_DISTRIBUTIONS, DD_EVENTS],
+        true,
+    );
+    let output = lambda.stop().await;
+    check_output(&output, &texts);
+    eprintln!(
+        "lambda e2e (samples): {} invocations in {:.1?}",
+        output.invocations.len(),
+        started.elapsed()
+    );
+}
+
+/// A sink that fails makes the invocation fail (so Lambda retries it); the retry of the same
+/// event delivers only what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
+    let started = std::time::Instant::now();
+    let expected = expectations();
+    let samples = samples();
+    let sample = |name: &str| -> (Value, Value, Want) {
+        let (_, event) = samples
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} sample"));
+        (event.clone(), expected[name].clone(), want(name, &expected[name]))
+    };
+
+    let slack = MockServer::start().await;
+    mount_slack(&slack, 500).await;
+    let datadog = MockServer::start().await;
+    mount_datadog(&datadog, &[]).await;
+    let mut lambda = Lambda::start(&slack, &datadog).await;
+    let mut texts = Vec::new();
+
+    // Slack down: the invocation fails; Datadog still gets the metrics.
+    let name = "task-oom.json";
+    let (event, exp, want_oom) = sample(name);
+    let event_id = event["id"].as_str().expect("id").to_string();
+    assert!(want_oom.slack && want_oom.series, "{name} posts to Slack and Datadog");
+    let reported = lambda.invoke("req-retry-1", &event, &event_id).await;
+    texts.push(format!("{reported:?}"));
+    match &reported {
+        Reported::Error { body, .. } => {
+            let diagnostic: Value = serde_json::from_str(body)
+                .unwrap_or_else(|err| panic!("error body is not JSON ({err}): {body}"));
+            assert!(
+                diagnostic["errorType"].as_str().is_some_and(|t| !t.is_empty()),
+                "error names a type: {body}"
+            );
+            assert!(
+                diagnostic["errorMessage"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("slack")),
+                "error says Slack failed: {body}"
+            );
+        }
+        other => panic!("{name} with Slack answering 500 must fail the invocation, got {other:?}"),
+    }
+    let first = Seen::now(&slack, &datadog).await;
+    assert!(!first.slack.is_empty(), "{name}: Slack was tried");
+    for r in &first.slack {
+        check_slack_body(name, r);
+    }
+    assert_eq!(first.series.len(), 1, "{name}: series sent although Slack failed");
+    assert_eq!(
+        first.distributions.len(),
+        usize::from(!want_oom.distributions.is_empty()),
+        "{name}: distributions sent although Slack failed"
+    );
+    lambda.assert_alive("after a failed invocation");
+
+    // Slack is back; Lambda retries the same event (same request id, same body).
+    slack.reset().await;
+    mount_slack(&slack, 200).await;
+    let reported = lambda.invoke("req-retry-1", &event, &event_id).await;
+    expect_response(&format!("{name} retried"), &reported);
+    texts.push(format!("{reported:?}"));
+    let second = Seen::now(&slack, &datadog).await;
+    assert_eq!(second.slack.len(), 1, "{name}: the retry posts to Slack once");
+    check_slack_body(name, &second.slack[0]);
+    assert_eq!(second.series.len(), 1, "{name}: the retry does not send the series again");
+    assert_eq!(
+        second.distributions.len(),
+        first.distributions.len(),
+        "{name}: the retry does not send the distributions again"
+    );
+
+    // Datadog series down: the invocation fails after Slack posted; the retry only sends the
+    // series.
+    let name = "task-exit-nonzero.json";
+    let (event, exp_nonzero, want_nonzero) = sample(name);
+    let event_id = event["id"].as_str().expect("id").to_string();
+    assert!(want_nonzero.slack && want_nonzero.series, "{name} posts to Slack and Datadog");
+    let before = Seen::now(&slack, &datadog).await;
+    datadog.reset().await;
+    mount_datadog(&datadog, &[DD_SERIES]).await;
+    let reported = lambda.invoke("req-retry-2", &event, &event_id).await;
+    texts.push(format!("{reported:?}"));
+    assert!(
+        matches!(&reported, Reported::Error { body, .. } if body.contains("series")),
+        "{name} with the series endpoint answering 500 must fail the invocation, got {reported:?}"
+    );
+    let failed = Seen::now(&slack, &datadog).await;
+    let slack_failed_phase = failed.since(&before).slack;
+    assert_eq!(slack_failed_phase.len(), 1, "{name}: Slack posted once");
+    check_slack_body(name, &slack_failed_phase[0]);
+    assert!(!failed.series.is_empty(), "{name}: the series was tried");
+    assert_eq!(
+        failed.distributions.len(),
+        usize::from(!want_nonzero.distributions.is_empty()),
+        "{name}: distributions sent once"
+    );
+    datadog.reset().await;
+    mount_datadog(&datadog, &[]).await;
+    let before = Seen::now(&slack, &datadog).await;
+    let reported = lambda.invoke("req-retry-2", &event, &event_id).await;
+    expect_response(&format!("{name} retried"), &reported);
+    texts.push(format!("{reported:?}"));
+    let retried = Seen::now(&slack, &datadog).await.since(&before);
+    assert_eq!(retried.slack.len(), 0, "{name}: the retry does not post to Slack again");
+    assert_eq!(retried.series.len(), 1, "{name}: the retry sends the series");
+    assert_eq!(retried.distributions.len(), 0, "{name}: distributions not sent again");
+    assert_eq!(retried.events.len(), 0, "{name}: no Datadog event");
+    let merged = Seen {
+        slack: slack_failed_phase,
+        series: retried.series,
+        distributions: failed.distributions,
+        events: Vec::new(),
+    };
+    check_delivery(name, &exp_nonzero, &want_nonzero, &merged);
+    let _ = exp;
+
+    let output = lambda.stop().await;
+    check_output(&output, &texts);
+    eprintln!(
+        "lambda e2e (failing sinks): {} invocations in {:.1?}",
+        output.invocations.len(),
+        started.elapsed()
+    );
+}
