@@ -177,6 +177,13 @@ pub struct FailedContainer {
 impl FailedContainer {
     /// What the exit code means, when it means something in particular.
     pub fn meaning(&self) -> Option<&'static str> {
+        let oom = self
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("OutOfMemoryError"));
+        if oom && self.exit_code == 137 {
+            return Some("killed (SIGKILL) for exceeding its memory limit");
+        }
         exit_meaning(self.exit_code)
     }
 }
