@@ -36,7 +36,7 @@ unit:
 
 # Python tools live in a virtualenv of the project, installed on first use.
 $(VENV)/.installed: requirements-dev.txt
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { python3 -m pip install --quiet virtualenv && python3 -m virtualenv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
