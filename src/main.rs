@@ -28,7 +28,14 @@ fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            // One clear line naming the setting; values of secrets are never part of the error.
+            tracing::error!(error = %err, "invalid configuration; the function cannot start");
+            return Err(err.into());
+        }
+    };
     if config.slack_webhook.is_none() {
         tracing::info!("Slack sink off: SLACK_WEBHOOK_URL is not set");
     }

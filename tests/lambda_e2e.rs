@@ -53,15 +53,27 @@ struct Invocation {
 /// What the function reported to the Runtime API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Reported {
-    Response { request_id: String, body: String },
-    Error { request_id: String, error_type: String, body: String },
-    InitError { error_type: String, body: String },
+    Response {
+        request_id: String,
+        body: String,
+    },
+    Error {
+        request_id: String,
+        error_type: String,
+        body: String,
+    },
+    InitError {
+        error_type: String,
+        body: String,
+    },
     /// A request to a path this emulator does not serve.
-    Unexpected { method: String, uri: String },
+    Unexpected {
+        method: String,
+        uri: String,
+    },
 }
 
 struct Emulator {
-    queue: mpsc::UnboundedSender<Invocation>,
     pending: AsyncMutex<mpsc::UnboundedReceiver<Invocation>>,
     reported: mpsc::UnboundedSender<Reported>,
 }
@@ -88,9 +100,15 @@ async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
     (
         StatusCode::OK,
         [
-            ("lambda-runtime-aws-request-id", invocation.request_id.clone()),
+            (
+                "lambda-runtime-aws-request-id",
+                invocation.request_id.clone(),
+            ),
             ("lambda-runtime-deadline-ms", deadline_ms),
-            ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                FUNCTION_ARN.to_string(),
+            ),
             (
                 "lambda-runtime-trace-id",
                 "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -140,7 +158,11 @@ async fn init_error(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: 
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
 
-async fn unexpected(State(emu): State<Arc<Emulator>>, method: axum::http::Method, uri: Uri) -> Response {
+async fn unexpected(
+    State(emu): State<Arc<Emulator>>,
+    method: axum::http::Method,
+    uri: Uri,
+) -> Response {
     let _ = emu.reported.send(Reported::Unexpected {
         method: method.to_string(),
         uri: uri.to_string(),
@@ -190,7 +212,6 @@ impl Lambda {
         let (queue, pending) = mpsc::unbounded_channel();
         let (reported_tx, reported) = mpsc::unbounded_channel();
         let emulator = Arc::new(Emulator {
-            queue: queue.clone(),
             pending: AsyncMutex::new(pending),
             reported: reported_tx,
         });
@@ -200,7 +221,10 @@ impl Lambda {
                 "/2018-06-01/runtime/invocation/{id}/response",
                 post(invocation_response),
             )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(invocation_error),
+            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .fallback(unexpected)
             .with_state(emulator.clone());
@@ -352,7 +376,9 @@ fn expect_response(name: &str, reported: &Reported) -> Value {
     match reported {
         Reported::Response { body, .. } => serde_json::from_str(body)
             .unwrap_or_else(|err| panic!("{name}: response body is not JSON ({err}): {body}")),
-        other => panic!("{name}: expected a /response (the event must not be retried), got {other:?}"),
+        other => {
+            panic!("{name}: expected a /response (the event must not be retried), got {other:?}")
+        }
     }
 }
 
@@ -363,11 +389,13 @@ fn expect_response(name: &str, reported: &Reported) -> Value {
 async fn mount_slack(server: &MockServer, status: u16) {
     Mock::given(method("POST"))
         .and(path(SLACK_PATH))
-        .respond_with(ResponseTemplate::new(status).set_body_string(if status == 200 {
-            "ok"
-        } else {
-            "internal_error"
-        }))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_string(if status == 200 {
+                "ok"
+            } else {
+                "internal_error"
+            }),
+        )
         .mount(server)
         .await;
 }
@@ -507,7 +535,10 @@ fn check_slack_body(name: &str, r: &Request) {
     strings(&body, &mut texts);
     for text in &texts {
         for bad in ["<!channel>", "<https://evil"] {
-            assert!(!text.contains(bad), "{name}: Slack body contains `{bad}`: {raw}");
+            assert!(
+                !text.contains(bad),
+                "{name}: Slack body contains `{bad}`: {raw}"
+            );
         }
     }
 }
@@ -618,7 +649,11 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
             .iter()
             .filter(|s| s["metric"] == "ecs.task.stopped")
             .collect();
-        assert_eq!(stopped.len(), 1, "{name}: one ecs.task.stopped series: {body}");
+        assert_eq!(
+            stopped.len(),
+            1,
+            "{name}: one ecs.task.stopped series: {body}"
+        );
         let tags: Vec<&str> = stopped[0]["tags"]
             .as_array()
             .map(|t| t.iter().filter_map(Value::as_str).collect())
@@ -626,7 +661,10 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
         for key in ["result", "cause", "trigger"] {
             let value = expected[key].as_str().unwrap_or_default();
             let tag = format!("{key}:{value}");
-            assert!(tags.contains(&tag.as_str()), "{name}: series lacks tag {tag}: {tags:?}");
+            assert!(
+                tags.contains(&tag.as_str()),
+                "{name}: series lacks tag {tag}: {tags:?}"
+            );
         }
         assert_eq!(
             stopped[0]["points"][0]["value"].as_f64(),
@@ -703,7 +741,13 @@ fn assert_delivered_nothing(name: &str, got: &Seen) {
 /// The function logs one JSON line with `event_id` per invocation, in order, and never a
 /// secret; nothing at all may leak a secret.
 fn check_output(output: &Output, extra_texts: &[String]) {
-    let everything = || output.stdout.iter().chain(&output.stderr).chain(extra_texts);
+    let everything = || {
+        output
+            .stdout
+            .iter()
+            .chain(&output.stderr)
+            .chain(extra_texts)
+    };
     for line in everything() {
         for secret in SECRETS {
             assert!(!line.contains(secret), "a secret ({secret}) leaked: {line}");
@@ -730,7 +774,13 @@ fn check_output(output: &Output, extra_texts: &[String]) {
             logged.push((event_id.to_string(), request_id));
         }
     }
-    let all = || format!("stdout:\n{}\nstderr:\n{}", output.stdout.join("\n"), output.stderr.join("\n"));
+    let all = || {
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            output.stdout.join("\n"),
+            output.stderr.join("\n")
+        )
+    };
     assert_eq!(
         logged.len(),
         output.invocations.len(),
@@ -741,7 +791,8 @@ fn check_output(output: &Output, extra_texts: &[String]) {
         output.invocations.iter().zip(&logged)
     {
         assert_eq!(
-            logged_event, event_id,
+            logged_event,
+            event_id,
             "log line of invocation {request_id} names the wrong event\n{}",
             all()
         );
@@ -774,7 +825,10 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     let names: Vec<&String> = samples.iter().map(|(n, _)| n).collect();
     let mut listed: Vec<&String> = expected.keys().collect();
     listed.sort();
-    assert_eq!(names, listed, "every sample has expectations and vice versa");
+    assert_eq!(
+        names, listed,
+        "every sample has expectations and vice versa"
+    );
 
     let slack = MockServer::start().await;
     mount_slack(&slack, 200).await;
@@ -792,7 +846,11 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
             .invoke(&format!("req-sample-{i:02}"), event, event_id)
             .await;
         let report = expect_response(name, &reported);
-        assert_eq!(report["event_id"], json!(event_id), "{name}: response names the event");
+        assert_eq!(
+            report["event_id"],
+            json!(event_id),
+            "{name}: response names the event"
+        );
         texts.push(format!("{reported:?}"));
         let got = Seen::now(&slack, &datadog).await.since(&before);
         check_delivery(name, &expected[name], &want, &got);
@@ -816,7 +874,11 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     // The same task stop redelivered under a new event id is a duplicate as well.
     let redelivered = with_id(dup_event, "0b5c2f6e-1111-4c8e-9a55-redelivered01");
     let reported = lambda
-        .invoke("req-redelivery", &redelivered, "0b5c2f6e-1111-4c8e-9a55-redelivered01")
+        .invoke(
+            "req-redelivery",
+            &redelivered,
+            "0b5c2f6e-1111-4c8e-9a55-redelivered01",
+        )
         .await;
     expect_response("redelivery with a new event id", &reported);
     texts.push(format!("{reported:?}"));
@@ -844,7 +906,9 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     ];
     for (i, (what, payload, log_id)) in bad_inputs.iter().enumerate() {
         let before = Seen::now(&slack, &datadog).await;
-        let reported = lambda.invoke(&format!("req-bad-{i}"), payload, log_id).await;
+        let reported = lambda
+            .invoke(&format!("req-bad-{i}"), payload, log_id)
+            .await;
         expect_response(what, &reported);
         texts.push(format!("{reported:?}"));
         assert_delivered_nothing(what, &Seen::now(&slack, &datadog).await.since(&before));
@@ -857,16 +921,32 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     let task_stopped = count(&|v| v["kind"] == "task_stopped");
     let deployments = count(&|v| v["kind"] == "deployment");
     let totals = Seen::now(&slack, &datadog).await;
-    assert_eq!(totals.slack.len(), slack_true, "Slack posts == samples with slack: true");
-    assert_eq!(totals.series.len(), task_stopped, "series posts == task_stopped samples");
-    assert_eq!(totals.events.len(), deployments, "Datadog events == deployment samples");
+    assert_eq!(
+        totals.slack.len(),
+        slack_true,
+        "Slack posts == samples with slack: true"
+    );
+    assert_eq!(
+        totals.series.len(),
+        task_stopped,
+        "series posts == task_stopped samples"
+    );
+    assert_eq!(
+        totals.events.len(),
+        deployments,
+        "Datadog events == deployment samples"
+    );
 
     // 4. The process still serves a new, valid event after the bad ones.
     let mut fresh = with_id(dup_event, "7d0f7a51-2222-4f0e-8c41-freshevent01");
     fresh["detail"]["version"] = json!(99);
     let before = Seen::now(&slack, &datadog).await;
     let reported = lambda
-        .invoke("req-after-bad", &fresh, "7d0f7a51-2222-4f0e-8c41-freshevent01")
+        .invoke(
+            "req-after-bad",
+            &fresh,
+            "7d0f7a51-2222-4f0e-8c41-freshevent01",
+        )
         .await;
     expect_response("a valid event after the bad ones", &reported);
     texts.push(format!("{reported:?}"));
@@ -904,7 +984,11 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
             .iter()
             .find(|(n, _)| n == name)
             .unwrap_or_else(|| panic!("{name} sample"));
-        (event.clone(), expected[name].clone(), want(name, &expected[name]))
+        (
+            event.clone(),
+            expected[name].clone(),
+            want(name, &expected[name]),
+        )
     };
 
     let slack = MockServer::start().await;
@@ -918,7 +1002,10 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     let name = "task-oom.json";
     let (event, exp, want_oom) = sample(name);
     let event_id = event["id"].as_str().expect("id").to_string();
-    assert!(want_oom.slack && want_oom.series, "{name} posts to Slack and Datadog");
+    assert!(
+        want_oom.slack && want_oom.series,
+        "{name} posts to Slack and Datadog"
+    );
     let reported = lambda.invoke("req-retry-1", &event, &event_id).await;
     texts.push(format!("{reported:?}"));
     match &reported {
@@ -926,7 +1013,9 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
             let diagnostic: Value = serde_json::from_str(body)
                 .unwrap_or_else(|err| panic!("error body is not JSON ({err}): {body}"));
             assert!(
-                diagnostic["errorType"].as_str().is_some_and(|t| !t.is_empty()),
+                diagnostic["errorType"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
                 "error names a type: {body}"
             );
             assert!(
@@ -943,7 +1032,11 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     for r in &first.slack {
         check_slack_body(name, r);
     }
-    assert_eq!(first.series.len(), 1, "{name}: series sent although Slack failed");
+    assert_eq!(
+        first.series.len(),
+        1,
+        "{name}: series sent although Slack failed"
+    );
     assert_eq!(
         first.distributions.len(),
         usize::from(!want_oom.distributions.is_empty()),
@@ -958,21 +1051,40 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     expect_response(&format!("{name} retried"), &reported);
     texts.push(format!("{reported:?}"));
     let second = Seen::now(&slack, &datadog).await;
-    assert_eq!(second.slack.len(), 1, "{name}: the retry posts to Slack once");
+    assert_eq!(
+        second.slack.len(),
+        1,
+        "{name}: the retry posts to Slack once"
+    );
     check_slack_body(name, &second.slack[0]);
-    assert_eq!(second.series.len(), 1, "{name}: the retry does not send the series again");
+    assert_eq!(
+        second.series.len(),
+        1,
+        "{name}: the retry does not send the series again"
+    );
     assert_eq!(
         second.distributions.len(),
         first.distributions.len(),
         "{name}: the retry does not send the distributions again"
     );
+    assert_eq!(second.events.len(), 0, "{name}: no Datadog event");
+    let merged = Seen {
+        slack: second.slack.clone(),
+        series: second.series.clone(),
+        distributions: second.distributions.clone(),
+        events: Vec::new(),
+    };
+    check_delivery(name, &exp, &want_oom, &merged);
 
     // Datadog series down: the invocation fails after Slack posted; the retry only sends the
     // series.
     let name = "task-exit-nonzero.json";
     let (event, exp_nonzero, want_nonzero) = sample(name);
     let event_id = event["id"].as_str().expect("id").to_string();
-    assert!(want_nonzero.slack && want_nonzero.series, "{name} posts to Slack and Datadog");
+    assert!(
+        want_nonzero.slack && want_nonzero.series,
+        "{name} posts to Slack and Datadog"
+    );
     let before = Seen::now(&slack, &datadog).await;
     datadog.reset().await;
     mount_datadog(&datadog, &[DD_SERIES]).await;
@@ -999,9 +1111,21 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     expect_response(&format!("{name} retried"), &reported);
     texts.push(format!("{reported:?}"));
     let retried = Seen::now(&slack, &datadog).await.since(&before);
-    assert_eq!(retried.slack.len(), 0, "{name}: the retry does not post to Slack again");
-    assert_eq!(retried.series.len(), 1, "{name}: the retry sends the series");
-    assert_eq!(retried.distributions.len(), 0, "{name}: distributions not sent again");
+    assert_eq!(
+        retried.slack.len(),
+        0,
+        "{name}: the retry does not post to Slack again"
+    );
+    assert_eq!(
+        retried.series.len(),
+        1,
+        "{name}: the retry sends the series"
+    );
+    assert_eq!(
+        retried.distributions.len(),
+        0,
+        "{name}: distributions not sent again"
+    );
     assert_eq!(retried.events.len(), 0, "{name}: no Datadog event");
     let merged = Seen {
         slack: slack_failed_phase,
@@ -1010,7 +1134,6 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
         events: Vec::new(),
     };
     check_delivery(name, &exp_nonzero, &want_nonzero, &merged);
-    let _ = exp;
 
     let output = lambda.stop().await;
     check_output(&output, &texts);
