@@ -6,6 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::enrichment::Enrichment;
 use crate::event::decode;
 use crate::plan::{plan, Options, Plan};
 use crate::slack::preview::preview;
@@ -74,7 +75,7 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
             }
         }
     };
-    let plan = plan(&event, options, Utc::now());
+    let plan = plan(&event, &Enrichment::default(), options, Utc::now());
     match format {
         Format::Json => {
             json!({

@@ -1,10 +1,17 @@
 //! Settings read once from the environment at start.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::enricher::EnrichSettings;
+use crate::routing::{route_name, Filter};
 use crate::secret::Secret;
+
+/// Prefix of the variables that name extra Slack webhooks: `SLACK_WEBHOOK_URL_PAYMENTS` is the
+/// route `payments`, chosen with the tag `ecs-notifier:slack=payments`.
+pub const ROUTE_PREFIX: &str = "SLACK_WEBHOOK_URL_";
 
 /// A setting with a value this function cannot use.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -42,6 +49,16 @@ pub struct Config {
     pub notify_on_success: bool,
     /// `HTTP_TIMEOUT_MS`: the longest one HTTP attempt may take.
     pub http_timeout: Duration,
+    /// `SLACK_WEBHOOK_URL_<NAME>`: webhooks that tags can route to, by lower-case name.
+    pub slack_routes: BTreeMap<String, Secret>,
+    /// `ENRICHMENT`: read the ECS and CloudWatch Logs APIs (default on).
+    pub enrichment: bool,
+    /// `ENRICH_BUDGET_MS`, `LOG_LINES`.
+    pub enrich: EnrichSettings,
+    /// `ENRICH_ROLE_ARN`: role pattern with `{account}`, assumed for events of other accounts.
+    pub enrich_role: Option<String>,
+    /// `INCLUDE_CLUSTERS`, `EXCLUDE_CLUSTERS`, `INCLUDE_NAMES`, `EXCLUDE_NAMES`.
+    pub filter: Filter,
 }
 
 /// The Datadog sites, for validation of `DD_SITE`.
@@ -57,8 +74,8 @@ pub const DATADOG_SITES: [&str; 7] = [
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
-        "" | "false" | "0" | "no" => Ok(false),
-        "true" | "1" | "yes" => Ok(true),
+        "" | "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
         _ => Err(ConfigError::Invalid {
             name,
             expected: "true or false",
@@ -70,16 +87,32 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_vars(std::env::vars())
     }
 
-    /// Reads settings through `lookup` (the environment, or a map in tests). Empty values
+    /// Reads settings from name/value pairs (the environment, or a list in tests). Empty values
     /// count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_string()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let get = |name: &str| vars.get(name).cloned();
+        let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            match get(name) {
+                Some(v) => match v.parse::<u64>() {
+                    Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        expected: "a positive number of milliseconds",
+                        value: v,
+                    }),
+                },
+                None => Ok(Duration::from_millis(default)),
+            }
         };
 
         let slack_webhook = match get("SLACK_WEBHOOK_URL") {
@@ -133,25 +166,71 @@ impl Config {
             None => false,
         };
 
-        let http_timeout = match get("HTTP_TIMEOUT_MS") {
-            Some(v) => match v.parse::<u64>() {
-                Ok(ms) if ms > 0 => Duration::from_millis(ms),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "HTTP_TIMEOUT_MS",
-                        expected: "a positive number of milliseconds",
-                        value: v,
-                    })
-                }
-            },
-            None => Duration::from_secs(5),
+        let http_timeout = millis("HTTP_TIMEOUT_MS", 5000)?;
+
+        let mut slack_routes = BTreeMap::new();
+        for (name, value) in &vars {
+            let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
+                continue;
+            };
+            let route = route_name(&route.replace('_', "-")).ok_or(ConfigError::Invalid {
+                name: "SLACK_WEBHOOK_URL_<NAME>",
+                expected: "a name of letters, digits and underscores",
+                value: name.clone(),
+            })?;
+            if !(value.starts_with("https://") || value.starts_with("http://")) {
+                return Err(ConfigError::InvalidSecret {
+                    name: "SLACK_WEBHOOK_URL_<NAME>",
+                    expected: "an https:// URL",
+                });
+            }
+            slack_routes.insert(route, Secret::new(value.clone()));
+        }
+
+        let enrichment = match get("ENRICHMENT") {
+            Some(v) => parse_bool("ENRICHMENT", &v)?,
+            None => true,
         };
+        let log_lines = match get("LOG_LINES") {
+            Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
+                name: "LOG_LINES",
+                expected: "a number of lines (0 turns log lines off)",
+                value: v.clone(),
+            })?,
+            None => 10,
+        };
+        let enrich = EnrichSettings {
+            budget: millis("ENRICH_BUDGET_MS", 2000)?,
+            log_lines,
+        };
+        let enrich_role = match get("ENRICH_ROLE_ARN") {
+            Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "ENRICH_ROLE_ARN",
+                    expected: "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
+                    value: v,
+                })
+            }
+            None => None,
+        };
+        let filter = Filter::new(
+            get("INCLUDE_CLUSTERS").as_deref(),
+            get("EXCLUDE_CLUSTERS").as_deref(),
+            get("INCLUDE_NAMES").as_deref(),
+            get("EXCLUDE_NAMES").as_deref(),
+        );
 
         Ok(Self {
             slack_webhook,
             datadog,
             notify_on_success,
             http_timeout,
+            slack_routes,
+            enrichment,
+            enrich,
+            enrich_role,
+            filter,
         })
     }
 }
@@ -159,14 +238,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
+        Config::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]
@@ -199,6 +273,26 @@ mod tests {
     fn bad_secret_is_not_echoed() {
         let err = config(&[("SLACK_WEBHOOK_URL", "hooks-secret-token")]).unwrap_err();
         assert!(!err.to_string().contains("hooks-secret-token"), "{err}");
+    }
+
+    #[test]
+    fn routes_enrichment_and_filter() {
+        let c = config(&[
+            ("SLACK_WEBHOOK_URL_PAYMENTS_TEAM", "https://hooks.example/a"),
+            ("ENRICH_ROLE_ARN", "arn:aws:iam::{account}:role/read"),
+            ("LOG_LINES", "0"),
+            ("INCLUDE_CLUSTERS", "prod-*"),
+        ])
+        .unwrap();
+        assert_eq!(c.slack_routes.keys().collect::<Vec<_>>(), ["payments-team"]);
+        assert!(c.enrichment);
+        assert_eq!(c.enrich.log_lines, 0);
+        assert_eq!(c.enrich.budget, Duration::from_secs(2));
+        assert!(!c.filter.admits("staging", "x"));
+        assert!(config(&[("ENRICH_ROLE_ARN", "arn:aws:iam::1:role/read")]).is_err());
+        assert!(!config(&[("ENRICHMENT", "off")]).unwrap().enrichment);
+        let err = config(&[("SLACK_WEBHOOK_URL_X", "route-secret")]).unwrap_err();
+        assert!(!err.to_string().contains("route-secret"));
     }
 
     #[test]

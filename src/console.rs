@@ -46,9 +46,30 @@ pub fn service_url(region: &str, cluster: &str, service: &str, tab: &str) -> Str
     )
 }
 
+/// A CloudWatch Logs stream in the console. The console's fragment encodes names twice over:
+/// percent-encoding, with `%` itself written `$25`.
+pub fn log_stream_url(region: &str, group: &str, stream: &str) -> String {
+    let fragment = |s: &str| encode(s).replace('%', "$25");
+    format!(
+        "{}/cloudwatch/home?region={}#logsV2:log-groups/log-group/{}/log-events/{}",
+        host(region),
+        encode(region),
+        fragment(group),
+        fragment(stream)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_stream_links() {
+        assert_eq!(
+            log_stream_url("eu-west-1", "/ecs/checkout-api", "ecs/app/0f1e"),
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fcheckout-api/log-events/ecs$252Fapp$252F0f1e"
+        );
+    }
 
     #[test]
     fn links_per_partition() {

@@ -55,6 +55,29 @@ impl Event {
             Event::Task(e, _) | Event::Deployment(e, _) | Event::ServiceAction(e, _) => e,
         }
     }
+
+    /// The cluster and the service (or, for tasks outside services, the task family) the
+    /// event is about, for the function-wide filter.
+    pub fn scope(&self) -> (String, String) {
+        match self {
+            Event::Task(_, task) => {
+                let name = task
+                    .group
+                    .as_deref()
+                    .and_then(|g| g.strip_prefix("service:"))
+                    .unwrap_or(task.family_revision().0);
+                (task.cluster().to_string(), name.to_string())
+            }
+            Event::Deployment(env, _) => {
+                let place = ServiceRef::locate(env, None, None);
+                (place.cluster, place.service)
+            }
+            Event::ServiceAction(env, action) => {
+                let place = action.service_ref(env);
+                (place.cluster, place.service)
+            }
+        }
+    }
 }
 
 /// A task as described by a Task State Change event (the DescribeTasks shape, ISO timestamps).

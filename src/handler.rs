@@ -11,12 +11,17 @@ use serde_json::Value;
 use thiserror::Error;
 use tokio::time::Instant;
 
+use std::collections::BTreeMap;
+
 use crate::config::Config;
 use crate::datadog::DatadogApi;
 use crate::delivery_log::DeliveryLog;
+use crate::enricher::Enricher;
+use crate::enrichment::Enrichment;
 use crate::event::decode;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
+use crate::routing::Filter;
 use crate::slack::SlackWebhook;
 
 /// Time kept back from the Lambda deadline to report the result.
@@ -64,7 +69,7 @@ pub struct Report {
 
 /// One piece of what an event sends.
 enum Part<'a> {
-    Slack(&'a crate::slack::Message),
+    Slack(&'a crate::slack::Message, &'a SlackWebhook),
     Distributions(&'a [crate::datadog::Distribution]),
     Series(&'a [crate::datadog::Series]),
     DatadogEvent(&'a crate::datadog::Event),
@@ -73,7 +78,7 @@ enum Part<'a> {
 impl Part<'_> {
     fn key(&self) -> &'static str {
         match self {
-            Part::Slack(_) => "slack",
+            Part::Slack(..) => "slack",
             Part::Distributions(_) => "datadog.distributions",
             Part::Series(_) => "datadog.series",
             Part::DatadogEvent(_) => "datadog.event",
@@ -85,7 +90,10 @@ impl Part<'_> {
 pub struct Notifier {
     client: Client,
     slack: Option<SlackWebhook>,
+    slack_routes: BTreeMap<String, SlackWebhook>,
     datadog: Option<DatadogApi>,
+    enricher: Option<Enricher>,
+    filter: Filter,
     options: Options,
     log: Mutex<DeliveryLog>,
 }
@@ -107,6 +115,15 @@ impl Notifier {
                 .slack_webhook
                 .clone()
                 .map(|url| SlackWebhook::new(url, policy)),
+            slack_routes: config
+                .slack_routes
+                .iter()
+                .map(|(name, url)| (name.clone(), SlackWebhook::new(url.clone(), policy)))
+                .collect(),
+            enricher: config
+                .enrichment
+                .then(|| Enricher::new(config.enrich_role.clone(), config.enrich)),
+            filter: config.filter.clone(),
             datadog: config
                 .datadog
                 .clone()
@@ -118,17 +135,21 @@ impl Notifier {
         })
     }
 
-    /// Handles a Lambda invocation that must finish by `deadline` (wall clock).
+    /// Handles a Lambda invocation that must finish by `deadline` (wall clock), for the function
+    /// `function_arn` (its account is the one whose events need no assumed role).
     pub async fn handle_invocation(
         &self,
         payload: &Value,
         deadline: SystemTime,
+        function_arn: &str,
     ) -> Result<Report, DeliveryError> {
         let remaining = deadline
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
-        self.handle(payload, Instant::now() + remaining).await
+        let own_account = function_arn.split(':').nth(4).filter(|a| !a.is_empty());
+        self.handle(payload, Instant::now() + remaining, own_account)
+            .await
     }
 
     /// Handles one event payload; fails only when a sink could not deliver.
@@ -136,6 +157,7 @@ impl Notifier {
         &self,
         payload: &Value,
         deadline: Instant,
+        own_account: Option<&str>,
     ) -> Result<Report, DeliveryError> {
         let event_id = payload
             .get("id")
@@ -155,7 +177,25 @@ impl Notifier {
                 });
             }
         };
-        let plan = plan(&event, &self.options, Utc::now());
+        let (cluster, name) = event.scope();
+        if !self.filter.admits(&cluster, &name) {
+            tracing::info!(event_id = %event_id, cluster = %cluster, subject = %name, "event filtered out by INCLUDE_/EXCLUDE_ settings");
+            return Ok(Report {
+                event_id,
+                kind: "filtered".into(),
+                verdict: "skipped".into(),
+                cause: format!("{cluster}/{name}"),
+                ..Report::default()
+            });
+        }
+        let started = Instant::now();
+        let enrichment = match &self.enricher {
+            // Boxed: the enrichment future is deep, and its size would bloat every invocation.
+            Some(enricher) => Box::pin(enricher.enrich(&event, own_account)).await,
+            None => Enrichment::default(),
+        };
+        let enrich_ms = started.elapsed().as_millis() as u64;
+        let plan = plan(&event, &enrichment, &self.options, Utc::now());
         let mut report = Report {
             event_id: event_id.clone(),
             kind: plan.summary.kind.into(),
@@ -201,6 +241,9 @@ impl Notifier {
                 subject = %plan.summary.subject,
                 delivered = ?report.delivered,
                 duplicate = ?report.duplicate,
+                enrich_ms,
+                not_enriched = ?enrichment.skipped,
+                route_problems = ?plan.route_problems,
                 "event handled"
             );
             Ok(report)
@@ -214,6 +257,9 @@ impl Notifier {
                 delivered = ?report.delivered,
                 duplicate = ?report.duplicate,
                 failed = ?failed,
+                enrich_ms,
+                not_enriched = ?enrichment.skipped,
+                route_problems = ?plan.route_problems,
                 "event not fully delivered; failing the invocation so Lambda retries it"
             );
             Err(DeliveryError { event_id, failures })
@@ -227,13 +273,25 @@ impl Notifier {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The parts of a plan that go to configured sinks.
-    fn parts<'a>(&self, plan: &'a Plan) -> Vec<Part<'a>> {
-        let mut parts = Vec::new();
-        if self.slack.is_some() {
-            if let Some(message) = &plan.slack {
-                parts.push(Part::Slack(message));
+    /// The webhook for a plan: its route when one is configured under that name, else the
+    /// default.
+    fn webhook(&self, plan: &Plan) -> Option<&SlackWebhook> {
+        if let Some(route) = &plan.slack_route {
+            match self.slack_routes.get(route) {
+                Some(webhook) => return Some(webhook),
+                None => {
+                    tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
+                }
             }
+        }
+        self.slack.as_ref()
+    }
+
+    /// The parts of a plan that go to configured sinks.
+    fn parts<'a>(&'a self, plan: &'a Plan) -> Vec<Part<'a>> {
+        let mut parts = Vec::new();
+        if let (Some(message), Some(webhook)) = (&plan.slack, self.webhook(plan)) {
+            parts.push(Part::Slack(message, webhook));
         }
         if self.datadog.is_some() {
             let dd = &plan.datadog;
@@ -250,13 +308,13 @@ impl Notifier {
 
     async fn send(&self, part: &Part<'_>, deadline: Instant) -> Result<(), SendError> {
         let client = &self.client;
-        match (part, &self.slack, &self.datadog) {
-            (Part::Slack(message), Some(slack), _) => slack.post(client, message, deadline).await,
-            (Part::Distributions(d), _, Some(dd)) => dd.distributions(client, d, deadline).await,
-            (Part::Series(s), _, Some(dd)) => dd.series(client, s, deadline).await,
-            (Part::DatadogEvent(e), _, Some(dd)) => dd.event(client, e, deadline).await,
-            // `parts` only lists parts of configured sinks.
-            _ => Ok(()),
+        match (part, &self.datadog) {
+            (Part::Slack(message, webhook), _) => webhook.post(client, message, deadline).await,
+            (Part::Distributions(d), Some(dd)) => dd.distributions(client, d, deadline).await,
+            (Part::Series(s), Some(dd)) => dd.series(client, s, deadline).await,
+            (Part::DatadogEvent(e), Some(dd)) => dd.event(client, e, deadline).await,
+            // `parts` only lists Datadog parts when Datadog is configured.
+            (_, None) => Ok(()),
         }
     }
 }

@@ -3,18 +3,23 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod arn;
+pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod datadog;
 pub mod delivery_log;
 pub mod durations;
+pub mod enricher;
+pub mod enrichment;
 pub mod event;
 pub mod handler;
 pub mod lenient;
 pub mod notice;
 pub mod plan;
 pub mod retry;
+pub mod routing;
 pub mod secret;
 pub mod slack;
 pub mod trigger;

@@ -42,11 +42,18 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     if config.datadog.is_none() {
         tracing::info!("Datadog sink off: DD_API_KEY is not set");
     }
+    if !config.enrichment {
+        tracing::info!("enrichment off: ENRICHMENT is false");
+    }
     // Built once per process and shared by every invocation.
     let notifier: &'static Notifier = Box::leak(Box::new(Notifier::new(&config)?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         notifier
-            .handle_invocation(&event.payload, event.context.deadline())
+            .handle_invocation(
+                &event.payload,
+                event.context.deadline(),
+                &event.context.invoked_function_arn,
+            )
             .await
     }))
     .await

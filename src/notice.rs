@@ -74,9 +74,12 @@ pub struct Notice {
     /// Label and value pairs: cluster, service, trigger...
     pub fields: Vec<(String, String)>,
     pub sections: Vec<Section>,
-    pub link: Option<Link>,
+    /// Console links: the task, its logs, the service.
+    pub links: Vec<Link>,
     /// Small print: durations, ids.
     pub context: Vec<String>,
+    /// Who to ping, as Slack tokens built from validated tags (`<!here>`, `<!subteam^S…>`).
+    pub mentions: Vec<String>,
 }
 
 impl Notice {
@@ -104,7 +107,7 @@ impl Notice {
             out.push_str(line);
             out.push('\n');
         }
-        if let Some(link) = &self.link {
+        for link in &self.links {
             out.push_str(&format!("{}: {}\n", link.label, link.url));
         }
         out

@@ -6,8 +6,11 @@ use chrono::{DateTime, Utc};
 use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
 use crate::datadog::{Distribution, Event as DatadogEvent, Series, Submission};
 use crate::durations::human;
+use crate::enricher::rollback_target;
+use crate::enrichment::Enrichment;
 use crate::event::{Deployment, Envelope, Event, ServiceAction, ServiceRef, Task};
 use crate::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::routing::{Mention, Notify, Route};
 use crate::slack;
 use crate::verdict::{classify, Cause, Outcome, TaskVerdict};
 use crate::{arn, console};
@@ -38,34 +41,59 @@ pub struct Plan {
     pub summary: Summary,
     pub notice: Option<Notice>,
     pub slack: Option<slack::Message>,
+    /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
+    pub slack_route: Option<String>,
+    /// Routing tags that could not be used, for the log.
+    pub route_problems: Vec<String>,
     pub datadog: Submission,
     /// Keys under which a delivery of this event is remembered: the event id, and for tasks
     /// the task ARN with its `version` (a redelivery may carry a new event id).
     pub dedupe_keys: Vec<String>,
 }
 
-/// Plans what to post for an event. `now` stamps metrics Datadog would refuse at event time.
-pub fn plan(event: &Event, options: &Options, now: DateTime<Utc>) -> Plan {
+/// Plans what to post for an event, with what enrichment found (`Enrichment::default()` when
+/// it is off). `now` stamps metrics Datadog would refuse at event time.
+pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: DateTime<Utc>) -> Plan {
     let envelope = event.envelope();
     let mut dedupe_keys = Vec::new();
     if !envelope.id.is_empty() {
         dedupe_keys.push(format!("id:{}", envelope.id));
     }
-    let (summary, notice, datadog) = match event {
+    let route = Route::from_tags(enrichment.tags());
+    let notify = route.notify.unwrap_or(if options.notify_on_success {
+        Notify::All
+    } else {
+        Notify::Failures
+    });
+    let (summary, mut notice, datadog) = match event {
         Event::Task(env, task) => {
             if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
                 dedupe_keys.push(format!("task:{task_arn}#{version}"));
             }
-            plan_task(env, task, options, now)
+            plan_task(env, task, enrichment, &route, notify, now)
         }
-        Event::Deployment(env, deployment) => plan_deployment(env, deployment, now),
+        Event::Deployment(env, deployment) => plan_deployment(env, deployment, enrichment, now),
         Event::ServiceAction(env, action) => plan_service_action(env, action),
     };
+    if notify == Notify::None {
+        notice = None;
+    }
+    if let Some(n) = notice.as_mut() {
+        if n.severity == Severity::Failure {
+            n.mentions = route
+                .mentions
+                .iter()
+                .map(|m: &Mention| m.token().to_string())
+                .collect();
+        }
+    }
     let slack = notice.as_ref().map(slack::render);
     Plan {
         summary,
         notice,
         slack,
+        slack_route: route.slack.clone(),
+        route_problems: route.problems,
         datadog,
         dedupe_keys,
     }
@@ -90,7 +118,9 @@ fn task_definition(task: &Task) -> String {
 fn plan_task(
     envelope: &Envelope,
     task: &Task,
-    options: &Options,
+    enrichment: &Enrichment,
+    route: &Route,
+    notify: Notify,
     now: DateTime<Utc>,
 ) -> (Summary, Option<Notice>, Submission) {
     let (family, _) = task.family_revision();
@@ -107,7 +137,7 @@ fn plan_task(
             Submission::default(),
         );
     }
-    let verdict = classify(task);
+    let verdict = classify(task, &route.success_exit_codes);
     let subject = verdict
         .trigger
         .service()
@@ -124,18 +154,33 @@ fn plan_task(
         subject: subject.clone(),
     };
     let notice = match verdict.outcome {
-        Outcome::Failure => Some(task_notice(envelope, task, &verdict, &subject)),
-        Outcome::Success if options.notify_on_success => {
-            Some(task_notice(envelope, task, &verdict, &subject))
+        Outcome::Failure => Some(task_notice(envelope, task, &verdict, enrichment, &subject)),
+        Outcome::Success if notify == Notify::All => {
+            Some(task_notice(envelope, task, &verdict, enrichment, &subject))
         }
         _ => None,
     };
     (summary, notice, task_metrics(envelope, task, &verdict, now))
 }
 
-fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject: &str) -> Notice {
+fn task_notice(
+    envelope: &Envelope,
+    task: &Task,
+    verdict: &TaskVerdict,
+    enrichment: &Enrichment,
+    subject: &str,
+) -> Notice {
     let cluster = task.cluster();
     let definition = task_definition(task);
+    let td = enrichment.task_definition.as_deref();
+    let essential = |name: &str| td.and_then(|t| t.container(name)).map(|c| c.essential);
+    let unhealthy: Vec<&str> = enrichment
+        .health
+        .iter()
+        .flatten()
+        .filter(|h| h.status == "UNHEALTHY")
+        .map(|h| h.name.as_str())
+        .collect();
     let who = match verdict.trigger.service() {
         Some(service) => format!("A task of service {service} ({definition})"),
         None => match verdict.trigger.schedule() {
@@ -144,6 +189,38 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
         },
     };
     let mut summary = format!("{who} in cluster {cluster} {}", verdict.cause.describe());
+    let mut title = format!("{}: {subject}", verdict.cause.title());
+    if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
+        title.push_str(&format!(" ({})", unhealthy.join(", ")));
+        let essentials = td
+            .map(|t| t.containers.iter().filter(|c| c.essential).count())
+            .unwrap_or(0);
+        let described: Vec<String> = unhealthy
+            .iter()
+            .map(|name| match essential(name) {
+                Some(true) if essentials > 1 => format!("{name} (an essential sidecar: its failing health check took the whole task down)"),
+                Some(true) => format!("{name} (essential)"),
+                Some(false) => format!("{name} (not essential)"),
+                None => name.to_string(),
+            })
+            .collect();
+        summary.push_str(&format!(": unhealthy {}", described.join(", ")));
+    }
+    if verdict.cause == Cause::OutOfMemory {
+        let oom = task.containers.iter().find(|c| {
+            c.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("OutOfMemoryError"))
+        });
+        if let (Some(c), Some(td)) = (oom, td) {
+            if let Some(limit) = td.memory_limit(c.display_name()) {
+                summary.push_str(&format!(
+                    ": container {} hit its limit of {limit}",
+                    c.display_name()
+                ));
+            }
+        }
+    }
     if matches!(verdict.cause, Cause::ExitNonzero | Cause::StopTimeout) {
         if let Some(first) = verdict
             .failed_containers
@@ -182,6 +259,25 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
     }
 
     let mut sections = Vec::new();
+    if let Some(health) = &enrichment.health {
+        let items: Vec<Item> = health
+            .iter()
+            .map(|h| Item {
+                lead: h.name.clone(),
+                text: match essential(&h.name) {
+                    Some(true) => format!("{} · essential", h.status),
+                    Some(false) => format!("{} · not essential", h.status),
+                    None => h.status.clone(),
+                },
+            })
+            .collect();
+        if !items.is_empty() {
+            sections.push(Section {
+                label: "Container health".into(),
+                body: Body::Items(items),
+            });
+        }
+    }
     if !verdict.failed_containers.is_empty() {
         let items = verdict
             .failed_containers
@@ -193,6 +289,11 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
                 }
                 if let Some(reason) = &c.reason {
                     text.push_str(&format!(". Reason: {reason}"));
+                }
+                match essential(&c.name) {
+                    Some(true) => text.push_str(" (essential)"),
+                    Some(false) => text.push_str(" (not essential)"),
+                    None => {}
                 }
                 Item {
                     lead: c.name.clone(),
@@ -209,6 +310,15 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
         sections.push(Section {
             label: "Stop reason".into(),
             body: Body::Code(reason.to_string()),
+        });
+    }
+    for tail in &enrichment.logs {
+        if tail.lines.is_empty() {
+            continue;
+        }
+        sections.push(Section {
+            label: format!("Last {} log lines of {}", tail.lines.len(), tail.container),
+            body: Body::Code(tail.lines.join("\n")),
         });
     }
     if verdict.outcome == Outcome::Failure {
@@ -244,19 +354,48 @@ fn task_notice(envelope: &Envelope, task: &Task, verdict: &TaskVerdict, subject:
     context.push(ids);
 
     let region = region(envelope, task.task_arn.as_deref());
-    let link = (!task.task_id().is_empty() && !region.is_empty()).then(|| Link {
-        label: "Open the task in the ECS console".into(),
-        url: console::task_url(region, cluster, task.task_id()),
-    });
+    let mut links = Vec::new();
+    if !task.task_id().is_empty() && !region.is_empty() {
+        links.push(Link {
+            label: "Task in the ECS console".into(),
+            url: console::task_url(region, cluster, task.task_id()),
+        });
+    }
+    // Log links for the containers that broke (a tail's stream, else the one ECS names).
+    let mut logged: Vec<&str> = unhealthy.clone();
+    for c in &verdict.failed_containers {
+        if !logged.contains(&c.name.as_str()) {
+            logged.push(&c.name);
+        }
+    }
+    for name in logged {
+        let tail = enrichment.log_tail(name);
+        let target = match tail {
+            Some(t) => Some((t.group.clone(), t.stream.clone(), t.region.clone())),
+            None => td.and_then(|t| t.container(name)).and_then(|c| {
+                let logs = c.awslogs.as_ref()?;
+                let stream = logs.stream(name, task.task_id())?;
+                let log_region = logs.region.clone().unwrap_or_else(|| region.to_string());
+                Some((logs.group.clone(), stream, log_region))
+            }),
+        };
+        if let Some((group, stream, log_region)) = target {
+            links.push(Link {
+                label: format!("Logs of {name}"),
+                url: console::log_stream_url(&log_region, &group, &stream),
+            });
+        }
+    }
 
     Notice {
         severity,
-        title: format!("{}: {subject}", verdict.cause.title()),
+        title,
         summary,
         fields,
         sections,
-        link,
+        links,
         context,
+        mentions: Vec::new(),
     }
 }
 
@@ -310,6 +449,7 @@ fn cut(text: &str, max: usize) -> String {
 fn plan_deployment(
     envelope: &Envelope,
     deployment: &Deployment,
+    enrichment: &Enrichment,
     now: DateTime<Utc>,
 ) -> (Summary, Option<Notice>, Submission) {
     let place = ServiceRef::locate(envelope, None, None);
@@ -345,7 +485,59 @@ fn plan_deployment(
     if !deployment_id.is_empty() {
         fields.push(("Deployment".into(), deployment_id.to_string()));
     }
+    let td = enrichment.task_definition.as_deref();
+    if let Some(td) = td {
+        fields.push(("Task definition".into(), td.name()));
+    }
+    if rollback {
+        let target = enrichment
+            .rollback_to
+            .as_deref()
+            .map(|arn| {
+                let (family, rev) = arn::family_revision(arn);
+                rev.map(|r| format!("{family}:{r}"))
+                    .unwrap_or_else(|| family.to_string())
+            })
+            .or_else(|| rollback_target(reason).map(String::from));
+        if let Some(target) = target {
+            fields.push(("Rolling back to".into(), target));
+        }
+    }
+    // How long a completed deployment took: from its creation to this event.
+    let started = enrichment
+        .service
+        .as_deref()
+        .and_then(|s| s.deployment(deployment_id))
+        .and_then(|d| d.created_at);
+    let finished = deployment.updated_at.or(envelope.time);
+    let took = match (name, started, finished) {
+        ("SERVICE_DEPLOYMENT_COMPLETED", Some(start), Some(end)) if end >= start => {
+            Some((end - start).num_milliseconds() as f64 / 1000.0)
+        }
+        _ => None,
+    };
+    if let Some(secs) = took {
+        fields.push(("Took".into(), human(secs)));
+    }
     let mut sections = Vec::new();
+    if let Some(td) = td {
+        let images: Vec<Item> = td
+            .containers
+            .iter()
+            .filter_map(|c| {
+                Some(Item {
+                    lead: c.name.clone(),
+                    text: c.image.clone()?,
+                })
+            })
+            .collect();
+        if !images.is_empty() {
+            sections.push(Section {
+                label: "Images".into(),
+                body: Body::Items(images),
+            });
+        }
+    }
     if !reason.is_empty() {
         sections.push(Section {
             label: "Reason".into(),
@@ -359,10 +551,13 @@ fn plan_deployment(
         });
     }
     let region = region(envelope, envelope.resources.first().map(String::as_str));
-    let link = (!place.service.is_empty() && !region.is_empty()).then(|| Link {
-        label: "Open the service's deployments in the ECS console".into(),
-        url: console::service_url(region, &place.cluster, &place.service, "deployments"),
-    });
+    let links: Vec<Link> = (!place.service.is_empty() && !region.is_empty())
+        .then(|| Link {
+            label: "Service deployments in the ECS console".into(),
+            url: console::service_url(region, &place.cluster, &place.service, "deployments"),
+        })
+        .into_iter()
+        .collect();
     let mut context = Vec::new();
     if let Some(at) = deployment.updated_at.or(envelope.time) {
         context.push(format!("{name} · {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
@@ -373,21 +568,36 @@ fn plan_deployment(
         summary: summary_text,
         fields,
         sections,
-        link,
+        links,
         context,
+        mentions: Vec::new(),
     };
+    let deployment_tags = vec![
+        tag("cluster", &place.cluster),
+        tag("service", &place.service),
+    ];
+    let distributions = took
+        .map(|secs| {
+            Distribution::new(
+                "ecs.deployment.duration",
+                metric_time(finished, now),
+                secs,
+                deployment_tags.clone(),
+            )
+        })
+        .into_iter()
+        .collect();
     let dd_event = DatadogEvent {
         title: notice.title.clone(),
         text: cut(&notice.plain_text(), EVENT_TEXT_MAX),
         alert_type: severity.alert_type(),
         aggregation_key: Some(cut(deployment_id, AGGREGATION_KEY_MAX)).filter(|k| !k.is_empty()),
         date_happened: event_time(deployment.updated_at.or(envelope.time), now),
-        tags: vec![
-            tag("cluster", &place.cluster),
-            tag("service", &place.service),
-            tag("ecs_event", name),
-            "source:ecs-notifier".to_string(),
-        ],
+        tags: deployment_tags
+            .iter()
+            .cloned()
+            .chain([tag("ecs_event", name), "source:ecs-notifier".to_string()])
+            .collect(),
     };
     (
         Summary {
@@ -403,6 +613,7 @@ fn plan_deployment(
         notify.then_some(notice),
         Submission {
             events: vec![dd_event],
+            distributions,
             ..Submission::default()
         },
     )
@@ -508,10 +719,13 @@ fn plan_service_action(
         });
     }
     let region = region(envelope, action.cluster_arn.as_deref());
-    let link = (!place.service.is_empty() && !region.is_empty()).then(|| Link {
-        label: "Open the service's events in the ECS console".into(),
-        url: console::service_url(region, &place.cluster, &place.service, "events"),
-    });
+    let links: Vec<Link> = (!place.service.is_empty() && !region.is_empty())
+        .then(|| Link {
+            label: "Service events in the ECS console".into(),
+            url: console::service_url(region, &place.cluster, &place.service, "events"),
+        })
+        .into_iter()
+        .collect();
     let mut context = Vec::new();
     if let Some(at) = action.created_at.or(envelope.time) {
         context.push(at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
@@ -522,8 +736,9 @@ fn plan_service_action(
         summary: format!("{meaning} Service {service} in cluster {}.", place.cluster),
         fields,
         sections,
-        link,
+        links,
         context,
+        mentions: Vec::new(),
     };
     (summary, Some(notice), Submission::default())
 }

@@ -219,25 +219,37 @@ fn contains_ci(haystack: &str, needle: &str) -> bool {
         .contains(&needle.to_ascii_lowercase())
 }
 
-/// The container exit codes present in the event (containers that never ran have none).
-fn exit_codes(containers: &[Container]) -> impl Iterator<Item = i64> + '_ {
-    containers.iter().filter_map(|c| c.exit_code)
+/// The container exit codes present in the event (containers that never ran have none), with
+/// codes the team declared successful read as 0.
+fn exit_codes<'a>(
+    containers: &'a [Container],
+    success_codes: &'a [i64],
+) -> impl Iterator<Item = i64> + 'a {
+    containers.iter().filter_map(|c| c.exit_code).map(|code| {
+        if success_codes.contains(&code) {
+            0
+        } else {
+            code
+        }
+    })
 }
 
 /// The verdict on a stop that ECS or a person asked for: expected when the containers stopped
 /// cleanly (0 or SIGTERM), `stop_timeout` when one had to be killed, else an error exit.
-fn requested_stop(cause: Cause, containers: &[Container]) -> (Outcome, Cause) {
-    if exit_codes(containers).all(|code| code == 0 || code == 143) {
+fn requested_stop(cause: Cause, containers: &[Container], ok: &[i64]) -> (Outcome, Cause) {
+    if exit_codes(containers, ok).all(|code| code == 0 || code == 143) {
         (Outcome::Expected, cause)
-    } else if exit_codes(containers).any(|code| code == 137) {
+    } else if exit_codes(containers, ok).any(|code| code == 137) {
         (Outcome::Failure, Cause::StopTimeout)
     } else {
         (Outcome::Failure, Cause::ExitNonzero)
     }
 }
 
-/// Classifies a stopped task. The first rule that matches decides.
-pub fn classify(task: &Task) -> TaskVerdict {
+/// Classifies a stopped task. The first rule that matches decides. `success_codes` are exit
+/// codes that count as success besides 0 (a job that exits 3 for "nothing to do").
+pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
+    let ok = success_codes;
     let trigger = Trigger::of(task);
     let stop_code = task.stop_code.as_deref().unwrap_or("");
     let stopped_reason = task.stopped_reason.as_deref().unwrap_or("");
@@ -292,17 +304,17 @@ pub fn classify(task: &Task) -> TaskVerdict {
         };
         (outcome, Cause::Infrastructure)
     } else if stopped_reason.starts_with("Scaling activity initiated by") {
-        requested_stop(Cause::Deployment, &task.containers)
+        requested_stop(Cause::Deployment, &task.containers, ok)
     } else if stop_code == "UserInitiated" {
-        requested_stop(Cause::UserStop, &task.containers)
+        requested_stop(Cause::UserStop, &task.containers, ok)
     } else if stop_code == "ServiceSchedulerInitiated" {
-        requested_stop(Cause::Scheduler, &task.containers)
+        requested_stop(Cause::Scheduler, &task.containers, ok)
     } else {
-        let mut codes = exit_codes(&task.containers).peekable();
+        let mut codes = exit_codes(&task.containers, ok).peekable();
         if codes.peek().is_none() {
             (Outcome::Failure, Cause::Unknown)
-        } else if exit_codes(&task.containers).all(|c| c == 0 || c == 143)
-            && exit_codes(&task.containers).any(|c| c == 0)
+        } else if exit_codes(&task.containers, ok).all(|c| c == 0 || c == 143)
+            && exit_codes(&task.containers, ok).any(|c| c == 0)
         {
             (Outcome::Success, Cause::Completed)
         } else {
@@ -314,7 +326,9 @@ pub fn classify(task: &Task) -> TaskVerdict {
         .containers
         .iter()
         .filter_map(|c| {
-            let code = c.exit_code.filter(|&code| code != 0)?;
+            let code = c
+                .exit_code
+                .filter(|&code| code != 0 && !ok.contains(&code))?;
             Some(FailedContainer {
                 name: c.display_name().to_string(),
                 exit_code: code,
@@ -357,7 +371,7 @@ mod tests {
     }
 
     fn verdict(t: &Task) -> (Outcome, Cause) {
-        let v = classify(t);
+        let v = classify(t, &[]);
         (v.outcome, v.cause)
     }
 
@@ -374,7 +388,7 @@ mod tests {
             )],
         );
         assert_eq!(verdict(&t), (Outcome::Failure, Cause::OutOfMemory));
-        assert_eq!(classify(&t).failed_containers[0].exit_code, 137);
+        assert_eq!(classify(&t, &[]).failed_containers[0].exit_code, 137);
     }
 
     #[test]
@@ -518,6 +532,20 @@ mod tests {
             vec![container("app", Some(1), None)],
         );
         assert_eq!(verdict(&t), (Outcome::Failure, Cause::ExitNonzero));
+    }
+
+    #[test]
+    fn declared_exit_codes_count_as_success() {
+        let t = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "family:job",
+            vec![container("app", Some(3), None)],
+        );
+        assert_eq!(verdict(&t), (Outcome::Failure, Cause::ExitNonzero));
+        let v = classify(&t, &[3]);
+        assert_eq!((v.outcome, v.cause), (Outcome::Success, Cause::Completed));
+        assert!(v.failed_containers.is_empty());
     }
 
     #[test]

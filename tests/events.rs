@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::Utc;
+use ecs_notifier::enrichment::Enrichment;
 use ecs_notifier::event::{decode, Event};
 use ecs_notifier::plan::{plan, Options};
 use ecs_notifier::verdict::classify;
@@ -60,12 +61,12 @@ fn every_sample_gets_the_specified_verdict() {
     let mut kinds = BTreeSet::new();
     for (name, input, want) in samples() {
         let event = decode(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let planned = plan(&event, &options, Utc::now());
+        let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
         let kind = want["kind"].as_str().unwrap();
         kinds.insert(kind.to_string());
         match (kind, &event) {
             ("task_stopped", Event::Task(_, task)) => {
-                let v = classify(task);
+                let v = classify(task, &[]);
                 assert_eq!(v.outcome.as_str(), want["result"], "{name}: result");
                 assert_eq!(v.cause.as_str(), want["cause"], "{name}: cause");
                 assert_eq!(v.trigger.kind(), want["trigger"], "{name}: trigger");
@@ -234,7 +235,7 @@ fn messages_are_escaped_and_within_slack_limits() {
     let mut messages = 0;
     for (name, input, _) in samples() {
         let event = decode(&input).unwrap();
-        let planned = plan(&event, &options, Utc::now());
+        let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
         let Some(message) = planned.slack else {
             continue;
         };
@@ -261,7 +262,14 @@ fn failure_alerts_say_what_broke_and_where() {
         let Event::Task(_, task) = &event else {
             unreachable!()
         };
-        let message = plan(&event, &Options::default(), Utc::now()).slack.unwrap();
+        let message = plan(
+            &event,
+            &Enrichment::default(),
+            &Options::default(),
+            Utc::now(),
+        )
+        .slack
+        .unwrap();
         let all = message.texts().join("\n");
         assert!(all.contains(task.cluster()), "{name}: cluster");
         let (family, revision) = task.family_revision();
@@ -303,13 +311,19 @@ fn success_is_quiet_unless_asked() {
         }
         let event = decode(&input).unwrap();
         assert!(
-            plan(&event, &Options::default(), Utc::now())
-                .slack
-                .is_none(),
+            plan(
+                &event,
+                &Enrichment::default(),
+                &Options::default(),
+                Utc::now()
+            )
+            .slack
+            .is_none(),
             "{name}"
         );
         let loud = plan(
             &event,
+            &Enrichment::default(),
             &Options {
                 notify_on_success: true,
             },

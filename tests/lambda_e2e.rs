@@ -254,6 +254,7 @@ impl Lambda {
             .env("DD_API_KEY", DD_KEY)
             .env("DD_API_URL", datadog.uri())
             .env("HTTP_TIMEOUT_MS", "2000")
+            .env("ENRICHMENT", "off")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use chrono::Utc;
+use ecs_notifier::enrichment::Enrichment;
 use ecs_notifier::event::decode;
 use ecs_notifier::plan::{plan, Options};
 use ecs_notifier::slack::preview::preview;
@@ -19,7 +20,12 @@ fn readme_alert_matches_the_renderer() {
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("events/task-oom.json")).unwrap())
             .unwrap();
-    let planned = plan(&decode(&event).unwrap(), &Options::default(), Utc::now());
+    let planned = plan(
+        &decode(&event).unwrap(),
+        &Enrichment::default(),
+        &Options::default(),
+        Utc::now(),
+    );
     let rendered = preview(&planned.slack.unwrap());
     assert_eq!(
         pictured, rendered,

@@ -35,7 +35,7 @@ fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) ->
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
     }
-    let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let config = Config::from_vars(env).unwrap();
     Notifier::new(&config).unwrap()
 }
 
@@ -78,7 +78,10 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
     let slack = slack_answering(200, "ok").await;
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
-    let report = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap();
+    let report = n
+        .handle(&sample("task-oom.json"), soon(10), None)
+        .await
+        .unwrap();
     assert_eq!(report.verdict, "failure");
     assert_eq!(report.cause, "out_of_memory");
 
@@ -148,7 +151,7 @@ async fn deployment_becomes_a_datadog_event() {
     let slack = slack_answering(200, "ok").await;
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
-    n.handle(&sample("deployment-failed.json"), soon(10))
+    n.handle(&sample("deployment-failed.json"), soon(10), None)
         .await
         .unwrap();
     let events = requests_to(&datadog, "/api/v1/events").await;
@@ -190,7 +193,7 @@ async fn slack_429_waits_retry_after_then_delivers() {
     let n = notifier(&slack, &datadog, &[]);
     let started = Instant::now();
     let report = n
-        .handle(&sample("task-exit-nonzero.json"), soon(10))
+        .handle(&sample("task-exit-nonzero.json"), soon(10), None)
         .await
         .unwrap();
     let waited = started.elapsed();
@@ -215,7 +218,7 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "1000")]);
     let event = sample("task-container-health-check.json");
 
-    let err = n.handle(&event, soon(20)).await.unwrap_err();
+    let err = n.handle(&event, soon(20), None).await.unwrap_err();
     assert_eq!(err.failures.len(), 1, "{err}");
     assert_eq!(err.failures[0].0, "slack");
     assert!(
@@ -241,7 +244,7 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
         .mount(&slack)
         .await;
-    let report = n.handle(&event, soon(10)).await.unwrap();
+    let report = n.handle(&event, soon(10), None).await.unwrap();
     assert_eq!(report.delivered, vec!["slack"]);
     assert_eq!(
         report.duplicate,
@@ -261,7 +264,7 @@ async fn client_errors_are_not_retried_and_carry_the_error_text() {
         .await;
     let n = notifier(&slack, &datadog, &[]);
     let err = n
-        .handle(&sample("task-oom.json"), soon(10))
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -301,6 +304,7 @@ async fn a_slow_sink_is_cut_off_by_the_deadline_without_holding_up_the_other() {
         .handle(
             &sample("task-oom.json"),
             Instant::now() + Duration::from_secs(2),
+            None,
         )
         .await
         .unwrap_err();
@@ -342,7 +346,10 @@ async fn sinks_are_posted_concurrently() {
         .await;
     let n = notifier(&slack, &datadog, &[]);
     let started = Instant::now();
-    let report = n.handle(&sample("task-oom.json"), soon(10)).await.unwrap();
+    let report = n
+        .handle(&sample("task-oom.json"), soon(10), None)
+        .await
+        .unwrap();
     assert_eq!(report.delivered.len(), 3);
     let took = started.elapsed();
     assert!(
@@ -357,20 +364,27 @@ async fn the_same_event_alerts_once() {
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
     let event = sample("task-elb-health-check.json");
-    n.handle(&event, soon(10)).await.unwrap();
-    let again = n.handle(&event, soon(10)).await.unwrap();
+    n.handle(&event, soon(10), None).await.unwrap();
+    let again = n.handle(&event, soon(10), None).await.unwrap();
     assert!(again.delivered.is_empty());
     assert_eq!(again.duplicate.len(), 3);
     // Redelivered under a new event id: same task and version, still once.
     let mut renamed = event.clone();
     renamed["id"] = Value::from("11111111-2222-3333-4444-555555555555");
-    let third = n.handle(&renamed, soon(10)).await.unwrap();
+    let third = n.handle(&renamed, soon(10), None).await.unwrap();
     assert!(third.delivered.is_empty());
     // A later version of the task is a new event.
     let mut later = event.clone();
     later["id"] = Value::from("99999999-2222-3333-4444-555555555555");
     later["detail"]["version"] = Value::from(later["detail"]["version"].as_i64().unwrap() + 1);
-    assert_eq!(n.handle(&later, soon(10)).await.unwrap().delivered.len(), 3);
+    assert_eq!(
+        n.handle(&later, soon(10), None)
+            .await
+            .unwrap()
+            .delivered
+            .len(),
+        3
+    );
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 2);
 }
 
@@ -385,7 +399,7 @@ async fn bad_input_is_skipped_without_posting() {
         serde_json::json!({"source": "aws.ecs", "detail-type": "ECS Task State Change", "detail": "oops"}),
         serde_json::json!(null),
     ] {
-        let report = n.handle(&input, soon(5)).await.unwrap();
+        let report = n.handle(&input, soon(5), None).await.unwrap();
         assert_eq!(report.verdict, "skipped", "{input}");
     }
     assert!(slack.received_requests().await.unwrap().is_empty());
@@ -394,9 +408,12 @@ async fn bad_input_is_skipped_without_posting() {
 
 #[tokio::test]
 async fn sinks_without_settings_are_off() {
-    let config = Config::from_lookup(|_| None).unwrap();
+    let config = Config::from_vars([("ENRICHMENT".to_string(), "off".to_string())]).unwrap();
     let n = Notifier::new(&config).unwrap();
-    let report = n.handle(&sample("task-oom.json"), soon(5)).await.unwrap();
+    let report = n
+        .handle(&sample("task-oom.json"), soon(5), None)
+        .await
+        .unwrap();
     assert_eq!(report.verdict, "failure");
     assert!(report.delivered.is_empty());
 }

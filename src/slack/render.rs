@@ -59,7 +59,14 @@ pub fn render(notice: &Notice) -> Message {
             emoji: true,
         },
     });
-    blocks.push(section(escape(&notice.summary)));
+    // Mentions are tokens built from validated tags; everything else is escaped.
+    let ping = notice.mentions.join(" ");
+    let lead = if ping.is_empty() {
+        String::new()
+    } else {
+        format!("{ping} ")
+    };
+    blocks.push(section(format!("{lead}{}", escape(&notice.summary))));
     if !notice.fields.is_empty() {
         let fields = notice
             .fields
@@ -77,12 +84,13 @@ pub fn render(notice: &Notice) -> Message {
     for part in &notice.sections {
         blocks.push(section(render_body(&part.label, &part.body)));
     }
-    if let Some(link) = &notice.link {
-        blocks.push(section(format!(
-            ":mag: <{}|{}>",
-            link_url(&link.url),
-            escape(&link.label)
-        )));
+    if !notice.links.is_empty() {
+        let links: Vec<String> = notice
+            .links
+            .iter()
+            .map(|link| format!("<{}|{}>", link_url(&link.url), escape(&link.label)))
+            .collect();
+        blocks.push(section(format!(":mag: {}", links.join("  ·  "))));
     }
     if !notice.context.is_empty() {
         let elements = notice
@@ -95,7 +103,10 @@ pub fn render(notice: &Notice) -> Message {
     }
     blocks.truncate(BLOCKS_MAX);
     let text = fit(
-        &escape(&format!("{}: {}", notice.title, notice.summary)),
+        &format!(
+            "{lead}{}",
+            escape(&format!("{}: {}", notice.title, notice.summary))
+        ),
         FALLBACK_MAX,
     );
     Message { text, blocks }
@@ -129,11 +140,12 @@ mod tests {
                     body: Body::Text(text.to_string()),
                 },
             ],
-            link: Some(Link {
+            links: vec![Link {
                 label: text.to_string(),
                 url: "https://x/a|b>c".into(),
-            }),
+            }],
             context: vec![text.to_string()],
+            mentions: Vec::new(),
         }
     }
 
@@ -159,6 +171,25 @@ mod tests {
             .texts()
             .iter()
             .any(|t| t.contains(super::super::mrkdwn::CUT_MARKER)));
+    }
+
+    #[test]
+    fn mentions_ping_but_event_text_does_not() {
+        let mut n = notice("<!channel>");
+        n.mentions = vec!["<!subteam^S0123ABC>".into()];
+        let message = render(&n);
+        assert!(
+            message
+                .text
+                .starts_with("<!subteam^S0123ABC> &lt;!channel&gt;"),
+            "{}",
+            message.text
+        );
+        let summary = message.texts()[2].to_string();
+        assert!(
+            summary.starts_with("<!subteam^S0123ABC> &lt;!channel&gt;"),
+            "{summary}"
+        );
     }
 
     #[test]
