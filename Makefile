@@ -31,7 +31,7 @@ clippy:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-unit:
+unit: tools
 	$(CARGO) test --locked --all-targets
 
 # Python tools live in a virtualenv of the project, installed on first use.

@@ -32,6 +32,15 @@ impl Aws {
         }
     }
 
+    /// With a base configuration given instead of loaded from the environment (tests).
+    pub fn with_config(config: SdkConfig, role_pattern: Option<String>) -> Self {
+        Self {
+            base: OnceCell::new_with(Some(config)),
+            role_pattern,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
     async fn base(&self) -> &SdkConfig {
         self.base
             .get_or_init(|| async {

@@ -96,8 +96,13 @@ fn lock<V: Clone>(cache: &Mutex<Cache<V>>) -> std::sync::MutexGuard<'_, Cache<V>
 
 impl Enricher {
     pub fn new(role_pattern: Option<String>, settings: EnrichSettings) -> Self {
+        Self::with_aws(Aws::new(role_pattern), settings)
+    }
+
+    /// With a prepared client factory (tests give one with a base configuration of their own).
+    pub fn with_aws(aws: Aws, settings: EnrichSettings) -> Self {
         Self {
-            aws: Aws::new(role_pattern),
+            aws,
             settings,
             task_definitions: Mutex::new(Cache::new(256, None)),
             services: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),
