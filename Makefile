@@ -19,7 +19,7 @@ release:
 	$(CARGO) build --release --locked
 
 demo: build
-	@target/debug/ecs-notifier render events/*.json
+	@target/debug/ecs-notifier render --enrichment events/enrichment events/*.json
 
 test: fmt-check clippy unit lint-template
 

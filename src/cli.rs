@@ -62,8 +62,14 @@ fn datadog_lines(plan: &Plan) -> String {
     out
 }
 
-/// Renders one event (already parsed JSON) in the chosen format.
-pub fn render_value(name: &str, value: &Value, options: &Options, format: Format) -> String {
+/// Renders one event (already parsed JSON) in the chosen format, with recorded enrichment.
+pub fn render_value(
+    name: &str,
+    value: &Value,
+    enrichment: &Enrichment,
+    options: &Options,
+    format: Format,
+) -> String {
     let event = match decode(value) {
         Ok(event) => event,
         Err(err) => {
@@ -75,7 +81,7 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
             }
         }
     };
-    let plan = plan(&event, &Enrichment::default(), options, Utc::now());
+    let plan = plan(&event, enrichment, options, Utc::now());
     match format {
         Format::Json => {
             json!({
@@ -92,6 +98,9 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
         }
         Format::Text => {
             let mut out = format!("━━ {name}\n");
+            if *enrichment != Enrichment::default() {
+                out.push_str("(with recorded enrichment)\n");
+            }
             let s = &plan.summary;
             let _ = writeln!(
                 out,
@@ -110,22 +119,44 @@ pub fn render_value(name: &str, value: &Value, options: &Options, format: Format
     }
 }
 
+/// Recorded enrichment for the event file `name`: `DIR/name` when it exists.
+pub fn load_enrichment(dir: Option<&str>, name: &str) -> Result<Enrichment, String> {
+    let Some(dir) = dir else {
+        return Ok(Enrichment::default());
+    };
+    let path = Path::new(dir).join(name);
+    if !path.exists() {
+        return Ok(Enrichment::default());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Runs the `render` command; returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
     let mut format = Format::Text;
     let mut files = Vec::new();
-    for arg in args {
+    let mut enrichment_dir = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => format = Format::Json,
+            "--enrichment" => match args.next() {
+                Some(dir) => enrichment_dir = Some(dir.clone()),
+                None => {
+                    eprintln!("--enrichment needs a folder");
+                    return 2;
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: ecs-notifier render [--json] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file. NOTIFY_ON_SUCCESS applies as in the function.");
+                println!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS applies as in the function; no AWS call and no network.");
                 return 0;
             }
             _ => files.push(arg),
         }
     }
     if files.is_empty() {
-        eprintln!("usage: ecs-notifier render [--json] EVENT.json…");
+        eprintln!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…");
         return 2;
     }
     let options = Options {
@@ -142,9 +173,20 @@ pub fn run(args: &[String]) -> i32 {
         let parsed = std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
             .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
+        let enrichment = match load_enrichment(enrichment_dir.as_deref(), &name) {
+            Ok(e) => e,
+            Err(err) => {
+                eprintln!("{err}");
+                status = 1;
+                continue;
+            }
+        };
         match parsed {
             Ok(value) => {
-                print!("{}", render_value(&name, &value, &options, format));
+                print!(
+                    "{}",
+                    render_value(&name, &value, &enrichment, &options, format)
+                );
                 if format == Format::Text {
                     println!();
                 }

@@ -1,12 +1,13 @@
 //! What the ECS and CloudWatch Logs APIs add to an event: plain data, filled in by the enricher
-//! and read by the pure planner.
+//! and read by the pure planner (and, recorded as JSON, by `render --enrichment`).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The `awslogs` log configuration of a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwsLogs {
     pub group: String,
     pub region: Option<String>,
@@ -23,7 +24,7 @@ impl AwsLogs {
 }
 
 /// A container definition, as far as alerts need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerDef {
     pub name: String,
     pub image: Option<String>,
@@ -36,7 +37,7 @@ pub struct ContainerDef {
 }
 
 /// A task definition revision, as far as alerts need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDefinitionInfo {
     pub arn: String,
     pub family: String,
@@ -70,7 +71,7 @@ impl TaskDefinitionInfo {
 }
 
 /// One deployment of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentInfo {
     pub id: String,
     pub task_definition: Option<String>,
@@ -79,7 +80,8 @@ pub struct DeploymentInfo {
 }
 
 /// A service, as far as alerts need it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServiceInfo {
     pub tags: Vec<(String, String)>,
     pub deployments: Vec<DeploymentInfo>,
@@ -92,7 +94,7 @@ impl ServiceInfo {
 }
 
 /// The health a stopped task's container last reported (DescribeTasks).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerHealth {
     pub name: String,
     /// `HEALTHY`, `UNHEALTHY`, `UNKNOWN`.
@@ -100,7 +102,7 @@ pub struct ContainerHealth {
 }
 
 /// The last lines a container logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogTail {
     pub container: String,
     pub group: String,
@@ -110,7 +112,8 @@ pub struct LogTail {
 }
 
 /// Everything enrichment found for one event; every part is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Enrichment {
     /// The task's task definition, or the deployment's.
     pub task_definition: Option<Arc<TaskDefinitionInfo>>,

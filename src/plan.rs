@@ -184,7 +184,7 @@ fn task_notice(
     let who = match verdict.trigger.service() {
         Some(service) => format!("A task of service {service} ({definition})"),
         None => match verdict.trigger.schedule() {
-            Some(schedule) => format!("Scheduled job {definition} ({schedule})"),
+            Some(schedule) => format!("Scheduled job {definition} (schedule {schedule})"),
             None => format!("Task {definition}"),
         },
     };

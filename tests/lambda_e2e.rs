@@ -5,6 +5,8 @@
 //! Every wait is bounded: a hang, a crash of the function or a missing result fails the test
 //! with the function's captured output instead of blocking it.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -25,6 +27,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use support::{
+    clients, seed_cluster, seed_log_stream, seed_service, seed_task_definition, ContainerSeed, Moto,
+};
 
 const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
 const DD_KEY: &str = "dd-test-key-SECRET";
@@ -207,8 +213,18 @@ where
 }
 
 impl Lambda {
-    /// Serves the Runtime API and starts the binary against it.
+    /// Serves the Runtime API and starts the binary against it, with enrichment off.
     async fn start(slack: &MockServer, datadog: &MockServer) -> Self {
+        Self::start_with_env(slack, datadog, &[("ENRICHMENT", "off")]).await
+    }
+
+    /// `start` with `extra_env` added to (or overriding) the function's environment, which
+    /// otherwise holds only what Lambda sets and the sink settings: nothing of the host's.
+    async fn start_with_env(
+        slack: &MockServer,
+        datadog: &MockServer,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
         let (reported_tx, reported) = mpsc::unbounded_channel();
         let emulator = Arc::new(Emulator {
@@ -254,7 +270,7 @@ impl Lambda {
             .env("DD_API_KEY", DD_KEY)
             .env("DD_API_URL", datadog.uri())
             .env("HTTP_TIMEOUT_MS", "2000")
-            .env("ENRICHMENT", "off")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -806,6 +822,33 @@ fn check_output(output: &Output, extra_texts: &[String]) {
     }
 }
 
+/// The fields of the `event handled` log line of `event_id` (the line `check_output` found).
+fn handled_fields(output: &Output, event_id: &str) -> serde_json::Map<String, Value> {
+    let mut found = Vec::new();
+    for line in output.stdout.iter().chain(&output.stderr) {
+        let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let fields = match record.get("fields") {
+            Some(Value::Object(fields)) => fields.clone(),
+            _ => record.clone(),
+        };
+        if fields.get("event_id").and_then(Value::as_str) == Some(event_id)
+            && fields.get("message").and_then(Value::as_str) == Some("event handled")
+        {
+            found.push(fields);
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "one `event handled` log line for {event_id}:\n{}\n{}",
+        output.stdout.join("\n"),
+        output.stderr.join("\n")
+    );
+    found.remove(0)
+}
+
 fn with_id(event: &Value, id: &str) -> Value {
     let mut event = event.clone();
     event["id"] = json!(id);
@@ -1141,6 +1184,210 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     eprintln!(
         "lambda e2e (failing sinks): {} invocations in {:.1?}",
         output.invocations.len(),
+        started.elapsed()
+    );
+}
+
+/// What one enriched Slack post of the seeded OOM task must say, from moto's answers: the
+/// mention from the task definition's tags, the container's memory limit, the last `LOG_LINES`
+/// (10) log lines with mrkdwn escaped, a CloudWatch Logs link to the stream and whether the
+/// container was essential.
+fn check_enriched_slack(what: &str, r: &Request, task_id: &str) {
+    check_slack_body(what, r);
+    let body = json_body(what, r);
+    let mut texts = Vec::new();
+    strings(&body, &mut texts);
+    let text = texts.join("\n");
+    let has = |needle: &str| {
+        assert!(
+            text.contains(needle),
+            "{what}: Slack body lacks `{needle}`:\n{text}"
+        )
+    };
+    has("<!here>");
+    has("512 MiB");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("`app` exited 137") && l.ends_with("(essential)")),
+        "{what}: Slack body does not call app essential:\n{text}"
+    );
+    for i in 16..=25 {
+        has(&format!("line {i}"));
+    }
+    assert!(
+        !text.contains("line 15"),
+        "{what}: more than the last 10 log lines:\n{text}"
+    );
+    let first = text.find("line 16").expect("line 16");
+    let last = text.find("line 25").expect("line 25");
+    assert!(first < last, "{what}: log lines out of order:\n{text}");
+    has("line 20 &lt;!channel&gt; wake everyone up");
+    has(&format!(
+        "#logsV2:log-groups/log-group/$252Fecs$252Fcheckout-api/log-events/ecs$252Fapp$252F{task_id}"
+    ));
+}
+
+/// Enrichment on, against a real moto_server: the OOM alert gains the mention from the task
+/// definition's tags, the container's limit, its last log lines and a link to them; the second
+/// event of the same task definition is enriched from the warm cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_enriches_alerts_from_moto() {
+    let started = std::time::Instant::now();
+    let moto = Moto::start().await;
+    moto.warm_up().await;
+    let (ecs, logs) = clients(&moto.endpoint).await;
+    let network = moto.awsvpc().await;
+
+    let cluster_arn = seed_cluster(&ecs, "prod").await;
+    let td_arn = seed_task_definition(
+        &ecs,
+        "checkout-api",
+        &[
+            ContainerSeed {
+                memory: Some(512),
+                log: Some(("/ecs/checkout-api", "ecs")),
+                ..ContainerSeed::new(
+                    "app",
+                    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.14.2",
+                )
+            },
+            ContainerSeed {
+                memory: Some(256),
+                ..ContainerSeed::new("datadog-agent", "public.ecr.aws/datadog/agent:7.58.2")
+            },
+        ],
+        &[("ecs-notifier:mention", "@here")],
+    )
+    .await;
+    // The task belongs to service checkout-api (`group`), whose tags the enrichment reads too:
+    // without the service, DescribeServices would land in `not_enriched`.
+    seed_service(&ecs, &cluster_arn, "checkout-api", &td_arn, &[], &network).await;
+
+    let mut event = load(&root().join("events/task-oom.json"));
+    event["detail"]["clusterArn"] = json!(cluster_arn);
+    event["detail"]["taskDefinitionArn"] = json!(td_arn);
+    let event_id = event["id"].as_str().expect("id").to_string();
+    let task_id = event["detail"]["taskArn"]
+        .as_str()
+        .and_then(|arn| arn.rsplit('/').next())
+        .expect("task ARN")
+        .to_string();
+    let lines: Vec<String> = (1..=25)
+        .map(|i| match i {
+            20 => format!("line {i} <!channel> wake everyone up"),
+            _ => format!("line {i}"),
+        })
+        .collect();
+    seed_log_stream(
+        &logs,
+        "/ecs/checkout-api",
+        &format!("ecs/app/{task_id}"),
+        &lines,
+    )
+    .await;
+
+    let expected = expectations();
+    let name = "task-oom.json";
+    let want_oom = want(name, &expected[name]);
+    let slack = MockServer::start().await;
+    mount_slack(&slack, 200).await;
+    let datadog = MockServer::start().await;
+    mount_datadog(&datadog, &[]).await;
+    // ENRICHMENT unset (on). Only loopback: moto for AWS, no instance metadata, no profile.
+    let mut lambda = Lambda::start_with_env(
+        &slack,
+        &datadog,
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ],
+    )
+    .await;
+    let mut texts = Vec::new();
+
+    // 1. Cold: clients built, task definition and service described, logs read.
+    let reported = lambda.invoke("req-enrich-cold", &event, &event_id).await;
+    let report = expect_response("cold enrichment", &reported);
+    assert_eq!(
+        report["event_id"],
+        json!(event_id),
+        "response names the event"
+    );
+    texts.push(format!("{reported:?}"));
+    let cold = Seen::now(&slack, &datadog).await;
+    check_delivery(name, &expected[name], &want_oom, &cold);
+    check_enriched_slack("cold enrichment", &cold.slack[0], &task_id);
+
+    // moto forgets the task definition: only the cache can still answer for it.
+    ecs.deregister_task_definition()
+        .task_definition(&td_arn)
+        .send()
+        .await
+        .expect("DeregisterTaskDefinition");
+    let deleted = ecs
+        .delete_task_definitions()
+        .task_definitions(&td_arn)
+        .send()
+        .await
+        .expect("DeleteTaskDefinitions");
+    assert!(
+        deleted.failures().is_empty(),
+        "DeleteTaskDefinitions: {:?}",
+        deleted.failures()
+    );
+    assert!(
+        ecs.describe_task_definition()
+            .task_definition(&td_arn)
+            .send()
+            .await
+            .is_err(),
+        "moto still describes {td_arn} after deleting it"
+    );
+
+    // 2. Warm: the same task stopped again (new event id, higher version); a DescribeTaskDefinition
+    // would now fail and show in `not_enriched`, and the post would lack the limit and mention.
+    let warm_id = "5e0c1f2a-3333-4b7d-9e61-warmenrich01";
+    let mut warm_event = with_id(&event, warm_id);
+    warm_event["detail"]["version"] =
+        json!(event["detail"]["version"].as_i64().expect("version") + 1);
+    let reported = lambda.invoke("req-enrich-warm", &warm_event, warm_id).await;
+    expect_response("warm enrichment", &reported);
+    texts.push(format!("{reported:?}"));
+    let warm = Seen::now(&slack, &datadog).await.since(&cold);
+    check_delivery(name, &expected[name], &want_oom, &warm);
+    check_enriched_slack("warm enrichment", &warm.slack[0], &task_id);
+
+    assert_only_known_requests(&requests(&slack).await, &[SLACK_PATH], false);
+    assert_only_known_requests(
+        &requests(&datadog).await,
+        &[DD_SERIES, DD_DISTRIBUTIONS, DD_EVENTS],
+        true,
+    );
+    let output = lambda.stop().await;
+    check_output(&output, &texts);
+    let mut enrich_ms = Vec::new();
+    for (what, id) in [("cold", event_id.as_str()), ("warm", warm_id)] {
+        let fields = handled_fields(&output, id);
+        assert_eq!(
+            fields.get("not_enriched").and_then(Value::as_str),
+            Some("[]"),
+            "{what}: everything was enriched: {fields:?}"
+        );
+        let ms = fields
+            .get("enrich_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("{what}: log line without enrich_ms: {fields:?}"));
+        enrich_ms.push(ms);
+    }
+    eprintln!(
+        "lambda e2e (enrichment from moto): enrich_ms cold {} ms, warm {} ms; test took {:.1?}",
+        enrich_ms[0],
+        enrich_ms[1],
         started.elapsed()
     );
 }

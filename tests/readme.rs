@@ -1,34 +1,37 @@
-//! The alert pictured in the README is what the renderer produces today.
+//! Every alert pictured in the README is what the renderer produces today.
 
 use std::path::Path;
 
 use chrono::Utc;
-use ecs_notifier::enrichment::Enrichment;
+use ecs_notifier::cli::load_enrichment;
 use ecs_notifier::event::decode;
 use ecs_notifier::plan::{plan, Options};
 use ecs_notifier::slack::preview::preview;
 
 #[test]
-fn readme_alert_matches_the_renderer() {
+fn readme_alerts_match_the_renderer() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let start = "<!-- alert:task-oom.json -->\n````text\n";
-    let begin = readme.find(start).expect("README pictures the OOM alert") + start.len();
-    let end = begin + readme[begin..].find("\n````\n<!-- /alert -->").unwrap();
-    let pictured = &readme[begin..end];
+    let open = "<!-- alert:";
+    let mut pictured = 0;
+    for (at, _) in readme.match_indices(open) {
+        let rest = &readme[at + open.len()..];
+        let name = &rest[..rest.find(" -->").unwrap()];
+        let body_start = rest.find("````text\n").unwrap() + "````text\n".len();
+        let body_end = rest.find("\n````\n<!-- /alert -->").unwrap();
+        let shown = &rest[body_start..body_end];
 
-    let event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("events/task-oom.json")).unwrap())
-            .unwrap();
-    let planned = plan(
-        &decode(&event).unwrap(),
-        &Enrichment::default(),
-        &Options::default(),
-        Utc::now(),
-    );
-    let rendered = preview(&planned.slack.unwrap());
-    assert_eq!(
-        pictured, rendered,
-        "regenerate the README picture with `make demo`"
-    );
+        let text = std::fs::read_to_string(root.join("events").join(name)).unwrap();
+        let event = decode(&serde_json::from_str(&text).unwrap()).unwrap();
+        let dir = root.join("events/enrichment");
+        let enrichment = load_enrichment(dir.to_str(), name).unwrap();
+        let planned = plan(&event, &enrichment, &Options::default(), Utc::now());
+        let rendered = preview(&planned.slack.unwrap());
+        assert_eq!(
+            shown, rendered,
+            "{name}: run scripts/readme-alerts to refresh the README"
+        );
+        pictured += 1;
+    }
+    assert!(pictured >= 6, "{pictured} alerts pictured");
 }

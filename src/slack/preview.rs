@@ -13,9 +13,17 @@ fn display(mrkdwn: &str) -> String {
         match after.find('>') {
             Some(end) => {
                 let inner = &after[..end];
-                match inner.split_once('|') {
-                    Some((url, label)) => out.push_str(&format!("{label} ({url})")),
-                    None => out.push_str(inner),
+                if let Some(id) = inner.strip_prefix("!subteam^") {
+                    out.push_str(&format!("@{id} (user group)"));
+                } else if let Some(special) = inner.strip_prefix('!') {
+                    out.push_str(&format!("@{special}"));
+                } else if inner.starts_with('@') {
+                    out.push_str(inner);
+                } else {
+                    match inner.split_once('|') {
+                        Some((url, label)) => out.push_str(&format!("{label} ({url})")),
+                        None => out.push_str(inner),
+                    }
                 }
                 rest = &after[end + 1..];
             }
@@ -110,6 +118,10 @@ mod tests {
             "see the task (https://a/b) & <!channel>"
         );
         assert_eq!(display("a < b"), "a < b");
+        assert_eq!(
+            display("<!subteam^S0123ABC> <!here> <@U024BE7LH> hi"),
+            "@S0123ABC (user group) @here @U024BE7LH hi"
+        );
         assert_eq!(
             text(&Text::Mrkdwn {
                 text: "*Cluster*\nprod".into()
