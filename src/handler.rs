@@ -101,6 +101,17 @@ pub struct Notifier {
 impl Notifier {
     /// Builds the sinks the configuration turns on.
     pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let enricher = config
+            .enrichment
+            .then(|| Enricher::new(config.enrich_role.clone(), config.enrich));
+        Self::with_enricher(config, enricher)
+    }
+
+    /// With an enricher built by the caller (tests point one at a local endpoint).
+    pub fn with_enricher(
+        config: &Config,
+        enricher: Option<Enricher>,
+    ) -> Result<Self, reqwest::Error> {
         let client = Client::builder()
             .user_agent(concat!("ecs-notifier/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(50))
@@ -120,9 +131,7 @@ impl Notifier {
                 .iter()
                 .map(|(name, url)| (name.clone(), SlackWebhook::new(url.clone(), policy)))
                 .collect(),
-            enricher: config
-                .enrichment
-                .then(|| Enricher::new(config.enrich_role.clone(), config.enrich)),
+            enricher,
             filter: config.filter.clone(),
             datadog: config
                 .datadog

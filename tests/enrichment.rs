@@ -699,3 +699,38 @@ async fn expected_stops_cost_no_api_calls() {
     assert_eq!(enrichment, Enrichment::default());
     assert!(fake.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_of_a_stopped_task_is_read_from_describe_tasks() {
+    let moto = Moto::start().await;
+    moto.warm_up().await;
+    let (ecs, _) = support::clients(&moto.endpoint).await;
+    let (cluster, td) = seed_checkout(&ecs, &[]).await;
+    let network = moto.awsvpc().await;
+    support::seed_service(&ecs, &cluster, "checkout-api", &td, &[], &network).await;
+    let task_arn = support::run_task(&ecs, &cluster, &td, &network).await;
+    support::stop_task(
+        &ecs,
+        &cluster,
+        &task_arn,
+        "Task failed container health checks",
+    )
+    .await;
+    let mut event = task_event("task-container-health-check.json", &cluster, &td);
+    event["detail"]["taskArn"] = json!(task_arn);
+    let (_, logs) = support::clients(&moto.endpoint).await;
+    for container in ["app", "datadog-agent"] {
+        let stream = format!("ecs/{container}/{}", task_id(&event));
+        support::seed_log_stream(&logs, "/ecs/checkout-api", &stream, &lines(1..=3)).await;
+    }
+
+    let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
+    let (enrichment, planned) = enrich_and_plan(&enricher, &event).await;
+    assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
+    // moto reports the first container only, always HEALTHY: the call and its parsing are real,
+    // the UNHEALTHY case is covered against the fake endpoint above.
+    let health = enrichment.health.expect("DescribeTasks answered");
+    assert_eq!(health[0].name, "app");
+    assert_eq!(health[0].status, "HEALTHY");
+    assert!(slack_text(&planned).contains("`app` HEALTHY · essential"));
+}

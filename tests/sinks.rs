@@ -417,3 +417,121 @@ async fn sinks_without_settings_are_off() {
     assert_eq!(report.verdict, "failure");
     assert!(report.delivered.is_empty());
 }
+
+#[tokio::test]
+async fn tags_route_alerts_to_a_team_webhook() {
+    use ecs_notifier::aws::Aws;
+    use ecs_notifier::enricher::{EnrichSettings, Enricher};
+
+    // A fake ECS endpoint whose task definition carries the routing tag.
+    let ecs = MockServer::start().await;
+    let definition = |route: &str| {
+        serde_json::json!({
+            "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
+                "family": "nightly-report", "revision": 23,
+                "containerDefinitions": [{"name": "app", "image": "report:1", "essential": true}]},
+            "tags": [{"key": "ecs-notifier:slack", "value": route}]
+        })
+    };
+    Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(definition("payments")),
+        )
+        .up_to_n_times(1)
+        .mount(&ecs)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(definition("nobody")),
+        )
+        .mount(&ecs)
+        .await;
+
+    let default = slack_answering(200, "ok").await;
+    let payments = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&payments)
+        .await;
+    let datadog = datadog_ok().await;
+    let config = Config::from_vars([
+        (
+            "SLACK_WEBHOOK_URL".to_string(),
+            format!("{}{WEBHOOK_PATH}", default.uri()),
+        ),
+        (
+            "SLACK_WEBHOOK_URL_PAYMENTS".to_string(),
+            format!("{}/services/T1/B1/payments", payments.uri()),
+        ),
+        ("DD_API_KEY".to_string(), DD_KEY.to_string()),
+        ("DD_API_URL".to_string(), datadog.uri()),
+    ])
+    .unwrap();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .empty_test_environment()
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .endpoint_url(ecs.uri())
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .load()
+        .await;
+    let enricher = Enricher::with_aws(
+        Aws::with_config(sdk, None),
+        EnrichSettings {
+            log_lines: 0,
+            ..EnrichSettings::default()
+        },
+    );
+    let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
+
+    let report = n
+        .handle(
+            &sample("task-exit-nonzero.json"),
+            soon(10),
+            Some("123456789012"),
+        )
+        .await
+        .unwrap();
+    assert!(report.delivered.contains(&"slack"));
+    assert_eq!(
+        payments.received_requests().await.unwrap().len(),
+        1,
+        "routed to the team"
+    );
+    assert!(
+        requests_to(&default, WEBHOOK_PATH).await.is_empty(),
+        "not to the default"
+    );
+
+    // A route with no webhook configured falls back to the default (new task definition revision).
+    let mut other = sample("task-exit-nonzero.json");
+    other["id"] = Value::from("0b7c0b7c-0000-4000-8000-000000000002");
+    other["detail"]["taskDefinitionArn"] =
+        Value::from("arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:24");
+    other["detail"]["version"] = Value::from(99);
+    n.handle(&other, soon(10), Some("123456789012"))
+        .await
+        .unwrap();
+    assert_eq!(
+        requests_to(&default, WEBHOOK_PATH).await.len(),
+        1,
+        "unknown route: default webhook"
+    );
+    assert_eq!(payments.received_requests().await.unwrap().len(), 1);
+}
