@@ -41,7 +41,8 @@ impl Aws {
         }
     }
 
-    async fn base(&self) -> &SdkConfig {
+    /// The base configuration, loaded from the environment on first use.
+    pub async fn base(&self) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
                 let http = aws_smithy_http_client::Builder::new()

@@ -1,56 +1,104 @@
-//! Settings read once from the environment at start.
+//! Settings read once from the environment at start; secrets may live in Secrets Manager or SSM.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
+use futures::future::join_all;
 use thiserror::Error;
 
 use crate::enricher::EnrichSettings;
 use crate::routing::{route_name, Filter};
 use crate::secret::Secret;
+use crate::secrets::{self, SecretError, SecretRef};
 
 /// Prefix of the variables that name extra Slack webhooks: `SLACK_WEBHOOK_URL_PAYMENTS` is the
 /// route `payments`, chosen with the tag `ecs-notifier:slack=payments`.
 pub const ROUTE_PREFIX: &str = "SLACK_WEBHOOK_URL_";
+/// Suffix of settings that name where a secret is stored instead of holding it.
+pub const SECRET_SUFFIX: &str = "_SECRET_ARN";
 
 /// A setting with a value this function cannot use.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{name} must be {expected}, got `{value}`")]
     Invalid {
-        name: &'static str,
+        name: String,
         expected: &'static str,
         value: String,
     },
     /// For secrets: the value is never echoed.
     #[error("{name} must be {expected} (value not shown)")]
     InvalidSecret {
-        name: &'static str,
+        name: String,
         expected: &'static str,
     },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+fn invalid(name: &str, expected: &'static str, value: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_string(),
+        expected,
+        value: value.to_string(),
+    }
+}
+
+/// A secret: its value (from the environment, or read at start), or where to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSetting {
+    Value(Secret),
+    Stored {
+        /// The `*_SECRET_ARN` variable, for errors.
+        setting: String,
+        reference: SecretRef,
+    },
+}
+
+impl SecretSetting {
+    /// The value, once known.
+    pub fn value(&self) -> Option<&Secret> {
+        match self {
+            SecretSetting::Value(secret) => Some(secret),
+            SecretSetting::Stored { .. } => None,
+        }
+    }
 }
 
 /// Where Datadog requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatadogSettings {
-    pub api_key: Secret,
+    pub api_key: SecretSetting,
     /// `https://api.<DD_SITE>`, or `DD_API_URL`; no trailing slash.
     pub base_url: String,
+}
+
+/// Slack app mode: `chat.postMessage` with a bot token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackBotSettings {
+    pub token: SecretSetting,
+    /// `SLACK_CHANNEL`: the default channel (name without `#`, or id).
+    pub channel: String,
+    /// `SLACK_API_URL`, default `https://slack.com/api`.
+    pub api_url: String,
 }
 
 /// Everything the function is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `SLACK_WEBHOOK_URL`; Slack is off without it.
-    pub slack_webhook: Option<Secret>,
-    /// `DD_API_KEY` (+ `DD_SITE`, `DD_API_URL`); Datadog is off without a key.
+    /// `SLACK_WEBHOOK_URL` (or `…_SECRET_ARN`); Slack is off without it or a bot token.
+    pub slack_webhook: Option<SecretSetting>,
+    /// `SLACK_WEBHOOK_URL_<NAME>` (or `…_<NAME>_SECRET_ARN`): webhooks tags can route to.
+    pub slack_routes: BTreeMap<String, SecretSetting>,
+    /// `SLACK_BOT_TOKEN` (or `…_SECRET_ARN`) with `SLACK_CHANNEL`; takes precedence over webhooks.
+    pub slack_bot: Option<SlackBotSettings>,
+    /// `DD_API_KEY` (or `…_SECRET_ARN`) with `DD_SITE`, `DD_API_URL`; Datadog is off without it.
     pub datadog: Option<DatadogSettings>,
     /// `NOTIFY_ON_SUCCESS`: post successful job runs to Slack too.
     pub notify_on_success: bool,
     /// `HTTP_TIMEOUT_MS`: the longest one HTTP attempt may take.
     pub http_timeout: Duration,
-    /// `SLACK_WEBHOOK_URL_<NAME>`: webhooks that tags can route to, by lower-case name.
-    pub slack_routes: BTreeMap<String, Secret>,
     /// `ENRICHMENT`: read the ECS and CloudWatch Logs APIs (default on).
     pub enrichment: bool,
     /// `ENRICH_BUDGET_MS`, `LOG_LINES`.
@@ -72,20 +120,21 @@ pub const DATADOG_SITES: [&str; 7] = [
     "ddog-gov.com",
 ];
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" | "false" | "0" | "no" | "off" => Ok(false),
         "true" | "1" | "yes" | "on" => Ok(true),
-        _ => Err(ConfigError::Invalid {
-            name,
-            expected: "true or false",
-            value: value.to_string(),
-        }),
+        _ => Err(invalid(name, "true or false", value)),
     }
 }
 
+fn is_url(value: &str) -> bool {
+    value.starts_with("https://") || value.starts_with("http://")
+}
+
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment (secrets stored elsewhere are read by
+    /// [`Config::resolve_secrets`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
     }
@@ -101,63 +150,108 @@ impl Config {
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let get = |name: &str| vars.get(name).cloned();
-        let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+        let millis = |name: &str, default: u64| -> Result<Duration, ConfigError> {
             match get(name) {
                 Some(v) => match v.parse::<u64>() {
                     Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-                    _ => Err(ConfigError::Invalid {
-                        name,
-                        expected: "a positive number of milliseconds",
-                        value: v,
-                    }),
+                    _ => Err(invalid(name, "a positive number of milliseconds", &v)),
                 },
                 None => Ok(Duration::from_millis(default)),
             }
         };
-
-        let slack_webhook = match get("SLACK_WEBHOOK_URL") {
-            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                Some(Secret::new(url))
+        // `NAME` holds the secret; `NAME_SECRET_ARN` says where it is stored (and wins).
+        let secret = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
+            let stored = format!("{name}{SECRET_SUFFIX}");
+            if let Some(reference) = get(&stored) {
+                let parsed = SecretRef::parse(&reference).ok_or_else(|| {
+                    invalid(&stored, "a Secrets Manager secret ARN, an SSM parameter ARN, or ssm:/parameter/name", &reference)
+                })?;
+                return Ok(Some(SecretSetting::Stored {
+                    setting: stored,
+                    reference: parsed,
+                }));
             }
-            Some(_) => {
-                return Err(ConfigError::InvalidSecret {
-                    name: "SLACK_WEBHOOK_URL",
-                    expected: "an https:// URL",
-                })
+            Ok(get(name).map(|v| SecretSetting::Value(Secret::new(v))))
+        };
+        let webhook = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
+            let setting = secret(name)?;
+            if let Some(SecretSetting::Value(url)) = &setting {
+                if !is_url(url.expose()) {
+                    return Err(ConfigError::InvalidSecret {
+                        name: name.to_string(),
+                        expected: "an https:// URL",
+                    });
+                }
             }
-            None => None,
+            Ok(setting)
         };
 
-        let datadog = match get("DD_API_KEY") {
+        let slack_webhook = webhook("SLACK_WEBHOOK_URL")?;
+        let mut slack_routes = BTreeMap::new();
+        for name in vars.keys() {
+            let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
+                continue;
+            };
+            let route = route.strip_suffix(SECRET_SUFFIX).unwrap_or(route);
+            if route == "SECRET_ARN" || route.is_empty() {
+                continue; // SLACK_WEBHOOK_URL_SECRET_ARN is the default webhook's secret
+            }
+            let key = route_name(&route.replace('_', "-")).ok_or_else(|| {
+                invalid(
+                    "SLACK_WEBHOOK_URL_<NAME>",
+                    "a name of letters, digits and underscores",
+                    name,
+                )
+            })?;
+            if let Some(setting) = webhook(&format!("{ROUTE_PREFIX}{route}"))? {
+                slack_routes.insert(key, setting);
+            }
+        }
+
+        let slack_bot = match secret("SLACK_BOT_TOKEN")? {
             None => None,
-            Some(key) => {
+            Some(token) => {
+                let channel = get("SLACK_CHANNEL")
+                    .map(|c| c.trim_start_matches('#').to_string())
+                    .ok_or_else(|| {
+                        invalid(
+                            "SLACK_CHANNEL",
+                            "a channel name or id (required with SLACK_BOT_TOKEN)",
+                            "",
+                        )
+                    })?;
+                let api_url = match get("SLACK_API_URL") {
+                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
+                    Some(url) => return Err(invalid("SLACK_API_URL", "an http(s):// URL", &url)),
+                    None => "https://slack.com/api".to_string(),
+                };
+                Some(SlackBotSettings {
+                    token,
+                    channel,
+                    api_url,
+                })
+            }
+        };
+
+        let datadog = match secret("DD_API_KEY")? {
+            None => None,
+            Some(api_key) => {
                 let base_url = match get("DD_API_URL") {
-                    Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                        url.trim_end_matches('/').to_string()
-                    }
-                    Some(url) => {
-                        return Err(ConfigError::Invalid {
-                            name: "DD_API_URL",
-                            expected: "an http(s):// URL",
-                            value: url,
-                        })
-                    }
+                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
+                    Some(url) => return Err(invalid("DD_API_URL", "an http(s):// URL", &url)),
                     None => {
                         let site = get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
                         if !DATADOG_SITES.contains(&site.as_str()) {
-                            return Err(ConfigError::Invalid {
-                                name: "DD_SITE",
-                                expected: "a Datadog site such as datadoghq.com or datadoghq.eu",
-                                value: site,
-                            });
+                            return Err(invalid(
+                                "DD_SITE",
+                                "a Datadog site such as datadoghq.com or datadoghq.eu",
+                                &site,
+                            ));
                         }
                         format!("https://api.{site}")
                     }
                 };
-                Some(DatadogSettings {
-                    api_key: Secret::new(key),
-                    base_url,
-                })
+                Some(DatadogSettings { api_key, base_url })
             }
         };
 
@@ -165,37 +259,14 @@ impl Config {
             Some(v) => parse_bool("NOTIFY_ON_SUCCESS", &v)?,
             None => false,
         };
-
         let http_timeout = millis("HTTP_TIMEOUT_MS", 5000)?;
-
-        let mut slack_routes = BTreeMap::new();
-        for (name, value) in &vars {
-            let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
-                continue;
-            };
-            let route = route_name(&route.replace('_', "-")).ok_or(ConfigError::Invalid {
-                name: "SLACK_WEBHOOK_URL_<NAME>",
-                expected: "a name of letters, digits and underscores",
-                value: name.clone(),
-            })?;
-            if !(value.starts_with("https://") || value.starts_with("http://")) {
-                return Err(ConfigError::InvalidSecret {
-                    name: "SLACK_WEBHOOK_URL_<NAME>",
-                    expected: "an https:// URL",
-                });
-            }
-            slack_routes.insert(route, Secret::new(value.clone()));
-        }
-
         let enrichment = match get("ENRICHMENT") {
             Some(v) => parse_bool("ENRICHMENT", &v)?,
             None => true,
         };
         let log_lines = match get("LOG_LINES") {
-            Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
-                name: "LOG_LINES",
-                expected: "a number of lines (0 turns log lines off)",
-                value: v.clone(),
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                invalid("LOG_LINES", "a number of lines (0 turns log lines off)", &v)
             })?,
             None => 10,
         };
@@ -206,11 +277,11 @@ impl Config {
         let enrich_role = match get("ENRICH_ROLE_ARN") {
             Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
             Some(v) => {
-                return Err(ConfigError::Invalid {
-                    name: "ENRICH_ROLE_ARN",
-                    expected: "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
-                    value: v,
-                })
+                return Err(invalid(
+                    "ENRICH_ROLE_ARN",
+                    "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
+                    &v,
+                ))
             }
             None => None,
         };
@@ -223,15 +294,75 @@ impl Config {
 
         Ok(Self {
             slack_webhook,
+            slack_routes,
+            slack_bot,
             datadog,
             notify_on_success,
             http_timeout,
-            slack_routes,
             enrichment,
             enrich,
             enrich_role,
             filter,
         })
+    }
+
+    /// Every secret setting, for resolving and checking.
+    fn secrets_mut(&mut self) -> Vec<&mut SecretSetting> {
+        let mut all: Vec<&mut SecretSetting> = Vec::new();
+        all.extend(self.slack_webhook.as_mut());
+        all.extend(self.slack_routes.values_mut());
+        all.extend(self.slack_bot.as_mut().map(|b| &mut b.token));
+        all.extend(self.datadog.as_mut().map(|d| &mut d.api_key));
+        all
+    }
+
+    /// The settings of secrets still to be read from AWS.
+    pub fn stored_secrets(&self) -> Vec<&str> {
+        self.slack_webhook
+            .iter()
+            .chain(self.slack_routes.values())
+            .chain(self.slack_bot.as_ref().map(|b| &b.token))
+            .chain(self.datadog.as_ref().map(|d| &d.api_key))
+            .filter_map(|s| match s {
+                SecretSetting::Stored { setting, .. } => Some(setting.as_str()),
+                SecretSetting::Value(_) => None,
+            })
+            .collect()
+    }
+
+    /// Reads every stored secret (concurrently) with the AWS configuration `base`. Fails on
+    /// the first that cannot be read, naming the setting and the AWS error code.
+    pub async fn resolve_secrets(&mut self, base: &SdkConfig) -> Result<(), ConfigError> {
+        let mut pending = Vec::new();
+        for setting in self.secrets_mut() {
+            if let SecretSetting::Stored {
+                setting: name,
+                reference,
+            } = setting
+            {
+                let (name, reference) = (name.clone(), reference.clone());
+                pending.push((setting, name, reference));
+            }
+        }
+        let reads = pending
+            .iter()
+            .map(|(_, _, reference)| secrets::read(base, reference));
+        let values = join_all(reads).await;
+        for ((slot, name, reference), value) in pending.into_iter().zip(values) {
+            let value = value.map_err(|code| SecretError {
+                setting: name.clone(),
+                reference: reference.reference().to_string(),
+                code,
+            })?;
+            if name.starts_with("SLACK_WEBHOOK_URL") && !is_url(value.expose()) {
+                return Err(ConfigError::InvalidSecret {
+                    name,
+                    expected: "a secret holding an https:// URL",
+                });
+            }
+            *slot = SecretSetting::Value(value);
+        }
+        Ok(())
     }
 }
 
@@ -261,6 +392,10 @@ mod tests {
     #[test]
     fn datadog_site_and_override() {
         let c = config(&[("DD_API_KEY", "k"), ("DD_SITE", "datadoghq.eu")]).unwrap();
+        assert_eq!(
+            c.clone().datadog.unwrap().api_key.value().unwrap().expose(),
+            "k"
+        );
         assert_eq!(c.datadog.unwrap().base_url, "https://api.datadoghq.eu");
         let c = config(&[("DD_API_KEY", "k")]).unwrap();
         assert_eq!(c.datadog.unwrap().base_url, "https://api.datadoghq.com");
@@ -293,6 +428,53 @@ mod tests {
         assert!(!config(&[("ENRICHMENT", "off")]).unwrap().enrichment);
         let err = config(&[("SLACK_WEBHOOK_URL_X", "route-secret")]).unwrap_err();
         assert!(!err.to_string().contains("route-secret"));
+    }
+
+    #[test]
+    fn secrets_by_reference_win_over_values() {
+        let c = config(&[
+            ("SLACK_WEBHOOK_URL", "https://hooks.example/plain"),
+            (
+                "SLACK_WEBHOOK_URL_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCd",
+            ),
+            (
+                "SLACK_WEBHOOK_URL_PAYMENTS_SECRET_ARN",
+                "ssm:/ecs-notifier/payments",
+            ),
+            (
+                "DD_API_KEY_SECRET_ARN",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/ecs-notifier/dd",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.stored_secrets(),
+            [
+                "SLACK_WEBHOOK_URL_SECRET_ARN",
+                "SLACK_WEBHOOK_URL_PAYMENTS_SECRET_ARN",
+                "DD_API_KEY_SECRET_ARN"
+            ]
+        );
+        assert_eq!(c.slack_routes.keys().collect::<Vec<_>>(), ["payments"]);
+        assert!(c.slack_webhook.unwrap().value().is_none());
+        assert!(config(&[("DD_API_KEY_SECRET_ARN", "not-an-arn")]).is_err());
+    }
+
+    #[test]
+    fn slack_app_mode_needs_a_channel() {
+        assert!(config(&[("SLACK_BOT_TOKEN", "xoxb-1")]).is_err());
+        let c = config(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_CHANNEL", "#alerts")]).unwrap();
+        let bot = c.slack_bot.unwrap();
+        assert_eq!(bot.channel, "alerts");
+        assert_eq!(bot.api_url, "https://slack.com/api");
+        let err = config(&[
+            ("SLACK_BOT_TOKEN", "xoxb-secret"),
+            ("SLACK_CHANNEL", "a"),
+            ("SLACK_API_URL", "ftp://x"),
+        ])
+        .unwrap_err();
+        assert!(!err.to_string().contains("xoxb-secret"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Default for EnrichSettings {
 
 /// The enricher: lazily built AWS clients and caches kept across warm invocations.
 pub struct Enricher {
-    aws: Aws,
+    aws: Arc<Aws>,
     settings: EnrichSettings,
     task_definitions: Mutex<Cache<Arc<TaskDefinitionInfo>>>,
     services: Mutex<Cache<Arc<ServiceInfo>>>,
@@ -100,9 +100,9 @@ impl Enricher {
     }
 
     /// With a prepared client factory (tests give one with a base configuration of their own).
-    pub fn with_aws(aws: Aws, settings: EnrichSettings) -> Self {
+    pub fn with_aws(aws: impl Into<Arc<Aws>>, settings: EnrichSettings) -> Self {
         Self {
-            aws,
+            aws: aws.into(),
             settings,
             task_definitions: Mutex::new(Cache::new(256, None)),
             services: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),

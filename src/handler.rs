@@ -22,7 +22,8 @@ use crate::event::decode;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
 use crate::routing::Filter;
-use crate::slack::SlackWebhook;
+use crate::slack::api::is_channel_error;
+use crate::slack::{SlackApi, SlackWebhook};
 
 /// Time kept back from the Lambda deadline to report the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -54,6 +55,36 @@ impl From<DeliveryError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// Why the function cannot start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("{0} has not been read from AWS (Config::resolve_secrets)")]
+    UnreadSecret(String),
+}
+
+/// Where Slack messages go.
+enum Slack {
+    /// Incoming webhooks: a default and named routes.
+    Webhooks {
+        default: Option<SlackWebhook>,
+        routes: BTreeMap<String, SlackWebhook>,
+    },
+    /// A Slack app's bot token: any channel, the default one first.
+    App { api: SlackApi, channel: String },
+}
+
+/// Where one message goes.
+enum SlackTarget<'a> {
+    Webhook(&'a SlackWebhook),
+    Channel {
+        api: &'a SlackApi,
+        channel: &'a str,
+        default: &'a str,
+    },
+}
+
 /// What happened to an event, returned as the invocation's result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -69,7 +100,7 @@ pub struct Report {
 
 /// One piece of what an event sends.
 enum Part<'a> {
-    Slack(&'a crate::slack::Message, &'a SlackWebhook),
+    Slack(&'a crate::slack::Message, SlackTarget<'a>),
     Distributions(&'a [crate::datadog::Distribution]),
     Series(&'a [crate::datadog::Series]),
     DatadogEvent(&'a crate::datadog::Event),
@@ -86,11 +117,33 @@ impl Part<'_> {
     }
 }
 
+/// The Slack sink the configuration asks for (secrets already read).
+fn slack_sink(config: &Config, policy: RetryPolicy) -> Option<Slack> {
+    if let Some(bot) = &config.slack_bot {
+        let token = bot.token.value()?.clone();
+        return Some(Slack::App {
+            api: SlackApi::new(bot.api_url.clone(), token, policy),
+            channel: bot.channel.clone(),
+        });
+    }
+    let webhook = |setting: &crate::config::SecretSetting| {
+        setting
+            .value()
+            .map(|url| SlackWebhook::new(url.clone(), policy))
+    };
+    let default = config.slack_webhook.as_ref().and_then(webhook);
+    let routes: BTreeMap<String, SlackWebhook> = config
+        .slack_routes
+        .iter()
+        .filter_map(|(name, setting)| Some((name.clone(), webhook(setting)?)))
+        .collect();
+    (default.is_some() || !routes.is_empty()).then_some(Slack::Webhooks { default, routes })
+}
+
 /// The function: HTTP client and sinks built once per process, and the delivery log.
 pub struct Notifier {
     client: Client,
-    slack: Option<SlackWebhook>,
-    slack_routes: BTreeMap<String, SlackWebhook>,
+    slack: Option<Slack>,
     datadog: Option<DatadogApi>,
     enricher: Option<Enricher>,
     filter: Filter,
@@ -100,7 +153,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// Builds the sinks the configuration turns on.
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &Config) -> Result<Self, StartError> {
         let enricher = config
             .enrichment
             .then(|| Enricher::new(config.enrich_role.clone(), config.enrich));
@@ -108,10 +161,10 @@ impl Notifier {
     }
 
     /// With an enricher built by the caller (tests point one at a local endpoint).
-    pub fn with_enricher(
-        config: &Config,
-        enricher: Option<Enricher>,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn with_enricher(config: &Config, enricher: Option<Enricher>) -> Result<Self, StartError> {
+        if let Some(unread) = config.stored_secrets().first() {
+            return Err(StartError::UnreadSecret(unread.to_string()));
+        }
         let client = Client::builder()
             .user_agent(concat!("ecs-notifier/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(50))
@@ -122,21 +175,13 @@ impl Notifier {
         };
         Ok(Self {
             client,
-            slack: config
-                .slack_webhook
-                .clone()
-                .map(|url| SlackWebhook::new(url, policy)),
-            slack_routes: config
-                .slack_routes
-                .iter()
-                .map(|(name, url)| (name.clone(), SlackWebhook::new(url.clone(), policy)))
-                .collect(),
+            slack: slack_sink(config, policy),
+            datadog: config.datadog.as_ref().and_then(|dd| {
+                let key = dd.api_key.value()?.clone();
+                Some(DatadogApi::new(dd.base_url.clone(), key, policy))
+            }),
             enricher,
             filter: config.filter.clone(),
-            datadog: config
-                .datadog
-                .clone()
-                .map(|dd| DatadogApi::new(dd.base_url, dd.api_key, policy)),
             options: Options {
                 notify_on_success: config.notify_on_success,
             },
@@ -282,25 +327,34 @@ impl Notifier {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The webhook for a plan: its route when one is configured under that name, else the
-    /// default.
-    fn webhook(&self, plan: &Plan) -> Option<&SlackWebhook> {
-        if let Some(route) = &plan.slack_route {
-            match self.slack_routes.get(route) {
-                Some(webhook) => return Some(webhook),
-                None => {
-                    tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
+    /// Where a plan's Slack message goes: the webhook its route names (else the default), or
+    /// in app mode the channel its tags name (else the default channel).
+    fn slack_target<'a>(&'a self, plan: &'a Plan) -> Option<SlackTarget<'a>> {
+        match self.slack.as_ref()? {
+            Slack::Webhooks { default, routes } => {
+                if let Some(route) = &plan.slack_route {
+                    match routes.get(route) {
+                        Some(webhook) => return Some(SlackTarget::Webhook(webhook)),
+                        None => {
+                            tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
+                        }
+                    }
                 }
+                default.as_ref().map(SlackTarget::Webhook)
             }
+            Slack::App { api, channel } => Some(SlackTarget::Channel {
+                api,
+                channel: plan.slack_channel.as_deref().unwrap_or(channel),
+                default: channel,
+            }),
         }
-        self.slack.as_ref()
     }
 
     /// The parts of a plan that go to configured sinks.
     fn parts<'a>(&'a self, plan: &'a Plan) -> Vec<Part<'a>> {
         let mut parts = Vec::new();
-        if let (Some(message), Some(webhook)) = (&plan.slack, self.webhook(plan)) {
-            parts.push(Part::Slack(message, webhook));
+        if let (Some(message), Some(target)) = (&plan.slack, self.slack_target(plan)) {
+            parts.push(Part::Slack(message, target));
         }
         if self.datadog.is_some() {
             let dd = &plan.datadog;
@@ -318,7 +372,28 @@ impl Notifier {
     async fn send(&self, part: &Part<'_>, deadline: Instant) -> Result<(), SendError> {
         let client = &self.client;
         match (part, &self.datadog) {
-            (Part::Slack(message, webhook), _) => webhook.post(client, message, deadline).await,
+            (Part::Slack(message, SlackTarget::Webhook(webhook)), _) => {
+                webhook.post(client, message, deadline).await
+            }
+            (
+                Part::Slack(
+                    message,
+                    SlackTarget::Channel {
+                        api,
+                        channel,
+                        default,
+                    },
+                ),
+                _,
+            ) => match api.post(client, channel, message, deadline).await {
+                Err(err) if is_channel_error(&err) && channel != default => {
+                    tracing::warn!(channel = %channel, error = %err, "cannot post to the channel the tags name; posting to the default channel");
+                    api.post(client, default, message, deadline)
+                        .await
+                        .map(|_| ())
+                }
+                other => other.map(|_| ()),
+            },
             (Part::Distributions(d), Some(dd)) => dd.distributions(client, d, deadline).await,
             (Part::Series(s), Some(dd)) => dd.series(client, s, deadline).await,
             (Part::DatadogEvent(e), Some(dd)) => dd.event(client, e, deadline).await,

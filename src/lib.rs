@@ -21,6 +21,7 @@ pub mod plan;
 pub mod retry;
 pub mod routing;
 pub mod secret;
+pub mod secrets;
 pub mod slack;
 pub mod trigger;
 pub mod verdict;

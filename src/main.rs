@@ -1,6 +1,10 @@
 //! The Lambda function's entry point, and `render` for trying events locally.
 
+use std::sync::Arc;
+
+use ecs_notifier::aws::Aws;
 use ecs_notifier::config::Config;
+use ecs_notifier::enricher::Enricher;
 use ecs_notifier::handler::Notifier;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -28,7 +32,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
             // One clear line naming the setting; values of secrets are never part of the error.
@@ -36,8 +40,19 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             return Err(err.into());
         }
     };
-    if config.slack_webhook.is_none() {
-        tracing::info!("Slack sink off: SLACK_WEBHOOK_URL is not set");
+    // AWS is loaded on first use only: here when a secret is stored in AWS, else by the first
+    // event that needs enrichment.
+    let aws = Arc::new(Aws::new(config.enrich_role.clone()));
+    if !config.stored_secrets().is_empty() {
+        if let Err(err) = config.resolve_secrets(aws.base().await).await {
+            tracing::error!(error = %err, "cannot read a secret; the function cannot start");
+            return Err(err.into());
+        }
+    }
+    if config.slack_bot.is_some() {
+        tracing::info!("Slack app mode: posting with chat.postMessage");
+    } else if config.slack_webhook.is_none() && config.slack_routes.is_empty() {
+        tracing::info!("Slack sink off: neither SLACK_WEBHOOK_URL nor SLACK_BOT_TOKEN is set");
     }
     if config.datadog.is_none() {
         tracing::info!("Datadog sink off: DD_API_KEY is not set");
@@ -46,7 +61,11 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
         tracing::info!("enrichment off: ENRICHMENT is false");
     }
     // Built once per process and shared by every invocation.
-    let notifier: &'static Notifier = Box::leak(Box::new(Notifier::new(&config)?));
+    let enricher = config
+        .enrichment
+        .then(|| Enricher::with_aws(aws.clone(), config.enrich));
+    let notifier: &'static Notifier =
+        Box::leak(Box::new(Notifier::with_enricher(&config, enricher)?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         notifier
             .handle_invocation(

@@ -43,6 +43,8 @@ pub struct Plan {
     pub slack: Option<slack::Message>,
     /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
     pub slack_route: Option<String>,
+    /// The Slack channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
+    pub slack_channel: Option<String>,
     /// Routing tags that could not be used, for the log.
     pub route_problems: Vec<String>,
     pub datadog: Submission,
@@ -93,6 +95,7 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
         notice,
         slack,
         slack_route: route.slack.clone(),
+        slack_channel: route.slack_channel.clone(),
         route_problems: route.problems,
         datadog,
         dedupe_keys,

@@ -97,6 +97,16 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         })
 }
 
+/// What a 2xx answer's body says; Slack's Web API answers errors with HTTP 200 and `ok:false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyVerdict {
+    Ok,
+    /// Worth another attempt (rate limited, a passing server error).
+    Retry,
+    /// Refused for good, with the reason the body gave.
+    Reject(String),
+}
+
 /// A request that did not deliver.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SendError {
@@ -128,6 +138,19 @@ pub async fn send(
     policy: &RetryPolicy,
     deadline: Instant,
 ) -> Result<(), SendError> {
+    send_judged(client, build, policy, deadline, |_| BodyVerdict::Ok)
+        .await
+        .map(|_| ())
+}
+
+/// Like [`send`], with `judge` reading the body of 2xx answers; returns the accepted body.
+pub async fn send_judged(
+    client: &Client,
+    build: impl Fn(&Client) -> RequestBuilder,
+    policy: &RetryPolicy,
+    deadline: Instant,
+    judge: impl Fn(&str) -> BodyVerdict,
+) -> Result<String, SendError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -139,36 +162,61 @@ pub async fn send(
             });
         }
         let timeout = policy.attempt_timeout.min(remaining);
-        let (outcome, last) = match build(client).timeout(timeout).send().await {
+        let (mut outcome, body, last) = match build(client).timeout(timeout).send().await {
             Ok(response) => {
                 let code = response.status().as_u16();
                 let wait = retry_after(response.headers());
                 let body = match tokio::time::timeout(timeout, response.text()).await {
-                    Ok(Ok(body)) => clip(&body),
+                    Ok(Ok(body)) => body,
                     _ => String::new(),
                 };
+                let last = format!("HTTP {code}: {}", clip(&body));
                 (
                     Attempt::Status {
                         code,
                         retry_after: wait,
                     },
-                    format!("HTTP {code}: {body}"),
+                    body,
+                    last,
                 )
             }
-            Err(err) if err.is_timeout() => (Attempt::Timeout, "timed out".to_string()),
-            Err(err) => (Attempt::Connect, err.without_url().to_string()),
+            Err(err) if err.is_timeout() => {
+                (Attempt::Timeout, String::new(), "timed out".to_string())
+            }
+            Err(err) => (
+                Attempt::Connect,
+                String::new(),
+                err.without_url().to_string(),
+            ),
         };
+        // A 2xx whose body reports an error counts as that error.
+        if let Attempt::Status { code, retry_after } = &outcome {
+            if (200..300).contains(code) {
+                match judge(&body) {
+                    BodyVerdict::Ok => return Ok(body),
+                    BodyVerdict::Retry => {
+                        outcome = Attempt::Status {
+                            code: 503,
+                            retry_after: *retry_after,
+                        }
+                    }
+                    BodyVerdict::Reject(reason) => {
+                        return Err(SendError::Rejected {
+                            status: *code,
+                            body: reason,
+                        })
+                    }
+                }
+            }
+        }
         match policy.decide(&outcome, attempt) {
-            Decision::Done => return Ok(()),
+            Decision::Done => return Ok(body),
             Decision::GiveUp => {
                 return Err(match outcome {
                     Attempt::Status { code, .. } if code != 429 && code != 408 && code < 500 => {
                         SendError::Rejected {
                             status: code,
-                            body: last
-                                .split_once(": ")
-                                .map(|(_, b)| b.to_string())
-                                .unwrap_or_default(),
+                            body: clip(&body),
                         }
                     }
                     _ => SendError::Exhausted {

@@ -55,6 +55,8 @@ impl Mention {
 pub struct Route {
     /// `ecs-notifier:slack`: the name of a configured webhook (`SLACK_WEBHOOK_URL_<NAME>`).
     pub slack: Option<String>,
+    /// `ecs-notifier:slack-channel`: the channel (name without `#`, or id), in Slack app mode.
+    pub slack_channel: Option<String>,
     /// `ecs-notifier:mention`: who to ping on failures.
     pub mentions: Vec<Mention>,
     /// `ecs-notifier:success-exit-codes`: exit codes that count as success besides 0.
@@ -91,6 +93,21 @@ impl Route {
                         .problems
                         .push(format!("{key}: `{value}` is not a route name")),
                 },
+                "slack-channel" => {
+                    let channel = value.trim().trim_start_matches('#');
+                    let ok = !channel.is_empty()
+                        && channel.len() <= 80
+                        && channel
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                    if ok {
+                        route.slack_channel = Some(channel.to_string());
+                    } else {
+                        route
+                            .problems
+                            .push(format!("{key}: `{value}` is not a channel name or id"));
+                    }
+                }
                 "mention" => {
                     route.mentions.clear();
                     for part in value.split([' ', ',', '+']).filter(|p| !p.is_empty()) {
@@ -214,7 +231,9 @@ mod tests {
             ("ecs-notifier:mention", "@here S0123ABC"),
             ("ecs-notifier:success-exit-codes", "3 4"),
             ("ecs-notifier:notify", "all"),
+            ("ecs-notifier:slack-channel", "payments-alerts"),
         ]);
+        assert_eq!(route.slack_channel.as_deref(), Some("payments-alerts"));
         assert_eq!(route.slack.as_deref(), Some("payments"));
         let tokens: Vec<&str> = route.mentions.iter().map(Mention::token).collect();
         assert_eq!(tokens, ["<!here>", "<!subteam^S0123ABC>"]);
