@@ -1,6 +1,8 @@
 //! Slack and Datadog delivery against real HTTP servers on loopback: payloads, retries,
 //! permanent failures, slow sinks, and what a redelivered event posts again.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -475,22 +477,7 @@ async fn tags_route_alerts_to_a_team_webhook() {
         ("DD_API_URL".to_string(), datadog.uri()),
     ])
     .unwrap();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .empty_test_environment()
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .endpoint_url(ecs.uri())
-        .http_client(
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-                ))
-                .build_https(),
-        )
-        .load()
-        .await;
+    let sdk = support::sdk_config(&ecs.uri()).await;
     let enricher = Enricher::with_aws(
         Aws::with_config(sdk, None),
         EnrichSettings {

@@ -1,0 +1,208 @@
+//! Slack app mode against a Slack Web API on loopback: `chat.postMessage` with the bot token,
+//! per-service channels, and Slack's `ok:false` errors.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use ecs_notifier::config::Config;
+use ecs_notifier::handler::Notifier;
+use ecs_notifier::retry::SendError;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "xoxb-test-token-secret";
+
+fn sample(name: &str) -> Value {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+fn notifier(slack: &MockServer) -> Notifier {
+    let config = Config::from_vars(
+        [
+            ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+            ("SLACK_CHANNEL", "#ops-alerts".to_string()),
+            ("SLACK_API_URL", format!("{}/api", slack.uri())),
+            ("ENRICHMENT", "off".to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    )
+    .unwrap();
+    Notifier::new(&config).unwrap()
+}
+
+fn ok() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"ok": true, "channel": "C0123", "ts": "1763630000.000100"}))
+}
+
+fn slack_error(error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": error}))
+}
+
+async fn posts(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/api/chat.postMessage")
+        .collect()
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(10)
+}
+
+#[tokio::test]
+async fn posts_with_the_bot_token_to_the_default_channel() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ok())
+        .mount(&slack)
+        .await;
+    let report = notifier(&slack)
+        .handle(&sample("task-oom.json"), soon(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, vec!["slack"]);
+    let sent = posts(&slack).await;
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["channel"], "ops-alerts");
+    assert!(body["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Out of memory: checkout-api"));
+    assert_eq!(body["blocks"][0]["type"], "header");
+}
+
+#[tokio::test]
+async fn retries_rate_limits_and_passing_errors() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(slack_error("ratelimited"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ok())
+        .with_priority(3)
+        .mount(&slack)
+        .await;
+    let started = Instant::now();
+    notifier(&slack)
+        .handle(&sample("task-oom.json"), soon(), None)
+        .await
+        .unwrap();
+    assert_eq!(posts(&slack).await.len(), 3);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+}
+
+#[tokio::test]
+async fn invalid_auth_fails_at_once_with_slacks_error() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(slack_error("invalid_auth"))
+        .mount(&slack)
+        .await;
+    let err = notifier(&slack)
+        .handle(&sample("task-oom.json"), soon(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(posts(&slack).await.len(), 1, "no retry");
+    assert_eq!(
+        err.failures[0].1,
+        SendError::Rejected {
+            status: 200,
+            body: "invalid_auth".into()
+        }
+    );
+    assert!(!err.to_string().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_wrong_routed_channel_falls_back_to_the_default() {
+    use ecs_notifier::enricher::{EnrichSettings, Enricher};
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"channel": "payments-alerts"})))
+        .respond_with(slack_error("not_in_channel"))
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"channel": "ops-alerts"})))
+        .respond_with(ok())
+        .mount(&slack)
+        .await;
+    // The routing tag comes from the task definition, served by a fake ECS endpoint.
+    let ecs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(json!({
+                    "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
+                        "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
+                    "tags": [{"key": "ecs-notifier:slack-channel", "value": "payments-alerts"}]
+                })),
+        )
+        .mount(&ecs)
+        .await;
+    let sdk = support::sdk_config(&ecs.uri()).await;
+    let config = Config::from_vars(
+        [
+            ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+            ("SLACK_CHANNEL", "ops-alerts".to_string()),
+            ("SLACK_API_URL", format!("{}/api", slack.uri())),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    )
+    .unwrap();
+    let enricher = Enricher::with_aws(
+        ecs_notifier::aws::Aws::with_config(sdk, None),
+        EnrichSettings {
+            log_lines: 0,
+            ..EnrichSettings::default()
+        },
+    );
+    let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
+    let report = n
+        .handle(
+            &sample("task-exit-nonzero.json"),
+            soon(),
+            Some("123456789012"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, vec!["slack"]);
+    let channels: Vec<String> = posts(&slack)
+        .await
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["channel"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(channels, ["payments-alerts", "ops-alerts"]);
+}
