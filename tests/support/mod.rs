@@ -19,6 +19,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
+#[allow(unused_imports)] // not every test file starts moto
 pub use self::moto::Moto;
 
 pub const REGION: &str = "eu-west-1";
