@@ -32,22 +32,38 @@ fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let mut config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
+    let notifier = match start().await {
+        Ok(notifier) => notifier,
+        Err((kind, err)) => {
             // One clear line naming the setting; values of secrets are never part of the error.
-            tracing::error!(error = %err, "invalid configuration; the function cannot start");
-            return Err(err.into());
+            tracing::error!(error = %err, "the function cannot start");
+            report_init_error(kind, &err.to_string()).await;
+            return Err(err);
         }
     };
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        notifier
+            .handle_invocation(
+                &event.payload,
+                event.context.deadline(),
+                &event.context.invoked_function_arn,
+            )
+            .await
+    }))
+    .await
+}
+
+/// Reads the configuration and its secrets and builds the notifier, once per process.
+async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Error)> {
+    let mut config = Config::from_env().map_err(|e| ("Runtime.ConfigError", e.into()))?;
     // AWS is loaded on first use only: here when a secret is stored in AWS, else by the first
     // event that needs enrichment.
     let aws = Arc::new(Aws::new(config.enrich_role.clone()));
     if !config.stored_secrets().is_empty() {
-        if let Err(err) = config.resolve_secrets(aws.base().await).await {
-            tracing::error!(error = %err, "cannot read a secret; the function cannot start");
-            return Err(err.into());
-        }
+        config
+            .resolve_secrets(aws.base().await)
+            .await
+            .map_err(|e| ("Runtime.SecretError", e.into()))?;
     }
     if config.slack_bot.is_some() {
         tracing::info!("Slack app mode: posting with chat.postMessage");
@@ -64,16 +80,26 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     let enricher = config
         .enrichment
         .then(|| Enricher::with_aws(aws.clone(), config.enrich));
-    let notifier: &'static Notifier =
-        Box::leak(Box::new(Notifier::with_enricher(&config, enricher)?));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        notifier
-            .handle_invocation(
-                &event.payload,
-                event.context.deadline(),
-                &event.context.invoked_function_arn,
-            )
-            .await
-    }))
-    .await
+    let notifier =
+        Notifier::with_enricher(&config, enricher).map_err(|e| ("Runtime.StartError", e.into()))?;
+    Ok(Box::leak(Box::new(notifier)))
+}
+
+/// Tells Lambda why the function could not start (Runtime API `/runtime/init/error`), so the
+/// reason shows in the invocation's error, not only in the logs.
+async fn report_init_error(kind: &str, message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body = serde_json::json!({ "errorType": kind, "errorMessage": message });
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", kind)
+        .json(&body)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    if let Err(err) = sent {
+        tracing::warn!(error = %err.without_url(), "could not report the start failure to the Runtime API");
+    }
 }

@@ -9,25 +9,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, Mutex as AsyncMutex};
-use tokio::task::JoinHandle;
-use tokio::time::{sleep, timeout, Instant};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use support::lambda::{expect_response, Lambda, Output, Reported};
 use support::{
     clients, seed_cluster, seed_log_stream, seed_service, seed_task_definition, ContainerSeed, Moto,
 };
@@ -36,181 +23,14 @@ const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
 const DD_KEY: &str = "dd-test-key-SECRET";
 /// Strings that must never reach the logs or the Runtime API.
 const SECRETS: [&str; 2] = ["XXXXSECRET", DD_KEY];
-const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:ecs-notifier";
-/// Longest one invocation may take (a failing sink retries for a few seconds).
-const INVOCATION_TIMEOUT: Duration = Duration::from_secs(20);
-/// Deadline given to each invocation, as Lambda's function timeout.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(20);
 
 const DD_SERIES: &str = "/api/v2/series";
 const DD_DISTRIBUTIONS: &str = "/api/v1/distribution_points";
 const DD_EVENTS: &str = "/api/v1/events";
 
 // ------------------------------------------------------------------------------------------
-// Lambda Runtime API emulator
+// The function under test (the Runtime API emulator and `Lambda` are in tests/support/lambda.rs)
 // ------------------------------------------------------------------------------------------
-
-/// An event queued for `/next`.
-struct Invocation {
-    request_id: String,
-    body: Vec<u8>,
-}
-
-/// What the function reported to the Runtime API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Reported {
-    Response {
-        request_id: String,
-        body: String,
-    },
-    Error {
-        request_id: String,
-        error_type: String,
-        body: String,
-    },
-    InitError {
-        error_type: String,
-        body: String,
-    },
-    /// A request to a path this emulator does not serve.
-    Unexpected {
-        method: String,
-        uri: String,
-    },
-}
-
-struct Emulator {
-    pending: AsyncMutex<mpsc::UnboundedReceiver<Invocation>>,
-    reported: mpsc::UnboundedSender<Reported>,
-}
-
-fn header_text(headers: &HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
-/// `GET /2018-06-01/runtime/invocation/next`: long-polls until an event is queued.
-async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
-    let invocation = emu.pending.lock().await.recv().await;
-    let Some(invocation) = invocation else {
-        return StatusCode::GONE.into_response();
-    };
-    let deadline_ms = (SystemTime::now() + FUNCTION_TIMEOUT)
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis()
-        .to_string();
-    (
-        StatusCode::OK,
-        [
-            (
-                "lambda-runtime-aws-request-id",
-                invocation.request_id.clone(),
-            ),
-            ("lambda-runtime-deadline-ms", deadline_ms),
-            (
-                "lambda-runtime-invoked-function-arn",
-                FUNCTION_ARN.to_string(),
-            ),
-            (
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-                    .to_string(),
-            ),
-            ("content-type", "application/json".to_string()),
-        ],
-        invocation.body,
-    )
-        .into_response()
-}
-
-/// `POST /2018-06-01/runtime/invocation/{id}/response`.
-async fn invocation_response(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    let _ = emu.reported.send(Reported::Response {
-        request_id,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
-}
-
-/// `POST /2018-06-01/runtime/invocation/{id}/error`.
-async fn invocation_error(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let _ = emu.reported.send(Reported::Error {
-        request_id,
-        error_type: header_text(&headers, "lambda-runtime-function-error-type"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
-}
-
-/// `POST /2018-06-01/runtime/init/error`.
-async fn init_error(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _ = emu.reported.send(Reported::InitError {
-        error_type: header_text(&headers, "lambda-runtime-function-error-type"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
-}
-
-async fn unexpected(
-    State(emu): State<Arc<Emulator>>,
-    method: axum::http::Method,
-    uri: Uri,
-) -> Response {
-    let _ = emu.reported.send(Reported::Unexpected {
-        method: method.to_string(),
-        uri: uri.to_string(),
-    });
-    StatusCode::NOT_FOUND.into_response()
-}
-
-// ------------------------------------------------------------------------------------------
-// The function under test
-// ------------------------------------------------------------------------------------------
-
-/// The binary running against the emulator, with its captured output.
-struct Lambda {
-    child: Child,
-    queue: mpsc::UnboundedSender<Invocation>,
-    reported: mpsc::UnboundedReceiver<Reported>,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    readers: Vec<JoinHandle<()>>,
-    server: JoinHandle<()>,
-    /// `(request id, event id the log line must name)` of every invocation, in order.
-    invocations: Vec<(String, String)>,
-}
-
-/// Captured output of the function once it is stopped.
-struct Output {
-    stdout: Vec<String>,
-    stderr: Vec<String>,
-    invocations: Vec<(String, String)>,
-}
-
-fn capture<R>(stream: R, sink: Arc<Mutex<Vec<String>>>) -> JoinHandle<()>
-where
-    R: tokio::io::AsyncRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().expect("log sink").push(line);
-        }
-    })
-}
 
 impl Lambda {
     /// Serves the Runtime API and starts the binary against it, with enrichment off.
@@ -225,177 +45,16 @@ impl Lambda {
         datadog: &MockServer,
         extra_env: &[(&str, &str)],
     ) -> Self {
-        let (queue, pending) = mpsc::unbounded_channel();
-        let (reported_tx, reported) = mpsc::unbounded_channel();
-        let emulator = Arc::new(Emulator {
-            pending: AsyncMutex::new(pending),
-            reported: reported_tx,
-        });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(invocation_response),
-            )
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/error",
-                post(invocation_error),
-            )
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .fallback(unexpected)
-            .with_state(emulator.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Runtime API emulator");
-        let addr = listener.local_addr().expect("emulator address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("emulator serves");
-        });
-        drop(emulator);
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
-            )
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("SLACK_WEBHOOK_URL", format!("{}{SLACK_PATH}", slack.uri()))
-            .env("DD_API_KEY", DD_KEY)
-            .env("DD_API_URL", datadog.uri())
-            .env("HTTP_TIMEOUT_MS", "2000")
-            .envs(extra_env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the ecs-notifier binary");
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            capture(child.stdout.take().expect("stdout piped"), stdout.clone()),
-            capture(child.stderr.take().expect("stderr piped"), stderr.clone()),
+        let webhook = format!("{}{SLACK_PATH}", slack.uri());
+        let datadog = datadog.uri();
+        let mut env = vec![
+            ("SLACK_WEBHOOK_URL", webhook.as_str()),
+            ("DD_API_KEY", DD_KEY),
+            ("DD_API_URL", datadog.as_str()),
+            ("HTTP_TIMEOUT_MS", "2000"),
         ];
-        Self {
-            child,
-            queue,
-            reported,
-            stdout,
-            stderr,
-            readers,
-            server,
-            invocations: Vec::new(),
-        }
-    }
-
-    fn output_so_far(&self) -> String {
-        let out = self.stdout.lock().expect("stdout").join("\n");
-        let err = self.stderr.lock().expect("stderr").join("\n");
-        format!("--- stdout ---\n{out}\n--- stderr ---\n{err}")
-    }
-
-    /// Asserts the process has not exited.
-    fn assert_alive(&mut self, when: &str) {
-        match self.child.try_wait() {
-            Ok(None) => {}
-            Ok(Some(status)) => panic!(
-                "the function exited ({status}) {when}\n{}",
-                self.output_so_far()
-            ),
-            Err(err) => panic!("cannot poll the function process: {err}"),
-        }
-    }
-
-    /// Delivers one event as Lambda would and returns what the function reported for it.
-    /// `log_event_id` is the `event_id` its log line must carry.
-    async fn invoke(&mut self, request_id: &str, payload: &Value, log_event_id: &str) -> Reported {
-        self.invocations
-            .push((request_id.to_string(), log_event_id.to_string()));
-        self.queue
-            .send(Invocation {
-                request_id: request_id.to_string(),
-                body: serde_json::to_vec(payload).expect("payload serializes"),
-            })
-            .expect("emulator queue open");
-        let deadline = Instant::now() + INVOCATION_TIMEOUT;
-        let reported = tokio::select! {
-            reported = self.reported.recv() => reported.expect("emulator alive"),
-            status = self.child.wait() => {
-                // Let the readers drain what the process wrote before it died.
-                sleep(Duration::from_millis(200)).await;
-                panic!(
-                    "the function exited ({status:?}) while handling {request_id}\n{}",
-                    self.output_so_far()
-                )
-            }
-            _ = tokio::time::sleep_until(deadline) => panic!(
-                "no result for invocation {request_id} within {INVOCATION_TIMEOUT:?}\n{}",
-                self.output_so_far()
-            ),
-        };
-        match &reported {
-            Reported::Response { request_id: id, .. } | Reported::Error { request_id: id, .. }
-                if id == request_id => {}
-            other => panic!(
-                "expected the result of {request_id}, the Runtime API got {other:?}\n{}",
-                self.output_so_far()
-            ),
-        }
-        reported
-    }
-
-    /// Asserts nothing else reached the Runtime API (no stray result, init error or path).
-    fn assert_nothing_else_reported(&mut self) {
-        if let Ok(extra) = self.reported.try_recv() {
-            panic!(
-                "unexpected report to the Runtime API: {extra:?}\n{}",
-                self.output_so_far()
-            );
-        }
-    }
-
-    /// Stops the function (it must still be running) and returns everything it wrote.
-    async fn stop(mut self) -> Output {
-        self.assert_alive("before the end of the test");
-        // Give the process a moment to flush the last line, then kill it.
-        sleep(Duration::from_millis(100)).await;
-        self.assert_nothing_else_reported();
-        self.child.start_kill().expect("kill the function");
-        timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .expect("the function exits after kill")
-            .expect("wait for the function");
-        for reader in self.readers.drain(..) {
-            timeout(Duration::from_secs(5), reader)
-                .await
-                .expect("output readers finish once the process is gone")
-                .expect("output reader task");
-        }
-        self.server.abort();
-        let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
-        let stderr = std::mem::take(&mut *self.stderr.lock().expect("stderr"));
-        Output {
-            stdout,
-            stderr,
-            invocations: std::mem::take(&mut self.invocations),
-        }
-    }
-}
-
-fn expect_response(name: &str, reported: &Reported) -> Value {
-    match reported {
-        Reported::Response { body, .. } => serde_json::from_str(body)
-            .unwrap_or_else(|err| panic!("{name}: response body is not JSON ({err}): {body}")),
-        other => {
-            panic!("{name}: expected a /response (the event must not be retried), got {other:?}")
-        }
+        env.extend_from_slice(extra_env);
+        Lambda::spawn(&env).await
     }
 }
 

@@ -5,6 +5,7 @@
 // Each integration test compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod lambda;
 mod moto;
 
 use std::time::{SystemTime, UNIX_EPOCH};
