@@ -13,6 +13,20 @@ fn encode(segment: &str) -> String {
     out
 }
 
+/// Whether `region` looks like an AWS region (`eu-west-1`, `us-gov-west-1`, `cn-north-1`): the
+/// console host is built from it, so anything else gets no link.
+pub fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    region.len() <= 25
+        && parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
 fn host(region: &str) -> String {
     if region.starts_with("cn-") {
         format!("https://{}.console.amazonaws.cn", encode(region))
@@ -62,6 +76,30 @@ pub fn log_stream_url(region: &str, group: &str, stream: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-4",
+            "il-central-1",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "eu",
+            "eu-west",
+            "EU-WEST-1",
+            "evil.example",
+            "eu-west-1/x",
+            &"x".repeat(30),
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn log_stream_links() {

@@ -102,11 +102,18 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
     }
 }
 
+/// The event's region (else the ARN's), when it is a well-formed region name; empty otherwise,
+/// so no console link is built from it.
 fn region<'a>(envelope: &'a Envelope, arn_hint: Option<&'a str>) -> &'a str {
-    if envelope.region.is_empty() {
+    let region = if envelope.region.is_empty() {
         arn_hint.and_then(arn::region).unwrap_or("")
     } else {
         &envelope.region
+    };
+    if console::is_region(region) {
+        region
+    } else {
+        ""
     }
 }
 
@@ -382,7 +389,8 @@ fn task_notice(
                 Some((logs.group.clone(), stream, log_region))
             }),
         };
-        if let Some((group, stream, log_region)) = target {
+        if let Some((group, stream, log_region)) = target.filter(|(_, _, r)| console::is_region(r))
+        {
             links.push(Link {
                 label: format!("Logs of {name}"),
                 url: console::log_stream_url(&log_region, &group, &stream),

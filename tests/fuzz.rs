@@ -1,0 +1,224 @@
+//! Property tests of decoding and rendering: arbitrary JSON and mutated sample events never
+//! panic, never produce a Slack message over Slack's limits, and never let event text ping or
+//! link in mrkdwn.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+use ecs_notifier::enrichment::Enrichment;
+use ecs_notifier::event::decode;
+use ecs_notifier::plan::{plan, Options};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+static TRIED: AtomicUsize = AtomicUsize::new(0);
+
+/// Cases per property: `FUZZ_CASES`, default 2000 (`make fuzz` runs many more).
+fn cases() -> u32 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+fn samples() -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// Any JSON value, a few levels deep, with strings full of mrkdwn control characters.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        nasty_string().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::vec((field_name(), inner), 0..8)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>())),
+        ]
+    })
+}
+
+/// Strings mixing Slack's control characters, mentions, links, long runs and multi-byte text.
+fn nasty_string() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("<!channel>".to_string()),
+        Just("<!here>".to_string()),
+        Just("<@U024BE7LH>".to_string()),
+        Just("<https://evil.example|click>".to_string()),
+        Just("&amp;".to_string()),
+        Just("```".to_string()),
+        Just("*bold* _it_ ~s~".to_string()),
+        Just("🙂é漢".to_string()),
+        "[<>&|@!`*_~ a-z0-9]{0,40}",
+        "x{0,5000}",
+        Just("OutOfMemoryError: Container killed".to_string()),
+        Just("CannotPullContainerError".to_string()),
+        Just("Scaling activity initiated by (deployment ecs-svc/1)".to_string()),
+    ];
+    prop::collection::vec(piece, 0..6).prop_map(|parts| parts.concat())
+}
+
+/// Field names ECS uses, so random objects reach the decoders' interesting paths.
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("source".to_string()),
+        Just("detail-type".to_string()),
+        Just("detail".to_string()),
+        Just("lastStatus".to_string()),
+        Just("containers".to_string()),
+        Just("exitCode".to_string()),
+        Just("reason".to_string()),
+        Just("stoppedReason".to_string()),
+        Just("stopCode".to_string()),
+        Just("group".to_string()),
+        Just("startedBy".to_string()),
+        Just("eventName".to_string()),
+        Just("eventType".to_string()),
+        "[a-zA-Z]{1,12}",
+    ]
+}
+
+/// Replaces, deletes or adds fields anywhere in `value`, driven by `choices`.
+fn mutate(value: &mut Value, choices: &[(u8, Value)], depth: usize) {
+    let Some((choice, replacement)) = choices.get(depth % choices.len().max(1)) else {
+        return;
+    };
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = keys[*choice as usize % keys.len()].clone();
+            match choice % 4 {
+                0 => {
+                    map.remove(&key);
+                }
+                1 => {
+                    map.insert(key, replacement.clone());
+                }
+                _ => {
+                    if let Some(child) = map.get_mut(&key) {
+                        if depth < 12 {
+                            mutate(child, choices, depth + 1);
+                        }
+                    }
+                }
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let idx = *choice as usize % items.len();
+            if depth < 12 {
+                mutate(&mut items[idx], choices, depth + 1);
+            }
+        }
+        other => *other = replacement.clone(),
+    }
+}
+
+/// What must hold for any input.
+fn check(input: &Value) -> Result<(), TestCaseError> {
+    TRIED.fetch_add(1, Ordering::Relaxed);
+    let Ok(event) = decode(input) else {
+        return Ok(());
+    };
+    for notify_on_success in [false, true] {
+        let planned = plan(
+            &event,
+            &Enrichment::default(),
+            &Options { notify_on_success },
+            Utc::now(),
+        );
+        let Some(message) = planned.slack else {
+            continue;
+        };
+        prop_assert_eq!(message.limit_violation(), None);
+        for (i, text) in message.texts().into_iter().enumerate() {
+            if i == 1 {
+                continue; // the header is plain_text, never parsed as mrkdwn
+            }
+            for (at, _) in text.match_indices('<') {
+                let rest = &text[at..];
+                // The only links are the console's, built from encoded parts.
+                prop_assert!(
+                    rest.starts_with("<https://")
+                        && rest[9..]
+                            .split('/')
+                            .next()
+                            .unwrap_or("")
+                            .contains(".console.aws"),
+                    "unescaped < in {}",
+                    text
+                );
+            }
+        }
+        prop_assert!(serde_json::to_string(&message).is_ok());
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_json_never_breaks_the_pipeline(input in json_value()) {
+        check(&input)?;
+    }
+
+    #[test]
+    fn mutated_samples_render_safely(
+        index in 0usize..64,
+        choices in prop::collection::vec((any::<u8>(), json_value()), 1..6),
+        rounds in 1usize..4,
+    ) {
+        let all = samples();
+        let mut event = all[index % all.len()].clone();
+        for round in 0..rounds {
+            mutate(&mut event, &choices, round);
+        }
+        check(&event)?;
+    }
+
+    #[test]
+    fn event_text_in_every_field_is_escaped(index in 0usize..64, text in nasty_string()) {
+        let all = samples();
+        let mut event = all[index % all.len()].clone();
+        if let Some(detail) = event.get_mut("detail").and_then(Value::as_object_mut) {
+            for key in ["stoppedReason", "group", "startedBy", "stopCode", "reason", "eventName", "availabilityZone", "launchType"] {
+                detail.insert(key.to_string(), Value::from(text.clone()));
+            }
+            if let Some(containers) = detail.get_mut("containers").and_then(Value::as_array_mut) {
+                for c in containers {
+                    c["reason"] = Value::from(text.clone());
+                    c["name"] = Value::from(text.clone());
+                    c["exitCode"] = Value::from(1);
+                }
+            }
+        }
+        check(&event)?;
+    }
+}
+
+#[test]
+fn zz_report_how_many_inputs_were_tried() {
+    // Runs after the properties when tests run in one thread; otherwise reports what it saw.
+    eprintln!(
+        "fuzz: {} inputs checked so far in this process",
+        TRIED.load(Ordering::Relaxed)
+    );
+}
