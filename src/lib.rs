@@ -14,6 +14,7 @@ pub mod durations;
 pub mod enricher;
 pub mod enrichment;
 pub mod event;
+pub mod flood;
 pub mod handler;
 pub mod lenient;
 pub mod notice;

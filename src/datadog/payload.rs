@@ -1,5 +1,7 @@
 //! Datadog request bodies: distribution points, count series and events, built without I/O.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -84,6 +86,66 @@ impl Submission {
     pub fn is_empty(&self) -> bool {
         self.distributions.is_empty() && self.series.is_empty() && self.events.is_empty()
     }
+
+    /// One submission for many events: points of the same metric and tags share a series, and
+    /// counts with the same timestamp are summed (Datadog keeps only the last value sent for a
+    /// series and timestamp, so separate points would undercount).
+    pub fn merge(parts: impl IntoIterator<Item = Submission>) -> Submission {
+        let mut out = Submission::default();
+        let mut distributions: HashMap<(&'static str, Vec<String>), usize> = HashMap::new();
+        let mut series: HashMap<(&'static str, u8, Vec<String>), usize> = HashMap::new();
+        for part in parts {
+            for d in part.distributions {
+                match distributions.get(&(d.metric, d.tags.clone())) {
+                    Some(&i) => out.distributions[i].points.extend(d.points),
+                    None => {
+                        distributions.insert((d.metric, d.tags.clone()), out.distributions.len());
+                        out.distributions.push(d);
+                    }
+                }
+            }
+            for s in part.series {
+                let key = (s.metric, s.kind, s.tags.clone());
+                match series.get(&key) {
+                    Some(&i) => {
+                        let target = &mut out.series[i];
+                        for p in s.points {
+                            match target
+                                .points
+                                .iter_mut()
+                                .find(|q| q.timestamp == p.timestamp)
+                            {
+                                Some(q) => q.value += p.value,
+                                None => target.points.push(p),
+                            }
+                        }
+                    }
+                    None => {
+                        series.insert(key, out.series.len());
+                        out.series.push(s);
+                    }
+                }
+            }
+            out.events.extend(part.events);
+        }
+        out
+    }
+
+    /// Every metric point, counted: distribution values and the sum of count values (tests and
+    /// logs check that nothing is lost in merging and splitting).
+    pub fn totals(&self) -> (usize, f64) {
+        let values = self
+            .distributions
+            .iter()
+            .flat_map(|d| d.points.iter().map(|(_, v)| v.len()))
+            .sum();
+        let counts = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.value))
+            .sum();
+        (values, counts)
+    }
 }
 
 /// A tag `key:value` with the value made safe for Datadog: lower case, only letters, digits and
@@ -149,6 +211,44 @@ mod tests {
         assert_eq!(metric_time(Some(future), now), now.timestamp());
         assert_eq!(metric_time(None, now), now.timestamp());
         assert_eq!(event_time(Some(old), now), old.timestamp());
+    }
+
+    #[test]
+    fn merging_sums_counts_and_groups_points() {
+        let tags = vec!["service:a".to_string()];
+        let one = |ts, v| Submission {
+            distributions: vec![Distribution::new("ecs.task.duration", ts, v, tags.clone())],
+            series: vec![Series::count("ecs.task.stopped", ts, 1.0, tags.clone())],
+            events: vec![],
+        };
+        let other = Submission {
+            series: vec![Series::count(
+                "ecs.task.stopped",
+                10,
+                1.0,
+                vec!["service:b".into()],
+            )],
+            ..Submission::default()
+        };
+        let merged = Submission::merge([one(10, 1.5), one(10, 2.5), one(11, 3.0), other]);
+        assert_eq!(merged.distributions.len(), 1);
+        assert_eq!(merged.distributions[0].points.len(), 3);
+        assert_eq!(merged.series.len(), 2);
+        let a = &merged.series[0];
+        assert_eq!(
+            a.points,
+            vec![
+                Point {
+                    timestamp: 10,
+                    value: 2.0
+                },
+                Point {
+                    timestamp: 11,
+                    value: 1.0
+                }
+            ]
+        );
+        assert_eq!(merged.totals(), (3, 4.0));
     }
 
     #[test]
