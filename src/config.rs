@@ -107,6 +107,8 @@ pub struct Config {
     pub enrich_role: Option<String>,
     /// `INCLUDE_CLUSTERS`, `EXCLUDE_CLUSTERS`, `INCLUDE_NAMES`, `EXCLUDE_NAMES`.
     pub filter: Filter,
+    /// `FLOOD_WINDOW_SECONDS` (default 600; 0 turns flood control off).
+    pub flood_window: Duration,
 }
 
 /// The Datadog sites, for validation of `DD_SITE`.
@@ -292,7 +294,19 @@ impl Config {
             get("EXCLUDE_NAMES").as_deref(),
         );
 
+        let flood_window = match get("FLOOD_WINDOW_SECONDS") {
+            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
+                invalid(
+                    "FLOOD_WINDOW_SECONDS",
+                    "a number of seconds (0 turns flood control off)",
+                    &v,
+                )
+            })?),
+            None => Duration::from_secs(600),
+        };
+
         Ok(Self {
+            flood_window,
             slack_webhook,
             slack_routes,
             slack_bot,

@@ -1,34 +1,40 @@
-//! Handles one event: decode, plan, deliver to the sinks concurrently, remember what delivered.
+//! One invocation: a single EventBridge event or an SQS batch of them. Each event is decoded,
+//! filtered, enriched, planned and flood-gated; then all are delivered together.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use reqwest::Client;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use thiserror::Error;
 use tokio::time::Instant;
 
-use std::collections::BTreeMap;
-
+use crate::cache::Cache;
 use crate::config::Config;
-use crate::datadog::DatadogApi;
 use crate::delivery_log::DeliveryLog;
 use crate::enricher::Enricher;
 use crate::enrichment::Enrichment;
 use crate::event::decode;
+use crate::flood::{admit, Admission, FloodState};
+use crate::outbox::Sinks;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
 use crate::routing::Filter;
-use crate::slack::api::is_channel_error;
-use crate::slack::{SlackApi, SlackWebhook};
 
 /// Time kept back from the Lambda deadline to report the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// Events remembered for deduplication (each event uses one or two keys).
 const DELIVERY_LOG_KEYS: usize = 8192;
+/// Flood keys remembered (services and jobs with recent failures).
+const FLOOD_KEYS: usize = 4096;
+/// Slack's rate limit: about one message per second per destination.
+const SLACK_PACE: Duration = Duration::from_secs(1);
+/// Events of a batch enriched at once.
+const ENRICH_CONCURRENCY: usize = 8;
 
 /// Sinks that did not deliver an event; the invocation fails so Lambda retries it.
 #[derive(Debug, Error)]
@@ -64,27 +70,6 @@ pub enum StartError {
     UnreadSecret(String),
 }
 
-/// Where Slack messages go.
-enum Slack {
-    /// Incoming webhooks: a default and named routes.
-    Webhooks {
-        default: Option<SlackWebhook>,
-        routes: BTreeMap<String, SlackWebhook>,
-    },
-    /// A Slack app's bot token: any channel, the default one first.
-    App { api: SlackApi, channel: String },
-}
-
-/// Where one message goes.
-enum SlackTarget<'a> {
-    Webhook(&'a SlackWebhook),
-    Channel {
-        api: &'a SlackApi,
-        channel: &'a str,
-        default: &'a str,
-    },
-}
-
 /// What happened to an event, returned as the invocation's result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -96,59 +81,44 @@ pub struct Report {
     pub delivered: Vec<&'static str>,
     /// Parts an earlier delivery of the same event already posted.
     pub duplicate: Vec<&'static str>,
+    /// `suppressed` or `summary` when flood control changed the Slack message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flood: Option<&'static str>,
 }
 
-/// One piece of what an event sends.
-enum Part<'a> {
-    Slack(&'a crate::slack::Message, SlackTarget<'a>),
-    Distributions(&'a [crate::datadog::Distribution]),
-    Series(&'a [crate::datadog::Series]),
-    DatadogEvent(&'a crate::datadog::Event),
+/// An event made ready for delivery.
+struct Prepared {
+    event_id: String,
+    /// `None`: skipped (bad input, filtered); `report` says why.
+    plan: Option<Plan>,
+    report: Report,
+    enrich_ms: u64,
+    not_enriched: Vec<String>,
 }
 
-impl Part<'_> {
-    fn key(&self) -> &'static str {
-        match self {
-            Part::Slack(..) => "slack",
-            Part::Distributions(_) => "datadog.distributions",
-            Part::Series(_) => "datadog.series",
-            Part::DatadogEvent(_) => "datadog.event",
-        }
-    }
-}
-
-/// The Slack sink the configuration asks for (secrets already read).
-fn slack_sink(config: &Config, policy: RetryPolicy) -> Option<Slack> {
-    if let Some(bot) = &config.slack_bot {
-        let token = bot.token.value()?.clone();
-        return Some(Slack::App {
-            api: SlackApi::new(bot.api_url.clone(), token, policy),
-            channel: bot.channel.clone(),
-        });
-    }
-    let webhook = |setting: &crate::config::SecretSetting| {
-        setting
-            .value()
-            .map(|url| SlackWebhook::new(url.clone(), policy))
-    };
-    let default = config.slack_webhook.as_ref().and_then(webhook);
-    let routes: BTreeMap<String, SlackWebhook> = config
-        .slack_routes
-        .iter()
-        .filter_map(|(name, setting)| Some((name.clone(), webhook(setting)?)))
-        .collect();
-    (default.is_some() || !routes.is_empty()).then_some(Slack::Webhooks { default, routes })
-}
-
-/// The function: HTTP client and sinks built once per process, and the delivery log.
+/// The function: sinks and caches built once per process.
 pub struct Notifier {
-    client: Client,
-    slack: Option<Slack>,
-    datadog: Option<DatadogApi>,
+    sinks: Sinks,
     enricher: Option<Enricher>,
     filter: Filter,
     options: Options,
+    flood_window: Option<chrono::Duration>,
     log: Mutex<DeliveryLog>,
+    floods: Mutex<Cache<FloodState>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked mid-update; the data stays usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The SQS records of a batch invocation, or `None` for a single event.
+fn sqs_records(payload: &Value) -> Option<&Vec<Value>> {
+    let records = payload.get("Records")?.as_array()?;
+    records
+        .iter()
+        .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        .then_some(records)
 }
 
 impl Notifier {
@@ -173,37 +143,45 @@ impl Notifier {
             attempt_timeout: config.http_timeout,
             ..RetryPolicy::default()
         };
+        let window = config.flood_window;
         Ok(Self {
-            client,
-            slack: slack_sink(config, policy),
-            datadog: config.datadog.as_ref().and_then(|dd| {
-                let key = dd.api_key.value()?.clone();
-                Some(DatadogApi::new(dd.base_url.clone(), key, policy))
-            }),
+            sinks: Sinks::new(config, client, policy),
             enricher,
             filter: config.filter.clone(),
             options: Options {
                 notify_on_success: config.notify_on_success,
             },
+            flood_window: (!window.is_zero()).then(|| {
+                chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(10))
+            }),
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
+            floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
         })
     }
 
     /// Handles a Lambda invocation that must finish by `deadline` (wall clock), for the function
-    /// `function_arn` (its account is the one whose events need no assumed role).
+    /// `function_arn` (its account is the one whose events need no assumed role). A single
+    /// event fails the invocation when a sink could not deliver it; an SQS batch reports the
+    /// records to retry (`batchItemFailures`).
     pub async fn handle_invocation(
         &self,
         payload: &Value,
         deadline: SystemTime,
         function_arn: &str,
-    ) -> Result<Report, DeliveryError> {
+    ) -> Result<Value, DeliveryError> {
         let remaining = deadline
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
+        let deadline = Instant::now() + remaining;
         let own_account = function_arn.split(':').nth(4).filter(|a| !a.is_empty());
-        self.handle(payload, Instant::now() + remaining, own_account)
-            .await
+        match sqs_records(payload) {
+            Some(records) => Ok(self.handle_batch(records, deadline, own_account).await),
+            None => self
+                .handle(payload, deadline, own_account)
+                .await
+                .map(|report| json!(report)),
+        }
     }
 
     /// Handles one event payload; fails only when a sink could not deliver.
@@ -213,34 +191,102 @@ impl Notifier {
         deadline: Instant,
         own_account: Option<&str>,
     ) -> Result<Report, DeliveryError> {
+        let prepared = self.prepare(payload, own_account).await;
+        let mut done = self.deliver(vec![prepared], deadline, Duration::ZERO).await;
+        let (report, failures) = done.remove(0);
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(DeliveryError {
+                event_id: report.event_id,
+                failures,
+            })
+        }
+    }
+
+    /// Handles an SQS batch of EventBridge events; returns `{"batchItemFailures": [...]}` naming
+    /// the records whose delivery failed, so only those return to the queue.
+    pub async fn handle_batch(
+        &self,
+        records: &[Value],
+        deadline: Instant,
+        own_account: Option<&str>,
+    ) -> Value {
+        let ids: Vec<String> = records
+            .iter()
+            .map(|r| {
+                r.get("messageId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        let bodies: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                let body = r.get("body").and_then(Value::as_str).unwrap_or("");
+                serde_json::from_str(body)
+                    .unwrap_or_else(|_| Value::String(body.chars().take(200).collect()))
+            })
+            .collect();
+        let prepared: Vec<Prepared> = stream::iter(bodies.iter())
+            .map(|body| self.prepare_unflooded(body, own_account))
+            .buffered(ENRICH_CONCURRENCY)
+            .collect()
+            .await;
+        // Flood decisions in event-time order, so a crash loop's first failure is the alert.
+        let mut order: Vec<usize> = (0..prepared.len()).collect();
+        order.sort_by_key(|&i| prepared[i].plan.as_ref().and_then(|p| p.at));
+        let mut prepared: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
+        for &i in &order {
+            if let Some(item) = prepared[i].as_mut() {
+                self.gate(item);
+            }
+        }
+        let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
+        let done = self.deliver(prepared, deadline, SLACK_PACE).await;
+        let failures: Vec<Value> = done
+            .iter()
+            .zip(ids)
+            .filter(|((_, failures), _)| !failures.is_empty())
+            .map(|(_, id)| json!({ "itemIdentifier": id }))
+            .collect();
+        json!({ "batchItemFailures": failures })
+    }
+
+    /// Decodes, filters, enriches, plans and flood-gates one event.
+    async fn prepare(&self, payload: &Value, own_account: Option<&str>) -> Prepared {
+        let mut item = self.prepare_unflooded(payload, own_account).await;
+        self.gate(&mut item);
+        item
+    }
+
+    async fn prepare_unflooded(&self, payload: &Value, own_account: Option<&str>) -> Prepared {
         let event_id = payload
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
+        let skipped = |kind: &str, cause: String| Prepared {
+            event_id: event_id.clone(),
+            plan: None,
+            report: Report {
+                event_id: event_id.clone(),
+                kind: kind.into(),
+                verdict: "skipped".into(),
+                cause,
+                ..Report::default()
+            },
+            enrich_ms: 0,
+            not_enriched: Vec::new(),
+        };
         let event = match decode(payload) {
             Ok(event) => event,
-            Err(err) => {
-                tracing::warn!(event_id = %event_id, error = %err, "event skipped: not an ECS event this function handles");
-                return Ok(Report {
-                    event_id,
-                    kind: "invalid".into(),
-                    verdict: "skipped".into(),
-                    cause: err.to_string(),
-                    ..Report::default()
-                });
-            }
+            Err(err) => return skipped("invalid", err.to_string()),
         };
         let (cluster, name) = event.scope();
         if !self.filter.admits(&cluster, &name) {
-            tracing::info!(event_id = %event_id, cluster = %cluster, subject = %name, "event filtered out by INCLUDE_/EXCLUDE_ settings");
-            return Ok(Report {
-                event_id,
-                kind: "filtered".into(),
-                verdict: "skipped".into(),
-                cause: format!("{cluster}/{name}"),
-                ..Report::default()
-            });
+            return skipped("filtered", format!("{cluster}/{name}"));
         }
         let started = Instant::now();
         let enrichment = match &self.enricher {
@@ -250,155 +296,130 @@ impl Notifier {
         };
         let enrich_ms = started.elapsed().as_millis() as u64;
         let plan = plan(&event, &enrichment, &self.options, Utc::now());
-        let mut report = Report {
-            event_id: event_id.clone(),
-            kind: plan.summary.kind.into(),
-            verdict: plan.summary.verdict.clone(),
-            cause: plan.summary.cause.clone(),
-            ..Report::default()
-        };
-
-        let already = self.lock_log().delivered(&plan.dedupe_keys);
-        let mut sends = Vec::new();
-        for part in self.parts(&plan) {
-            if already.contains(part.key()) {
-                report.duplicate.push(part.key());
-            } else {
-                sends.push(async move { (part.key(), self.send(&part, deadline).await) });
-            }
-        }
-        let results = join_all(sends).await;
-
-        let mut failures = Vec::new();
-        {
-            let mut log = self.lock_log();
-            for (key, result) in results {
-                match result {
-                    Ok(()) => {
-                        log.record(&plan.dedupe_keys, key);
-                        report.delivered.push(key);
-                    }
-                    Err(err) => failures.push((key, err)),
-                }
-            }
-        }
-        let failed: Vec<String> = failures
-            .iter()
-            .map(|(key, err)| format!("{key}: {err}"))
-            .collect();
-        if failures.is_empty() {
-            tracing::info!(
-                event_id = %event_id,
-                kind = %report.kind,
-                verdict = %report.verdict,
-                cause = %report.cause,
-                subject = %plan.summary.subject,
-                delivered = ?report.delivered,
-                duplicate = ?report.duplicate,
-                enrich_ms,
-                not_enriched = ?enrichment.skipped,
-                route_problems = ?plan.route_problems,
-                "event handled"
-            );
-            Ok(report)
-        } else {
-            tracing::error!(
-                event_id = %event_id,
-                kind = %report.kind,
-                verdict = %report.verdict,
-                cause = %report.cause,
-                subject = %plan.summary.subject,
-                delivered = ?report.delivered,
-                duplicate = ?report.duplicate,
-                failed = ?failed,
-                enrich_ms,
-                not_enriched = ?enrichment.skipped,
-                route_problems = ?plan.route_problems,
-                "event not fully delivered; failing the invocation so Lambda retries it"
-            );
-            Err(DeliveryError { event_id, failures })
-        }
-    }
-
-    fn lock_log(&self) -> std::sync::MutexGuard<'_, DeliveryLog> {
-        // A poisoned lock only means another thread panicked mid-update; the log stays usable.
-        self.log
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Where a plan's Slack message goes: the webhook its route names (else the default), or
-    /// in app mode the channel its tags name (else the default channel).
-    fn slack_target<'a>(&'a self, plan: &'a Plan) -> Option<SlackTarget<'a>> {
-        match self.slack.as_ref()? {
-            Slack::Webhooks { default, routes } => {
-                if let Some(route) = &plan.slack_route {
-                    match routes.get(route) {
-                        Some(webhook) => return Some(SlackTarget::Webhook(webhook)),
-                        None => {
-                            tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
-                        }
-                    }
-                }
-                default.as_ref().map(SlackTarget::Webhook)
-            }
-            Slack::App { api, channel } => Some(SlackTarget::Channel {
-                api,
-                channel: plan.slack_channel.as_deref().unwrap_or(channel),
-                default: channel,
-            }),
-        }
-    }
-
-    /// The parts of a plan that go to configured sinks.
-    fn parts<'a>(&'a self, plan: &'a Plan) -> Vec<Part<'a>> {
-        let mut parts = Vec::new();
-        if let (Some(message), Some(target)) = (&plan.slack, self.slack_target(plan)) {
-            parts.push(Part::Slack(message, target));
-        }
-        if self.datadog.is_some() {
-            let dd = &plan.datadog;
-            if !dd.distributions.is_empty() {
-                parts.push(Part::Distributions(&dd.distributions));
-            }
-            if !dd.series.is_empty() {
-                parts.push(Part::Series(&dd.series));
-            }
-            parts.extend(dd.events.iter().map(Part::DatadogEvent));
-        }
-        parts
-    }
-
-    async fn send(&self, part: &Part<'_>, deadline: Instant) -> Result<(), SendError> {
-        let client = &self.client;
-        match (part, &self.datadog) {
-            (Part::Slack(message, SlackTarget::Webhook(webhook)), _) => {
-                webhook.post(client, message, deadline).await
-            }
-            (
-                Part::Slack(
-                    message,
-                    SlackTarget::Channel {
-                        api,
-                        channel,
-                        default,
-                    },
-                ),
-                _,
-            ) => match api.post(client, channel, message, deadline).await {
-                Err(err) if is_channel_error(&err) && channel != default => {
-                    tracing::warn!(channel = %channel, error = %err, "cannot post to the channel the tags name; posting to the default channel");
-                    api.post(client, default, message, deadline)
-                        .await
-                        .map(|_| ())
-                }
-                other => other.map(|_| ()),
+        Prepared {
+            report: Report {
+                event_id: event_id.clone(),
+                kind: plan.summary.kind.into(),
+                verdict: plan.summary.verdict.clone(),
+                cause: plan.summary.cause.clone(),
+                ..Report::default()
             },
-            (Part::Distributions(d), Some(dd)) => dd.distributions(client, d, deadline).await,
-            (Part::Series(s), Some(dd)) => dd.series(client, s, deadline).await,
-            (Part::DatadogEvent(e), Some(dd)) => dd.event(client, e, deadline).await,
-            // `parts` only lists Datadog parts when Datadog is configured.
-            (_, None) => Ok(()),
+            event_id,
+            plan: Some(plan),
+            enrich_ms,
+            not_enriched: enrichment.skipped,
         }
+    }
+
+    /// Flood control: holds back repeats of an alert within the window.
+    fn gate(&self, item: &mut Prepared) {
+        let (Some(window), Some(plan)) = (self.flood_window, item.plan.as_mut()) else {
+            return;
+        };
+        let Some(key) = plan.flood_key.clone() else {
+            return;
+        };
+        if plan.slack.is_none() {
+            return;
+        }
+        let identity = plan.dedupe_keys.last().cloned().unwrap_or_default();
+        let at = plan.at.unwrap_or_else(Utc::now);
+        let mut floods = lock(&self.floods);
+        let (admission, next) = admit(floods.get(&key).as_ref(), &identity, at, window);
+        if let Some(state) = next {
+            floods.insert(key, state);
+        }
+        plan.apply_flood(admission);
+        item.report.flood = match admission {
+            Admission::Alert => None,
+            Admission::Suppress => Some("suppressed"),
+            Admission::Summary { .. } => Some("summary"),
+        };
+    }
+
+    /// Delivers prepared events together; returns each one's report and failures, logging one
+    /// line per event.
+    async fn deliver(
+        &self,
+        items: Vec<Prepared>,
+        deadline: Instant,
+        pace: Duration,
+    ) -> Vec<(Report, Vec<(&'static str, SendError)>)> {
+        let planned: Vec<(usize, &Plan)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| Some((i, item.plan.as_ref()?)))
+            .collect();
+        let plans: Vec<&Plan> = planned.iter().map(|(_, p)| *p).collect();
+        let already: Vec<BTreeSet<&'static str>> = {
+            let log = lock(&self.log);
+            plans
+                .iter()
+                .map(|p| log.delivered(&p.dedupe_keys))
+                .collect()
+        };
+        let outcomes = self.sinks.deliver(&plans, &already, deadline, pace).await;
+        {
+            let mut log = lock(&self.log);
+            for (plan, outcome) in plans.iter().zip(&outcomes) {
+                for part in &outcome.delivered {
+                    log.record(&plan.dedupe_keys, part);
+                }
+            }
+        }
+        let mut by_item: Vec<Option<crate::outbox::Outcome>> = items.iter().map(|_| None).collect();
+        for ((i, _), outcome) in planned.iter().zip(outcomes) {
+            by_item[*i] = Some(outcome);
+        }
+        items
+            .into_iter()
+            .zip(by_item)
+            .map(|(item, outcome)| {
+                let mut report = item.report;
+                let outcome = outcome.unwrap_or_default();
+                report.delivered = outcome.delivered;
+                report.duplicate = outcome.duplicate;
+                log_event(
+                    &item.event_id,
+                    &report,
+                    item.plan.as_ref(),
+                    item.enrich_ms,
+                    &item.not_enriched,
+                    &outcome.failures,
+                );
+                (report, outcome.failures)
+            })
+            .collect()
+    }
+}
+
+/// One structured log line per event.
+fn log_event(
+    event_id: &str,
+    report: &Report,
+    plan: Option<&Plan>,
+    enrich_ms: u64,
+    not_enriched: &[String],
+    failures: &[(&'static str, SendError)],
+) {
+    let subject = plan.map(|p| p.summary.subject.as_str()).unwrap_or("");
+    let route_problems = plan.map(|p| p.route_problems.as_slice()).unwrap_or(&[]);
+    let flood = report.flood.unwrap_or("");
+    if report.verdict == "skipped" {
+        tracing::warn!(event_id = %event_id, kind = %report.kind, cause = %report.cause, "event skipped: not an ECS event this function handles, or filtered out");
+    } else if failures.is_empty() {
+        tracing::info!(
+            event_id = %event_id, kind = %report.kind, verdict = %report.verdict, cause = %report.cause,
+            subject = %subject, delivered = ?report.delivered, duplicate = ?report.duplicate, flood = %flood,
+            enrich_ms, not_enriched = ?not_enriched, route_problems = ?route_problems,
+            "event handled"
+        );
+    } else {
+        tracing::error!(
+            event_id = %event_id, kind = %report.kind, verdict = %report.verdict, cause = %report.cause,
+            subject = %subject, delivered = ?report.delivered, duplicate = ?report.duplicate, flood = %flood,
+            failed = %describe(failures), enrich_ms, not_enriched = ?not_enriched, route_problems = ?route_problems,
+            "event not fully delivered; it will be retried"
+        );
     }
 }

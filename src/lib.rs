@@ -18,6 +18,7 @@ pub mod flood;
 pub mod handler;
 pub mod lenient;
 pub mod notice;
+pub mod outbox;
 pub mod plan;
 pub mod retry;
 pub mod routing;

@@ -51,6 +51,35 @@ pub struct Plan {
     /// Keys under which a delivery of this event is remembered: the event id, and for tasks
     /// the task ARN with its `version` (a redelivery may carry a new event id).
     pub dedupe_keys: Vec<String>,
+    /// Alerts with the same key are flood-controlled together (`cluster/subject/cause`).
+    pub flood_key: Option<String>,
+    /// When the event happened (stop time, else the event's time).
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl Plan {
+    /// Applies a flood-control decision: a held-back alert posts nothing to Slack; a summary
+    /// says how many were held back since when.
+    pub fn apply_flood(&mut self, admission: crate::flood::Admission) {
+        use crate::flood::Admission;
+        match admission {
+            Admission::Alert => {}
+            Admission::Suppress => {
+                self.notice = None;
+                self.slack = None;
+            }
+            Admission::Summary { count, since } => {
+                if let Some(notice) = self.notice.as_mut() {
+                    let since = since.format("%H:%M UTC");
+                    notice.title.push_str(&format!(" (+{count} since {since})"));
+                    notice.summary.push_str(&format!(
+                        " {count} more like it since {since} were held back to keep the channel readable."
+                    ));
+                    self.slack = Some(slack::render(notice));
+                }
+            }
+        }
+    }
 }
 
 /// Plans what to post for an event, with what enrichment found (`Enrichment::default()` when
@@ -90,7 +119,31 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
         }
     }
     let slack = notice.as_ref().map(slack::render);
+    // Failures repeat (a crash loop, a fan-out); deployments and successes do not flood.
+    let flood_key = match (&notice, event) {
+        (Some(n), Event::Task(_, task)) if n.severity == Severity::Failure => Some(format!(
+            "{}/{}/{}",
+            task.cluster(),
+            summary.subject,
+            summary.cause
+        )),
+        (Some(_), Event::ServiceAction(env, action)) => {
+            let place = action.service_ref(env);
+            Some(format!(
+                "{}/{}/{}",
+                place.cluster, place.service, summary.verdict
+            ))
+        }
+        _ => None,
+    };
+    let at = match event {
+        Event::Task(env, task) => task.stopped_at.or(env.time),
+        Event::Deployment(env, d) => d.updated_at.or(env.time),
+        Event::ServiceAction(env, a) => a.created_at.or(env.time),
+    };
     Plan {
+        flood_key,
+        at,
         summary,
         notice,
         slack,

@@ -108,7 +108,7 @@ pub enum BodyVerdict {
 }
 
 /// A request that did not deliver.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum SendError {
     /// The server refused it for good (a 4xx other than 408/429, or a too-long Retry-After).
     #[error("rejected with HTTP {status}: {body}")]

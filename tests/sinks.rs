@@ -33,6 +33,11 @@ fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) ->
         ),
         ("DD_API_KEY".into(), DD_KEY.into()),
         ("DD_API_URL".into(), datadog.uri()),
+        // No AWS here: enrichment has tests of its own against moto.
+        ("ENRICHMENT".into(), "off".into()),
+        // Redeliveries and new versions of one failure are sent on purpose here; flood control
+        // has tests of its own (tests/batch.rs).
+        ("FLOOD_WINDOW_SECONDS".into(), "0".into()),
     ]);
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
@@ -475,6 +480,7 @@ async fn tags_route_alerts_to_a_team_webhook() {
         ),
         ("DD_API_KEY".to_string(), DD_KEY.to_string()),
         ("DD_API_URL".to_string(), datadog.uri()),
+        ("FLOOD_WINDOW_SECONDS".to_string(), "0".to_string()),
     ])
     .unwrap();
     let sdk = support::sdk_config(&ecs.uri()).await;

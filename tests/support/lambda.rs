@@ -247,6 +247,11 @@ impl Lambda {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
             .env("AWS_REGION", "eu-west-1")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            // Whatever a test enables, the function never reaches for instance metadata (a
+            // non-loopback address) nor the host's AWS profile.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

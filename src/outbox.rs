@@ -1,0 +1,283 @@
+//! Delivers the plans of one invocation: Slack paced per destination, Datadog merged into one
+//! request per endpoint, and every result mapped back to the events it carried.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::Client;
+use tokio::time::Instant;
+
+use crate::config::{Config, SecretSetting};
+use crate::datadog::{DatadogApi, Submission};
+use crate::plan::Plan;
+use crate::retry::{RetryPolicy, SendError};
+use crate::slack::api::is_channel_error;
+use crate::slack::{Message, SlackApi, SlackWebhook};
+
+/// Part names, as remembered by the delivery log and reported per event.
+pub const SLACK: &str = "slack";
+pub const DISTRIBUTIONS: &str = "datadog.distributions";
+pub const SERIES: &str = "datadog.series";
+pub const EVENT: &str = "datadog.event";
+
+/// Where Slack messages go.
+pub enum Slack {
+    /// Incoming webhooks: a default and named routes.
+    Webhooks {
+        default: Option<SlackWebhook>,
+        routes: BTreeMap<String, SlackWebhook>,
+    },
+    /// A Slack app's bot token: any channel, the default one first.
+    App { api: SlackApi, channel: String },
+}
+
+/// Where one message goes.
+enum Target<'a> {
+    Webhook(&'a SlackWebhook),
+    Channel {
+        api: &'a SlackApi,
+        channel: &'a str,
+        default: &'a str,
+    },
+}
+
+/// What became of one event's parts.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub delivered: Vec<&'static str>,
+    pub duplicate: Vec<&'static str>,
+    pub failures: Vec<(&'static str, SendError)>,
+}
+
+/// The sinks, built once per process.
+pub struct Sinks {
+    pub client: Client,
+    pub slack: Option<Slack>,
+    pub datadog: Option<DatadogApi>,
+}
+
+impl Sinks {
+    /// The sinks the configuration turns on (secrets already read).
+    pub fn new(config: &Config, client: Client, policy: RetryPolicy) -> Self {
+        let slack = if let Some(bot) = &config.slack_bot {
+            bot.token.value().map(|token| Slack::App {
+                api: SlackApi::new(bot.api_url.clone(), token.clone(), policy),
+                channel: bot.channel.clone(),
+            })
+        } else {
+            let webhook = |setting: &SecretSetting| {
+                setting
+                    .value()
+                    .map(|url| SlackWebhook::new(url.clone(), policy))
+            };
+            let default = config.slack_webhook.as_ref().and_then(webhook);
+            let routes: BTreeMap<String, SlackWebhook> = config
+                .slack_routes
+                .iter()
+                .filter_map(|(name, setting)| Some((name.clone(), webhook(setting)?)))
+                .collect();
+            (default.is_some() || !routes.is_empty()).then_some(Slack::Webhooks { default, routes })
+        };
+        let datadog = config.datadog.as_ref().and_then(|dd| {
+            let key = dd.api_key.value()?.clone();
+            Some(DatadogApi::new(dd.base_url.clone(), key, policy))
+        });
+        Self {
+            client,
+            slack,
+            datadog,
+        }
+    }
+
+    /// Where a plan's Slack message goes, and a name for that destination (for pacing): the
+    /// webhook its route names (else the default), or in app mode the channel its tags name.
+    fn target<'a>(&'a self, plan: &'a Plan) -> Option<(String, Target<'a>)> {
+        match self.slack.as_ref()? {
+            Slack::Webhooks { default, routes } => {
+                if let Some(route) = &plan.slack_route {
+                    match routes.get(route) {
+                        Some(webhook) => {
+                            return Some((format!("route:{route}"), Target::Webhook(webhook)))
+                        }
+                        None => {
+                            tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
+                        }
+                    }
+                }
+                default
+                    .as_ref()
+                    .map(|w| ("default".to_string(), Target::Webhook(w)))
+            }
+            Slack::App { api, channel } => {
+                let to = plan.slack_channel.as_deref().unwrap_or(channel);
+                Some((
+                    format!("channel:{to}"),
+                    Target::Channel {
+                        api,
+                        channel: to,
+                        default: channel,
+                    },
+                ))
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        target: &Target<'_>,
+        message: &Message,
+        deadline: Instant,
+    ) -> Result<(), SendError> {
+        let client = &self.client;
+        match target {
+            Target::Webhook(webhook) => webhook.post(client, message, deadline).await,
+            Target::Channel {
+                api,
+                channel,
+                default,
+            } => match api.post(client, channel, message, deadline).await {
+                Err(err) if is_channel_error(&err) && channel != default => {
+                    tracing::warn!(channel = %channel, error = %err, "cannot post to the channel the tags name; posting to the default channel");
+                    api.post(client, default, message, deadline)
+                        .await
+                        .map(|_| ())
+                }
+                other => other.map(|_| ()),
+            },
+        }
+    }
+
+    /// Delivers `plans` (with, per plan, the parts an earlier delivery already posted). Slack
+    /// messages to the same destination leave at least `pace` apart.
+    pub async fn deliver(
+        &self,
+        plans: &[&Plan],
+        already: &[BTreeSet<&'static str>],
+        deadline: Instant,
+        pace: Duration,
+    ) -> Vec<Outcome> {
+        let mut outcomes: Vec<Outcome> = plans.iter().map(|_| Outcome::default()).collect();
+
+        // Slack: one queue per destination.
+        let mut queues: BTreeMap<String, Vec<(usize, &Message, Target<'_>)>> = BTreeMap::new();
+        for (i, plan) in plans.iter().enumerate() {
+            let Some(message) = &plan.slack else { continue };
+            let Some((destination, target)) = self.target(plan) else {
+                continue;
+            };
+            if already[i].contains(SLACK) {
+                outcomes[i].duplicate.push(SLACK);
+            } else {
+                queues
+                    .entry(destination)
+                    .or_default()
+                    .push((i, message, target));
+            }
+        }
+        let slack = join_all(queues.into_values().map(|queue| async move {
+            let mut results = Vec::new();
+            let mut next = Instant::now();
+            for (i, message, target) in queue {
+                if next >= deadline {
+                    results.push((
+                        i,
+                        Err(SendError::Deadline {
+                            attempts: 0,
+                            last: "paced past the deadline".into(),
+                        }),
+                    ));
+                    continue;
+                }
+                tokio::time::sleep_until(next).await;
+                results.push((i, self.post(&target, message, deadline).await));
+                next = Instant::now() + pace;
+            }
+            results
+        }));
+
+        // Datadog: one request per endpoint for the whole invocation.
+        let mut merged: Vec<(&'static str, Vec<usize>, Submission)> = Vec::new();
+        let mut events = Vec::new();
+        if let Some(dd) = &self.datadog {
+            for part in [DISTRIBUTIONS, SERIES] {
+                let mut carriers = Vec::new();
+                let mut pieces = Vec::new();
+                for (i, plan) in plans.iter().enumerate() {
+                    let piece = match part {
+                        DISTRIBUTIONS => Submission {
+                            distributions: plan.datadog.distributions.clone(),
+                            ..Submission::default()
+                        },
+                        _ => Submission {
+                            series: plan.datadog.series.clone(),
+                            ..Submission::default()
+                        },
+                    };
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    if already[i].contains(part) {
+                        outcomes[i].duplicate.push(part);
+                    } else {
+                        carriers.push(i);
+                        pieces.push(piece);
+                    }
+                }
+                if !carriers.is_empty() {
+                    merged.push((part, carriers, Submission::merge(pieces)));
+                }
+            }
+            for (i, plan) in plans.iter().enumerate() {
+                for event in &plan.datadog.events {
+                    if already[i].contains(EVENT) {
+                        outcomes[i].duplicate.push(EVENT);
+                    } else {
+                        events.push((i, event, dd));
+                    }
+                }
+            }
+        }
+        let client = &self.client;
+        let metrics = join_all(
+            merged
+                .iter()
+                .map(|(part, carriers, submission)| async move {
+                    let result = match (&self.datadog, *part) {
+                        (Some(dd), DISTRIBUTIONS) => {
+                            dd.distributions(client, &submission.distributions, deadline)
+                                .await
+                        }
+                        (Some(dd), _) => dd.series(client, &submission.series, deadline).await,
+                        (None, _) => Ok(()),
+                    };
+                    (*part, carriers, result)
+                }),
+        );
+        let dd_events =
+            join_all(events.iter().map(|(i, event, dd)| async move {
+                (*i, dd.event(client, event, deadline).await)
+            }));
+
+        let (slack, metrics, dd_events) = tokio::join!(slack, metrics, dd_events);
+        for (i, result) in slack.into_iter().flatten() {
+            settle(&mut outcomes[i], SLACK, result);
+        }
+        for (part, carriers, result) in metrics {
+            for &i in carriers {
+                settle(&mut outcomes[i], part, result.clone());
+            }
+        }
+        for (i, result) in dd_events {
+            settle(&mut outcomes[i], EVENT, result);
+        }
+        outcomes
+    }
+}
+
+fn settle(outcome: &mut Outcome, part: &'static str, result: Result<(), SendError>) {
+    match result {
+        Ok(()) => outcome.delivered.push(part),
+        Err(err) => outcome.failures.push((part, err)),
+    }
+}
