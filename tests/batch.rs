@@ -1,0 +1,373 @@
+//! SQS batches and flood control against loopback sinks: partial batch failures, one Datadog
+//! request per endpoint per batch with every point kept, Slack paced per destination, and a
+//! crash loop that alerts once, then summarises.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ecs_notifier::config::Config;
+use ecs_notifier::handler::Notifier;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn sample(name: &str) -> Value {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// An SQS batch whose messages carry `events` (as EventBridge puts them on a queue).
+fn batch(events: &[Value]) -> Value {
+    let records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            json!({
+                "messageId": format!("msg-{i}"),
+                "receiptHandle": format!("rh-{i}"),
+                "body": e.to_string(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "x",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ecs-notifier-events",
+                "awsRegion": "eu-west-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The `n`-th crash of one service: same service and cause, a new task, `seconds` apart.
+fn crash(n: usize, seconds: i64) -> Value {
+    let mut e = sample("task-oom.json");
+    e["id"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
+    e["detail"]["taskArn"] = json!(format!(
+        "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
+    ));
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:02:00Z").unwrap()
+        + chrono::Duration::seconds(n as i64 * seconds);
+    e["detail"]["stoppedAt"] = json!(at.to_rfc3339());
+    e
+}
+
+async fn server(status: u16, body: &str) -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_body_string(body))
+        .mount(&s)
+        .await;
+    s
+}
+
+fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
+    let mut vars = vec![
+        (
+            "SLACK_WEBHOOK_URL".to_string(),
+            format!("{}/services/T0/B0/x", slack.uri()),
+        ),
+        ("DD_API_KEY".to_string(), "k".to_string()),
+        ("DD_API_URL".to_string(), datadog.uri()),
+        ("ENRICHMENT".to_string(), "off".to_string()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Notifier::new(&Config::from_vars(vars).unwrap()).unwrap()
+}
+
+async fn to(server: &MockServer, route: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == route)
+        .collect()
+}
+
+fn soon(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+#[tokio::test]
+async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[]);
+    let names = [
+        "task-oom.json",
+        "task-job-success.json",
+        "task-deployment-replaced.json",
+        "task-exit-segfault.json",
+        "deployment-completed.json",
+        "deployment-failed.json",
+    ];
+    let events: Vec<Value> = names.iter().map(|n| sample(n)).collect();
+    let answer = n
+        .handle_batch(
+            batch(&events)["Records"].as_array().unwrap(),
+            soon(20),
+            None,
+        )
+        .await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+
+    let series = to(&datadog, "/api/v2/series").await;
+    let dist = to(&datadog, "/api/v1/distribution_points").await;
+    assert_eq!(
+        (series.len(), dist.len()),
+        (1, 1),
+        "one request per endpoint"
+    );
+    let body: Value = serde_json::from_slice(&series[0].body).unwrap();
+    let stopped: f64 = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["value"].as_f64().unwrap())
+        })
+        .sum();
+    assert_eq!(stopped, 4.0, "one stop per task event");
+    let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
+    let values: usize = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[1].as_array().unwrap().len())
+        })
+        .sum();
+    assert_eq!(values, 12, "3 durations for each of 4 tasks");
+    assert_eq!(
+        to(&datadog, "/api/v1/events").await.len(),
+        2,
+        "one event per deployment change"
+    );
+    // Slack: the two failures and both deployment notices (completed, failed).
+    assert_eq!(slack.received_requests().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn only_records_that_failed_return_to_the_queue() {
+    let slack = MockServer::start().await;
+    // Slack refuses messages about one service only.
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("image-resizer"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "500")]);
+    let events = vec![
+        sample("task-oom.json"),
+        sample("task-exit-segfault.json"),
+        sample("task-job-success.json"),
+    ];
+    let records = batch(&events);
+    let answer = n
+        .handle_batch(records["Records"].as_array().unwrap(), soon(20), None)
+        .await;
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
+    );
+
+    // The queue redelivers msg-1 alone: only its Slack message is tried again.
+    let series_before = to(&datadog, "/api/v2/series").await.len();
+    slack.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let retry = batch(&events[1..2]);
+    let answer = n
+        .handle_batch(retry["Records"].as_array().unwrap(), soon(20), None)
+        .await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(slack.received_requests().await.unwrap().len(), 1);
+    assert_eq!(
+        to(&datadog, "/api/v2/series").await.len(),
+        series_before,
+        "metrics not sent twice"
+    );
+}
+
+#[tokio::test]
+async fn slack_is_paced_per_destination() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let events: Vec<Value> = (0..3).map(|i| crash(i, 60)).collect();
+    let started = Instant::now();
+    n.handle_batch(
+        batch(&events)["Records"].as_array().unwrap(),
+        soon(20),
+        None,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(slack.received_requests().await.unwrap().len(), 3);
+    assert!(
+        took >= Duration::from_secs(2),
+        "three messages to one webhook take two pauses: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn pacing_past_the_deadline_returns_the_rest_to_the_queue() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let events: Vec<Value> = (0..5).map(|i| crash(i, 60)).collect();
+    let answer = n
+        .handle_batch(
+            batch(&events)["Records"].as_array().unwrap(),
+            Instant::now() + Duration::from_millis(2500),
+            None,
+        )
+        .await;
+    let failed = answer["batchItemFailures"].as_array().unwrap().len();
+    let posted = slack.received_requests().await.unwrap().len();
+    assert_eq!(
+        posted + failed,
+        5,
+        "each message either posted or returned: {answer}"
+    );
+    assert!(failed >= 2, "{answer}");
+}
+
+#[tokio::test]
+async fn a_crash_loop_alerts_once_then_summarises() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[]);
+    // 24 crashes 20 s apart (8 minutes), in batches of 6.
+    let crashes: Vec<Value> = (0..24).map(|i| crash(i, 20)).collect();
+    for chunk in crashes.chunks(6) {
+        let answer = n
+            .handle_batch(batch(chunk)["Records"].as_array().unwrap(), soon(20), None)
+            .await;
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    let posted = slack.received_requests().await.unwrap();
+    assert_eq!(posted.len(), 1, "one alert for the whole loop");
+    // Datadog still counted every stop.
+    let counted: f64 = to(&datadog, "/api/v2/series")
+        .await
+        .iter()
+        .flat_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| {
+                    s["points"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p["value"].as_f64().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum();
+    assert_eq!(counted, 24.0);
+
+    // Past the window, the next crash posts a summary of those held back.
+    let late = crash(40, 20); // 13m20s after the first
+    n.handle(&late, soon(10), None).await.unwrap();
+    let posted = slack.received_requests().await.unwrap();
+    assert_eq!(posted.len(), 2);
+    let body: Value = serde_json::from_slice(&posted[1].body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Out of memory: checkout-api (+23 since 10:02 UTC)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("23 more like it since 10:02 UTC were held back"),
+        "{text}"
+    );
+
+    // A different cause for the same service alerts at once.
+    let mut other = crash(41, 20);
+    other["detail"]["containers"][0]["reason"] = json!(null);
+    other["detail"]["containers"][0]["exitCode"] = json!(1);
+    let report = n.handle(&other, soon(10), None).await.unwrap();
+    assert_eq!(report.cause, "exit_nonzero");
+    assert_eq!(slack.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_alert_that_opened_a_window_still_posts_when_retried() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(5)
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "300")]);
+    let first = crash(0, 20);
+    assert!(
+        n.handle(&first, soon(10), None).await.is_err(),
+        "Slack down: the invocation fails"
+    );
+    // Lambda retries the same event: the window it opened must not hold it back.
+    let report = n.handle(&first, soon(10), None).await.unwrap();
+    assert_eq!(report.delivered, vec!["slack"]);
+    assert_eq!(report.flood, None);
+}
+
+#[tokio::test]
+async fn a_single_event_invocation_is_not_mistaken_for_a_batch() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[]);
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(10);
+    let single = n
+        .handle_invocation(
+            &sample("task-oom.json"),
+            deadline,
+            "arn:aws:lambda:eu-west-1:123456789012:function:f",
+        )
+        .await
+        .unwrap();
+    assert_eq!(single["verdict"], "failure");
+    let batched = n
+        .handle_invocation(&batch(&[crash(7, 20)]), deadline, "")
+        .await
+        .unwrap();
+    assert_eq!(batched, json!({"batchItemFailures": []}));
+    // Records from another source are not an SQS batch: skipped as bad input.
+    let odd = n
+        .handle_invocation(
+            &json!({"Records": [{"eventSource": "aws:s3"}]}),
+            deadline,
+            "",
+        )
+        .await
+        .unwrap();
+    assert_eq!(odd["verdict"], "skipped");
+}
