@@ -371,3 +371,117 @@ async fn a_single_event_invocation_is_not_mistaken_for_a_batch() {
         .unwrap();
     assert_eq!(odd["verdict"], "skipped");
 }
+
+/// Matches Datadog requests carrying more than one series.
+struct ManySeries;
+
+impl wiremock::Match for ManySeries {
+    fn matches(&self, request: &Request) -> bool {
+        serde_json::from_slice::<Value>(&request.body)
+            .ok()
+            .and_then(|b| b["series"].as_array().map(|s| s.len() > 1))
+            .unwrap_or(false)
+    }
+}
+
+#[tokio::test]
+async fn datadog_413_splits_the_payload_until_it_fits() {
+    let slack = server(200, "ok").await;
+    let datadog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(ManySeries)
+        .respond_with(ResponseTemplate::new(413).set_body_string("Payload too large"))
+        .mount(&datadog)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&datadog)
+        .await;
+    let n = notifier(&slack, &datadog, &[]);
+    let names = [
+        "task-oom.json",
+        "task-job-success.json",
+        "task-exit-segfault.json",
+        "task-batch-failure.json",
+        "task-scale-in.json",
+    ];
+    let events: Vec<Value> = names.iter().map(|n| sample(n)).collect();
+    let answer = n
+        .handle_batch(
+            batch(&events)["Records"].as_array().unwrap(),
+            soon(20),
+            None,
+        )
+        .await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    // Every series arrived on its own in the end, and every stop was counted once.
+    let accepted: Vec<Value> = to(&datadog, "/api/v2/series")
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|b| b["series"].as_array().unwrap().len() == 1)
+        .collect();
+    let counted: f64 = accepted
+        .iter()
+        .map(|b| b["series"][0]["points"][0]["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(counted, 5.0);
+    let refused = to(&datadog, "/api/v2/series").await.len() - accepted.len();
+    assert!(refused >= 1, "the first, whole request was refused");
+}
+
+#[tokio::test]
+async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
+    let slack = server(200, "ok").await;
+    let datadog = server(403, r#"{"errors":["Forbidden"]}"#).await;
+    let n = notifier(&slack, &datadog, &[]);
+    let events: Vec<Value> = [
+        "task-oom.json",
+        "task-exit-segfault.json",
+        "task-job-success.json",
+    ]
+    .iter()
+    .map(|n| sample(n))
+    .collect();
+    let started = Instant::now();
+    let answer = n
+        .handle_batch(
+            batch(&events)["Records"].as_array().unwrap(),
+            soon(20),
+            None,
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "no backoff on 403"
+    );
+    assert_eq!(
+        answer["batchItemFailures"].as_array().unwrap().len(),
+        3,
+        "every record carried metrics"
+    );
+    assert_eq!(
+        datadog.received_requests().await.unwrap().len(),
+        2,
+        "one request per endpoint, no retries"
+    );
+    // Slack delivered meanwhile, and will not be posted again when the records return.
+    assert_eq!(slack.received_requests().await.unwrap().len(), 2);
+    let again = n
+        .handle_batch(
+            batch(&events)["Records"].as_array().unwrap(),
+            soon(20),
+            None,
+        )
+        .await;
+    assert_eq!(again["batchItemFailures"].as_array().unwrap().len(), 3);
+    assert_eq!(slack.received_requests().await.unwrap().len(), 2);
+    let err = n
+        .handle(&sample("task-user-stopped.json"), soon(5), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("HTTP 403") || err.to_string().contains("Forbidden"),
+        "{err}"
+    );
+}

@@ -1,5 +1,8 @@
 //! Posts metrics and events to the Datadog API.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use reqwest::Client;
 use serde::Serialize;
 use serde_json::json;
@@ -31,7 +34,7 @@ impl DatadogApi {
         &self,
         client: &Client,
         path: &str,
-        body: &impl Serialize,
+        body: &(impl Serialize + Sync),
         deadline: Instant,
     ) -> Result<(), SendError> {
         let url = format!("{}{path}", self.base_url);
@@ -50,6 +53,35 @@ impl DatadogApi {
         .await
     }
 
+    /// Posts `items` as `{"series": items}`; when Datadog answers 413 (payload too large),
+    /// sends each half on its own, down to single series.
+    fn post_series<'a, T: Serialize + Sync>(
+        &'a self,
+        client: &'a Client,
+        path: &'a str,
+        items: &'a [T],
+        deadline: Instant,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            match self
+                .post(client, path, &json!({ "series": items }), deadline)
+                .await
+            {
+                Err(SendError::Rejected { status: 413, .. }) if items.len() > 1 => {
+                    let (a, b) = items.split_at(items.len() / 2);
+                    tracing::info!(
+                        path,
+                        series = items.len(),
+                        "Datadog: payload too large; sending it in two halves"
+                    );
+                    self.post_series(client, path, a, deadline).await?;
+                    self.post_series(client, path, b, deadline).await
+                }
+                other => other,
+            }
+        })
+    }
+
     /// `POST /api/v1/distribution_points`.
     pub async fn distributions(
         &self,
@@ -57,13 +89,8 @@ impl DatadogApi {
         series: &[Distribution],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post(
-            client,
-            "/api/v1/distribution_points",
-            &json!({ "series": series }),
-            deadline,
-        )
-        .await
+        self.post_series(client, "/api/v1/distribution_points", series, deadline)
+            .await
     }
 
     /// `POST /api/v2/series`.
@@ -73,13 +100,8 @@ impl DatadogApi {
         series: &[Series],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post(
-            client,
-            "/api/v2/series",
-            &json!({ "series": series }),
-            deadline,
-        )
-        .await
+        self.post_series(client, "/api/v2/series", series, deadline)
+            .await
     }
 
     /// `POST /api/v1/events`.
