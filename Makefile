@@ -5,20 +5,24 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: help build release demo test fmt-check clippy unit lint-template tools clean
+.PHONY: help build debug release demo test fmt-check clippy unit lint-template tools \
+	deploy-tools deploy clean
 
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
 	@echo "make test    fmt check, clippy -D warnings, all tests, cfn-lint of template.yaml"
 	@echo "make release cargo build --release (target/release/ecs-notifier)"
+	@echo "make build   the Lambda deployment zip with cargo lambda (ARCH=arm64 default, or ARCH=x86_64)"
+	@echo "make deploy  sam build + sam deploy of template.yaml (guided the first time, or GUIDED=1)"
 
-build:
+# Debug build of the CLI, for `make demo`.
+debug:
 	$(CARGO) build --locked
 
 release:
 	$(CARGO) build --release --locked
 
-demo: build
+demo: debug
 	@target/debug/ecs-notifier render --enrichment events/enrichment events/*.json
 
 test: fmt-check clippy unit lint-template
@@ -42,9 +46,94 @@ $(VENV)/.installed: requirements-dev.txt
 
 tools: $(VENV)/.installed
 
+# cfn-lint validates the SAM template as written (with the serverless rules of
+# cfn-lint-serverless), then the CloudFormation template the SAM transform turns it into
+# (aws-sam-translator, offline): only there are references to the resources SAM generates
+# (NotifierFunctionRole, the three rules) checked.
+SAM_TRANSLATED := target/sam/template.json
+define SAM_TRANSLATE
+import json, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+class Policies:
+    def load(self):
+        return {}
+template = yaml_parse(open(sys.argv[1]).read())
+for resource in template["Resources"].values():
+    if resource["Type"] == "AWS::Serverless::Function":
+        resource["Properties"]["CodeUri"] = "s3://bucket/key.zip"  # as `sam package` leaves it
+json.dump(transform(template, {}, Policies()), open(sys.argv[2], "w"), indent=1)
+endef
+export SAM_TRANSLATE
+
 lint-template: tools
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	@mkdir -p $(dir $(SAM_TRANSLATED))
+	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" template.yaml $(SAM_TRANSLATED)
+	$(VENV)/bin/cfn-lint $(SAM_TRANSLATED) --append-rules cfn_lint_serverless.rules
+
+# ---- Lambda package and deployment --------------------------------------------------------
+# `make build` produces target/lambda/ecs-notifier/bootstrap.zip (a `bootstrap` for
+# provided.al2023) with cargo-lambda, which pip installs into .venv together with Zig, its
+# cross-linker (no Docker). `make deploy` also needs the AWS SAM CLI, installed into .venv/sam
+# on first use. `make test` needs neither.
+ARCH        ?= arm64
+LAMBDA_ZIP  := $(or $(CARGO_TARGET_DIR),target)/lambda/ecs-notifier/bootstrap.zip
+# The SAM CLI pins its own cfn-lint, aws-sam-translator and boto versions: it gets a virtualenv
+# of its own inside .venv, so it never changes the tools `make test` uses.
+SAM_VENV    := $(VENV)/sam
+SAM         := $(SAM_VENV)/bin/sam
+# Deploy-time tools: never part of `make test`.
+CARGO_LAMBDA_PIP ?= cargo-lambda>=1.8,<2
+SAM_CLI_PIP      ?= aws-sam-cli>=1.120,<2
+
+$(VENV)/bin/cargo-lambda: | $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check '$(CARGO_LAMBDA_PIP)'
+
+$(SAM): | $(VENV)/.installed
+	$(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(SAM_CLI_PIP)'
+
+deploy-tools: $(VENV)/bin/cargo-lambda $(SAM)
+
+build: $(VENV)/bin/cargo-lambda
+	@case "$(ARCH)" in \
+	  arm64)  target=aarch64-unknown-linux-gnu; flag=--arm64 ;; \
+	  x86_64) target=x86_64-unknown-linux-gnu;  flag=--x86-64 ;; \
+	  *) echo "ARCH must be arm64 or x86_64, not '$(ARCH)'" >&2; exit 2 ;; \
+	esac; \
+	if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$$target"; then \
+	  rustup target add "$$target"; \
+	fi; \
+	start=$$(date +%s); \
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --locked $$flag \
+	  --bin ecs-notifier --output-format zip || exit $$?; \
+	echo "$(LAMBDA_ZIP): $(ARCH), $$(stat -c %s $(LAMBDA_ZIP)) bytes, built in $$(( $$(date +%s) - start )) s"
+
+# `sam build` runs the template's rust-cargolambda build method: `cargo lambda build --release
+# [--arm64] --bin ecs-notifier` in this directory (SAM builds Rust in the source tree), so it
+# reuses what `make build` compiled, then stages target/lambda/ecs-notifier/bootstrap in
+# .aws-sam/build; `sam deploy` zips that binary, uploads it and deploys the stack.
+#   - First deploy (no samconfig.toml): guided; asks for every parameter, saves the answers.
+#   - Later deploys: not guided; samconfig.toml gives the stack, bucket and capabilities, and
+#     parameters other than Architecture keep the stack's previous values.
+#   - GUIDED=1: guided again, to change parameters (answer Architecture with $(ARCH)).
+# Architecture is always passed as ARCH (except with GUIDED=1, where it is asked), so the binary
+# and the function agree.
+STACK ?= ecs-notifier
+GUIDED ?= $(if $(wildcard samconfig.toml),,first)
+deploy: build $(SAM)
+	PATH="$(abspath $(VENV))/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 \
+	  $(SAM) build --beta-features --parameter-overrides Architecture=$(ARCH)
+ifeq ($(GUIDED),first)
+	$(SAM) deploy --guided --stack-name $(STACK) --parameter-overrides Architecture=$(ARCH)
+else ifneq ($(GUIDED),)
+	@echo "Answer Architecture with $(ARCH): the binary just built is for $(ARCH)."
+	$(SAM) deploy --guided
+else
+	$(SAM) deploy --parameter-overrides Architecture=$(ARCH)
+endif
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam
