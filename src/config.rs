@@ -109,6 +109,8 @@ pub struct Config {
     pub filter: Filter,
     /// `FLOOD_WINDOW_SECONDS` (default 600; 0 turns flood control off).
     pub flood_window: Duration,
+    /// `STATE_TABLE`: the DynamoDB table shared by all instances (optional).
+    pub state_table: Option<String>,
 }
 
 /// The Datadog sites, for validation of `DD_SITE`.
@@ -306,6 +308,7 @@ impl Config {
         };
 
         Ok(Self {
+            state_table: get("STATE_TABLE"),
             flood_window,
             slack_webhook,
             slack_routes,

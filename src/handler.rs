@@ -24,6 +24,7 @@ use crate::outbox::Sinks;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
 use crate::routing::Filter;
+use crate::state::{Claim, Table};
 
 /// Time kept back from the Lambda deadline to report the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -105,6 +106,8 @@ pub struct Notifier {
     flood_window: Option<chrono::Duration>,
     log: Mutex<DeliveryLog>,
     floods: Mutex<Cache<FloodState>>,
+    /// Shared across instances when a state table is configured.
+    table: Option<Table>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,7 +159,14 @@ impl Notifier {
             }),
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
+            table: None,
         })
+    }
+
+    /// Shares delivery records and flood state with other instances through `table`.
+    pub fn with_state(mut self, table: Table) -> Self {
+        self.table = Some(table);
+        self
     }
 
     /// Handles a Lambda invocation that must finish by `deadline` (wall clock), for the function
@@ -240,7 +250,7 @@ impl Notifier {
         let mut prepared: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
         for &i in &order {
             if let Some(item) = prepared[i].as_mut() {
-                self.gate(item);
+                self.gate(item).await;
             }
         }
         let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
@@ -257,7 +267,7 @@ impl Notifier {
     /// Decodes, filters, enriches, plans and flood-gates one event.
     async fn prepare(&self, payload: &Value, own_account: Option<&str>) -> Prepared {
         let mut item = self.prepare_unflooded(payload, own_account).await;
-        self.gate(&mut item);
+        self.gate(&mut item).await;
         item
     }
 
@@ -311,8 +321,9 @@ impl Notifier {
         }
     }
 
-    /// Flood control: holds back repeats of an alert within the window.
-    fn gate(&self, item: &mut Prepared) {
+    /// Flood control: holds back repeats of an alert within the window (shared through the
+    /// state table when there is one; per process otherwise, or when the table fails).
+    async fn gate(&self, item: &mut Prepared) {
         let (Some(window), Some(plan)) = (self.flood_window, item.plan.as_mut()) else {
             return;
         };
@@ -324,11 +335,24 @@ impl Notifier {
         }
         let identity = plan.dedupe_keys.last().cloned().unwrap_or_default();
         let at = plan.at.unwrap_or_else(Utc::now);
-        let mut floods = lock(&self.floods);
-        let (admission, next) = admit(floods.get(&key).as_ref(), &identity, at, window);
-        if let Some(state) = next {
-            floods.insert(key, state);
-        }
+        let shared = match &self.table {
+            Some(table) => match table.flood(&key, &identity, at, window).await {
+                Ok(admission) => Some(admission),
+                Err(err) => {
+                    tracing::warn!(error = %err, "state table unavailable; flood control per process");
+                    None
+                }
+            },
+            None => None,
+        };
+        let admission = shared.unwrap_or_else(|| {
+            let mut floods = lock(&self.floods);
+            let (admission, next) = admit(floods.get(&key).as_ref(), &identity, at, window);
+            if let Some(state) = next {
+                floods.insert(key, state);
+            }
+            admission
+        });
         plan.apply_flood(admission);
         item.report.flood = match admission {
             Admission::Alert => None,
@@ -351,14 +375,16 @@ impl Notifier {
             .filter_map(|(i, item)| Some((i, item.plan.as_ref()?)))
             .collect();
         let plans: Vec<&Plan> = planned.iter().map(|(_, p)| *p).collect();
-        let already: Vec<BTreeSet<&'static str>> = {
+        let mut already: Vec<BTreeSet<&'static str>> = {
             let log = lock(&self.log);
             plans
                 .iter()
                 .map(|p| log.delivered(&p.dedupe_keys))
                 .collect()
         };
+        let claimed = self.claim(&plans, &mut already).await;
         let outcomes = self.sinks.deliver(&plans, &already, deadline, pace).await;
+        self.settle_claims(&plans, &claimed, &outcomes).await;
         {
             let mut log = lock(&self.log);
             for (plan, outcome) in plans.iter().zip(&outcomes) {
@@ -390,6 +416,81 @@ impl Notifier {
                 (report, outcome.failures)
             })
             .collect()
+    }
+}
+
+impl Notifier {
+    /// Claims in the state table every part this instance is about to send; parts another
+    /// instance delivered (or is delivering) join `already`. Returns the parts claimed.
+    async fn claim(
+        &self,
+        plans: &[&Plan],
+        already: &mut [BTreeSet<&'static str>],
+    ) -> Vec<Vec<&'static str>> {
+        let Some(table) = &self.table else {
+            return plans.iter().map(|_| Vec::new()).collect();
+        };
+        let now = Utc::now();
+        let mut wanted = Vec::new();
+        for (k, plan) in plans.iter().enumerate() {
+            let Some(identity) = plan.dedupe_keys.last() else {
+                continue;
+            };
+            for part in self.sinks.parts(plan) {
+                if !already[k].contains(part) {
+                    wanted.push((k, identity.as_str(), part));
+                }
+            }
+        }
+        let answers = futures::future::join_all(
+            wanted
+                .iter()
+                .map(|(_, identity, part)| table.claim(identity, part, now)),
+        )
+        .await;
+        let mut claimed: Vec<Vec<&'static str>> = plans.iter().map(|_| Vec::new()).collect();
+        for ((k, _, part), answer) in wanted.into_iter().zip(answers) {
+            match answer {
+                Ok(Claim::Mine) => claimed[k].push(part),
+                Ok(Claim::Delivered | Claim::Elsewhere) => {
+                    already[k].insert(part);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "state table unavailable; delivering without cross-instance deduplication")
+                }
+            }
+        }
+        claimed
+    }
+
+    /// Marks claimed parts delivered, or releases them for a retry when they failed.
+    async fn settle_claims(
+        &self,
+        plans: &[&Plan],
+        claimed: &[Vec<&'static str>],
+        outcomes: &[crate::outbox::Outcome],
+    ) {
+        let Some(table) = &self.table else { return };
+        let mut work = Vec::new();
+        for ((plan, parts), outcome) in plans.iter().zip(claimed).zip(outcomes) {
+            let Some(identity) = plan.dedupe_keys.last() else {
+                continue;
+            };
+            for part in parts {
+                let delivered = outcome.delivered.contains(part);
+                work.push(async move {
+                    let done = if delivered {
+                        table.complete(identity, part).await
+                    } else {
+                        table.release(identity, part).await
+                    };
+                    if let Err(err) = done {
+                        tracing::warn!(error = %err, part, "could not record the delivery in the state table");
+                    }
+                });
+            }
+        }
+        futures::future::join_all(work).await;
     }
 }
 

@@ -25,5 +25,6 @@ pub mod routing;
 pub mod secret;
 pub mod secrets;
 pub mod slack;
+pub mod state;
 pub mod trigger;
 pub mod verdict;

@@ -6,6 +6,7 @@ use ecs_notifier::aws::Aws;
 use ecs_notifier::config::Config;
 use ecs_notifier::enricher::Enricher;
 use ecs_notifier::handler::Notifier;
+use ecs_notifier::state::Table;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -80,8 +81,11 @@ async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Err
     let enricher = config
         .enrichment
         .then(|| Enricher::with_aws(aws.clone(), config.enrich));
-    let notifier =
+    let mut notifier =
         Notifier::with_enricher(&config, enricher).map_err(|e| ("Runtime.StartError", e.into()))?;
+    if let Some(name) = &config.state_table {
+        notifier = notifier.with_state(Table::new(aws.clone(), name.clone()));
+    }
     Ok(Box::leak(Box::new(notifier)))
 }
 

@@ -148,6 +148,27 @@ impl Sinks {
         }
     }
 
+    /// The parts of `plan` that would be sent (to configured sinks).
+    pub fn parts(&self, plan: &Plan) -> Vec<&'static str> {
+        let mut parts = Vec::new();
+        if plan.slack.is_some() && self.target(plan).is_some() {
+            parts.push(SLACK);
+        }
+        if self.datadog.is_some() {
+            let dd = &plan.datadog;
+            for (part, present) in [
+                (DISTRIBUTIONS, !dd.distributions.is_empty()),
+                (SERIES, !dd.series.is_empty()),
+                (EVENT, !dd.events.is_empty()),
+            ] {
+                if present {
+                    parts.push(part);
+                }
+            }
+        }
+        parts
+    }
+
     /// Delivers `plans` (with, per plan, the parts an earlier delivery already posted). Slack
     /// messages to the same destination leave at least `pace` apart.
     pub async fn deliver(

@@ -1,0 +1,233 @@
+//! The optional state table (DynamoDB): which (event, part) pairs were delivered, by any
+//! instance, and flood-control windows shared by all instances. Conditional writes keep two
+//! instances from both delivering the same event.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::OnceCell;
+
+use crate::aws::Aws;
+use crate::flood::{admit, Admission, FloodState};
+
+/// How long a claim to deliver holds before another instance may take over (a crashed sender).
+const LEASE: Duration = Duration::seconds(120);
+/// How long delivery records are kept: longer than EventBridge (24 h) and Lambda (6 h) retry.
+const KEEP: Duration = Duration::days(3);
+/// Attempts at a flood-state update that raced another instance.
+const FLOOD_ATTEMPTS: usize = 4;
+
+/// The outcome of claiming an (event, part) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This instance delivers it.
+    Mine,
+    /// Delivered before, by some instance.
+    Delivered,
+    /// Another instance is delivering it right now.
+    Elsewhere,
+}
+
+/// The state table.
+pub struct Table {
+    aws: Arc<Aws>,
+    name: String,
+    client: OnceCell<aws_sdk_dynamodb::Client>,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> String {
+    format!(
+        "dynamodb:{operation}: {}",
+        err.code().unwrap_or("no answer")
+    )
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+fn number(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)?.as_n().ok()?.parse().ok()
+}
+
+impl Table {
+    /// The table `name`; its client is built on first use.
+    pub fn new(aws: Arc<Aws>, name: String) -> Self {
+        Self {
+            aws,
+            name,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.aws.base().await) })
+            .await
+    }
+
+    /// Claims delivery of `part` of the event known as `identity`.
+    pub async fn claim(
+        &self,
+        identity: &str,
+        part: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, String> {
+        let pk = format!("d#{identity}#{part}");
+        let put = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", s(&pk))
+            .item("status", s("sending"))
+            .item("lease_until", n((now + LEASE).timestamp()))
+            .item("expires_at", n((now + KEEP).timestamp()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#s = :sending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Mine),
+            Err(err) if is_condition_failure(&err) => {
+                let got = self
+                    .client()
+                    .await
+                    .get_item()
+                    .table_name(&self.name)
+                    .key("pk", s(&pk))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| code("GetItem", &e))?;
+                let sent = got
+                    .item()
+                    .and_then(|i| i.get("status"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v == "sent");
+                Ok(if sent {
+                    Claim::Delivered
+                } else {
+                    Claim::Elsewhere
+                })
+            }
+            Err(err) => Err(code("PutItem", &err)),
+        }
+    }
+
+    /// Records that `part` of `identity` was delivered.
+    pub async fn complete(&self, identity: &str, part: &str) -> Result<(), String> {
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}#{part}")))
+            .update_expression("SET #s = :sent")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sent", s("sent"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| code("UpdateItem", &e))
+    }
+
+    /// Gives up a claim whose delivery failed, so a retry (on any instance) can take it.
+    pub async fn release(&self, identity: &str, part: &str) -> Result<(), String> {
+        let released = self
+            .client()
+            .await
+            .delete_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}#{part}")))
+            .condition_expression("#s = :sending")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(code("DeleteItem", &err)),
+        }
+    }
+
+    /// Flood control across instances: the decision of [`admit`] on the shared state, written
+    /// back only if no other instance changed it meanwhile.
+    pub async fn flood(
+        &self,
+        key: &str,
+        event: &str,
+        at: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<Admission, String> {
+        let pk = format!("f#{key}");
+        for _ in 0..FLOOD_ATTEMPTS {
+            let got = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.name)
+                .key("pk", s(&pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| code("GetItem", &e))?;
+            let item = got.item();
+            let version = item.and_then(|i| number(i, "version"));
+            let state = item.and_then(|i| {
+                Some(FloodState {
+                    window_start: DateTime::from_timestamp(number(i, "window_start")?, 0)?,
+                    suppressed: number(i, "suppressed")?.max(0) as u64,
+                    opener: i.get("opener")?.as_s().ok()?.clone(),
+                })
+            });
+            let (admission, next) = admit(state.as_ref(), event, at, window);
+            let Some(next) = next else {
+                return Ok(admission);
+            };
+            let mut put = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.name)
+                .item("pk", s(&pk))
+                .item("window_start", n(next.window_start.timestamp()))
+                .item("suppressed", n(next.suppressed as i64))
+                .item("opener", s(&next.opener))
+                .item("version", n(version.unwrap_or(0) + 1))
+                .item(
+                    "expires_at",
+                    n((next.window_start + window * 2).timestamp()),
+                );
+            put = match version {
+                Some(v) => put
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(v)),
+                None => put.condition_expression("attribute_not_exists(pk)"),
+            };
+            match put.send().await {
+                Ok(_) => return Ok(admission),
+                Err(err) if is_condition_failure(&err) => continue, // another instance won; read again
+                Err(err) => return Err(code("PutItem", &err)),
+            }
+        }
+        Err("dynamodb: flood state kept changing under this instance".into())
+    }
+}

@@ -1,0 +1,240 @@
+//! The state table on a real `moto_server` DynamoDB: two instances share delivery records and
+//! flood windows; a failed delivery is released for a retry on any instance; an unavailable
+//! table fails open (alerts still go out).
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use ecs_notifier::aws::Aws;
+use ecs_notifier::config::Config;
+use ecs_notifier::handler::Notifier;
+use ecs_notifier::state::Table;
+use serde_json::{json, Value};
+use support::Moto;
+use tokio::time::Instant;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TABLE: &str = "ecs-notifier-state";
+
+fn sample(name: &str) -> Value {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+fn crash(n: usize) -> Value {
+    let mut e = sample("task-oom.json");
+    e["id"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
+    e["detail"]["taskArn"] = json!(format!(
+        "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
+    ));
+    e
+}
+
+async fn create_table(endpoint: &str) {
+    let ddb = aws_sdk_dynamodb::Client::new(&support::sdk_config(endpoint).await);
+    ddb.create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One instance of the function (its own memory), sharing the table at `aws_endpoint`.
+async fn instance(aws_endpoint: &str, slack: &MockServer, datadog: &MockServer) -> Notifier {
+    let config = Config::from_vars(
+        [
+            (
+                "SLACK_WEBHOOK_URL",
+                format!("{}/services/T0/B0/x", slack.uri()),
+            ),
+            ("DD_API_KEY", "k".to_string()),
+            ("DD_API_URL", datadog.uri()),
+            ("ENRICHMENT", "off".to_string()),
+            ("HTTP_TIMEOUT_MS", "500".to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    )
+    .unwrap();
+    let aws = Arc::new(Aws::with_config(
+        support::sdk_config(aws_endpoint).await,
+        None,
+    ));
+    Notifier::new(&config)
+        .unwrap()
+        .with_state(Table::new(aws, TABLE.to_string()))
+}
+
+async fn server(status: u16) -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_body_string("ok"))
+        .mount(&s)
+        .await;
+    s
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(10)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
+    let moto = Moto::start().await;
+    create_table(&moto.endpoint).await;
+    // A slow Slack widens the race: both instances are mid-delivery at the same time.
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("ok")
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&slack)
+        .await;
+    let datadog = server(202).await;
+    let (a, b) = (
+        instance(&moto.endpoint, &slack, &datadog).await,
+        instance(&moto.endpoint, &slack, &datadog).await,
+    );
+    for n in 0..5 {
+        let event = sample(
+            [
+                "task-oom.json",
+                "task-exit-segfault.json",
+                "task-image-pull.json",
+                "deployment-failed.json",
+                "service-action-start-impaired.json",
+            ][n],
+        );
+        let (ra, rb) = tokio::join!(
+            a.handle(&event, soon(), None),
+            b.handle(&event, soon(), None)
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let posted =
+            ra.delivered.contains(&"slack") as usize + rb.delivered.contains(&"slack") as usize;
+        assert_eq!(
+            posted, 1,
+            "event {n}: exactly one instance posted: {ra:?} / {rb:?}"
+        );
+        assert!(ra.duplicate.contains(&"slack") || rb.duplicate.contains(&"slack"));
+    }
+    assert_eq!(slack.received_requests().await.unwrap().len(), 5);
+    // Datadog too: each series once.
+    let series = datadog
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v2/series")
+        .count();
+    assert_eq!(series, 3, "the three task events");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
+    let moto = Moto::start().await;
+    create_table(&moto.endpoint).await;
+    let down = server(500).await;
+    let up = server(200).await;
+    let datadog = server(202).await;
+    let a = instance(&moto.endpoint, &down, &datadog).await;
+    let b = instance(&moto.endpoint, &up, &datadog).await;
+    let event = sample("task-exit-segfault.json");
+    assert!(a.handle(&event, soon(), None).await.is_err());
+    let report = b.handle(&event, soon(), None).await.unwrap();
+    assert_eq!(
+        report.delivered,
+        vec!["slack"],
+        "Datadog was already delivered by the first instance"
+    );
+    assert_eq!(
+        report.duplicate,
+        vec!["datadog.distributions", "datadog.series"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_windows_are_shared_by_instances() {
+    let moto = Moto::start().await;
+    create_table(&moto.endpoint).await;
+    let slack = server(200).await;
+    let datadog = server(202).await;
+    let a = instance(&moto.endpoint, &slack, &datadog).await;
+    let b = instance(&moto.endpoint, &slack, &datadog).await;
+    for n in 0..8 {
+        let which = if n % 2 == 0 { &a } else { &b };
+        which.handle(&crash(n), soon(), None).await.unwrap();
+    }
+    assert_eq!(
+        slack.received_requests().await.unwrap().len(),
+        1,
+        "one alert across both instances"
+    );
+}
+
+#[tokio::test]
+async fn an_unavailable_table_fails_open() {
+    // DynamoDB answering throttling to everything (after the SDK's own retries).
+    let ddb = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_json(json!({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate of requests exceeds the allowed throughput."})),
+        )
+        .mount(&ddb)
+        .await;
+    let slack = server(200).await;
+    let datadog = server(202).await;
+    let n = instance(&ddb.uri(), &slack, &datadog).await;
+    let started = Instant::now();
+    let report = n
+        .handle(&sample("task-oom.json"), soon(), None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        report.delivered.contains(&"slack"),
+        "the alert went out: {report:?}"
+    );
+    assert!(
+        ddb.received_requests().await.unwrap().len() >= 2,
+        "the table was tried"
+    );
+    // Within the process, a duplicate is still caught.
+    let again = n
+        .handle(&sample("task-oom.json"), soon(), None)
+        .await
+        .unwrap();
+    assert!(again.delivered.is_empty());
+    assert_eq!(slack.received_requests().await.unwrap().len(), 1);
+}
