@@ -24,6 +24,7 @@ use crate::outbox::Sinks;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
 use crate::routing::Filter;
+use crate::slack::api::Posted;
 use crate::state::{Claim, Table};
 
 /// Time kept back from the Lambda deadline to report the result.
@@ -106,6 +107,8 @@ pub struct Notifier {
     flood_window: Option<chrono::Duration>,
     log: Mutex<DeliveryLog>,
     floods: Mutex<Cache<FloodState>>,
+    /// Where each recent deployment's Slack message is (app mode).
+    threads: Mutex<Cache<Posted>>,
     /// Shared across instances when a state table is configured.
     table: Option<Table>,
 }
@@ -159,6 +162,7 @@ impl Notifier {
             }),
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
+            threads: Mutex::new(Cache::new(1024, Some(Duration::from_secs(86_400)))),
             table: None,
         })
     }
@@ -383,7 +387,12 @@ impl Notifier {
                 .collect()
         };
         let claimed = self.claim(&plans, &mut already).await;
-        let outcomes = self.sinks.deliver(&plans, &already, deadline, pace).await;
+        let threads = self.threads_of(&plans).await;
+        let outcomes = self
+            .sinks
+            .deliver(&plans, &already, &threads, deadline, pace)
+            .await;
+        self.remember_threads(&plans, &threads, &outcomes).await;
         self.settle_claims(&plans, &claimed, &outcomes).await;
         {
             let mut log = lock(&self.log);
@@ -461,6 +470,51 @@ impl Notifier {
             }
         }
         claimed
+    }
+
+    /// Where each deployment plan's shared Slack message is, if it was posted before.
+    async fn threads_of(&self, plans: &[&Plan]) -> Vec<Option<Posted>> {
+        let mut out = Vec::new();
+        for plan in plans {
+            let Some(id) = &plan.thread else {
+                out.push(None);
+                continue;
+            };
+            let local = lock(&self.threads).get(id);
+            let found = match (&self.table, local) {
+                (_, Some(posted)) => Some(posted),
+                (Some(table), None) => table.thread(id).await.unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "state table unavailable; a deployment may get a second message");
+                    None
+                }),
+                (None, None) => None,
+            };
+            out.push(found);
+        }
+        out
+    }
+
+    /// Remembers where deployment messages were posted (in memory, and in the table).
+    async fn remember_threads(
+        &self,
+        plans: &[&Plan],
+        before: &[Option<Posted>],
+        outcomes: &[crate::outbox::Outcome],
+    ) {
+        for ((plan, before), outcome) in plans.iter().zip(before).zip(outcomes) {
+            let (Some(id), Some(posted)) = (&plan.thread, &outcome.posted) else {
+                continue;
+            };
+            if before.as_ref() == Some(posted) {
+                continue;
+            }
+            lock(&self.threads).insert(id.clone(), posted.clone());
+            if let Some(table) = &self.table {
+                if let Err(err) = table.set_thread(id, posted, Utc::now()).await {
+                    tracing::warn!(error = %err, "could not record the deployment's message in the state table");
+                }
+            }
+        }
     }
 
     /// Marks claimed parts delivered, or releases them for a retry when they failed.

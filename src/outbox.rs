@@ -10,9 +10,10 @@ use tokio::time::Instant;
 
 use crate::config::{Config, SecretSetting};
 use crate::datadog::{DatadogApi, Submission};
+use crate::notice::Severity;
 use crate::plan::Plan;
 use crate::retry::{RetryPolicy, SendError};
-use crate::slack::api::is_channel_error;
+use crate::slack::api::{is_channel_error, Posted};
 use crate::slack::{Message, SlackApi, SlackWebhook};
 
 /// Part names, as remembered by the delivery log and reported per event.
@@ -48,6 +49,18 @@ pub struct Outcome {
     pub delivered: Vec<&'static str>,
     pub duplicate: Vec<&'static str>,
     pub failures: Vec<(&'static str, SendError)>,
+    /// Where a deployment's shared message now is (app mode).
+    pub posted: Option<Posted>,
+}
+
+/// The Slack message a plan sends, if any: in app mode a deployment's state always updates its
+/// shared message; otherwise only plans with a message of their own post.
+fn slack_message<'a>(plan: &'a Plan, app: bool) -> Option<&'a Message> {
+    match (&plan.slack, &plan.thread, app) {
+        (Some(message), _, _) => Some(message),
+        (None, Some(_), true) => plan.thread_message.as_ref(),
+        _ => None,
+    }
 }
 
 /// The sinks, built once per process.
@@ -148,10 +161,45 @@ impl Sinks {
         }
     }
 
+    fn is_app(&self) -> bool {
+        matches!(self.slack, Some(Slack::App { .. }))
+    }
+
+    /// A deployment's state change in app mode: edits the deployment's message when there is
+    /// one (and replies in its thread when it went wrong, since an edit notifies nobody), else
+    /// posts it. Returns where the message is.
+    async fn post_thread(
+        &self,
+        target: &Target<'_>,
+        message: &Message,
+        existing: Option<&Posted>,
+        loud: bool,
+        deadline: Instant,
+    ) -> Result<Option<Posted>, SendError> {
+        let Target::Channel { api, channel, .. } = target else {
+            return self.post(target, message, deadline).await.map(|_| None);
+        };
+        let client = &self.client;
+        if let Some(posted) = existing {
+            match api.update(client, posted, message, deadline).await {
+                Ok(_) => {
+                    if loud {
+                        api.reply(client, posted, message, deadline).await?;
+                    }
+                    return Ok(Some(posted.clone()));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot update the deployment's message; posting a new one")
+                }
+            }
+        }
+        api.post(client, channel, message, deadline).await.map(Some)
+    }
+
     /// The parts of `plan` that would be sent (to configured sinks).
     pub fn parts(&self, plan: &Plan) -> Vec<&'static str> {
         let mut parts = Vec::new();
-        if plan.slack.is_some() && self.target(plan).is_some() {
+        if slack_message(plan, self.is_app()).is_some() && self.target(plan).is_some() {
             parts.push(SLACK);
         }
         if self.datadog.is_some() {
@@ -175,15 +223,19 @@ impl Sinks {
         &self,
         plans: &[&Plan],
         already: &[BTreeSet<&'static str>],
+        threads: &[Option<Posted>],
         deadline: Instant,
         pace: Duration,
     ) -> Vec<Outcome> {
         let mut outcomes: Vec<Outcome> = plans.iter().map(|_| Outcome::default()).collect();
 
         // Slack: one queue per destination.
+        let app = self.is_app();
         let mut queues: BTreeMap<String, Vec<(usize, &Message, Target<'_>)>> = BTreeMap::new();
         for (i, plan) in plans.iter().enumerate() {
-            let Some(message) = &plan.slack else { continue };
+            let Some(message) = slack_message(plan, app) else {
+                continue;
+            };
             let Some((destination, target)) = self.target(plan) else {
                 continue;
             };
@@ -211,7 +263,18 @@ impl Sinks {
                     continue;
                 }
                 tokio::time::sleep_until(next).await;
-                results.push((i, self.post(&target, message, deadline).await));
+                let plan = plans[i];
+                let sent = if app && plan.thread.is_some() {
+                    let loud = plan.slack.is_some()
+                        && plan.notice.as_ref().is_some_and(|n| {
+                            matches!(n.severity, Severity::Failure | Severity::Warning)
+                        });
+                    self.post_thread(&target, message, threads[i].as_ref(), loud, deadline)
+                        .await
+                } else {
+                    self.post(&target, message, deadline).await.map(|_| None)
+                };
+                results.push((i, sent));
                 next = Instant::now() + pace;
             }
             results
@@ -282,6 +345,9 @@ impl Sinks {
 
         let (slack, metrics, dd_events) = tokio::join!(slack, metrics, dd_events);
         for (i, result) in slack.into_iter().flatten() {
+            let result = result.map(|posted| {
+                outcomes[i].posted = posted;
+            });
             settle(&mut outcomes[i], SLACK, result);
         }
         for (part, carriers, result) in metrics {

@@ -41,6 +41,11 @@ pub struct Plan {
     pub summary: Summary,
     pub notice: Option<Notice>,
     pub slack: Option<slack::Message>,
+    /// Deployments: the deployment id, so its state changes can share one Slack message.
+    pub thread: Option<String>,
+    /// Deployments: the message for that shared Slack message, even for states that post
+    /// nothing on their own (a deployment that started).
+    pub thread_message: Option<slack::Message>,
     /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
     pub slack_route: Option<String>,
     /// The Slack channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
@@ -96,6 +101,8 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
     } else {
         Notify::Failures
     });
+    let mut thread = None;
+    let mut thread_message = None;
     let (summary, mut notice, datadog) = match event {
         Event::Task(env, task) => {
             if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
@@ -103,7 +110,13 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
             }
             plan_task(env, task, enrichment, &route, notify, now)
         }
-        Event::Deployment(env, deployment) => plan_deployment(env, deployment, enrichment, now),
+        Event::Deployment(env, deployment) => {
+            let (summary, notice, posts, datadog) =
+                plan_deployment(env, deployment, enrichment, now);
+            thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
+            thread_message = Some(slack::render(&notice));
+            (summary, Some(notice).filter(|_| posts), datadog)
+        }
         Event::ServiceAction(env, action) => plan_service_action(env, action),
     };
     if notify == Notify::None {
@@ -141,7 +154,12 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
         Event::Deployment(env, d) => d.updated_at.or(env.time),
         Event::ServiceAction(env, a) => a.created_at.or(env.time),
     };
+    if notify == Notify::None {
+        thread_message = None;
+    }
     Plan {
+        thread,
+        thread_message,
         flood_key,
         at,
         summary,
@@ -515,7 +533,7 @@ fn plan_deployment(
     deployment: &Deployment,
     enrichment: &Enrichment,
     now: DateTime<Utc>,
-) -> (Summary, Option<Notice>, Submission) {
+) -> (Summary, Notice, bool, Submission) {
     let place = ServiceRef::locate(envelope, None, None);
     let name = deployment.event_name.as_deref().unwrap_or("UNKNOWN");
     let event_type = deployment.event_type.as_deref().unwrap_or("");
@@ -674,7 +692,8 @@ fn plan_deployment(
             },
             subject: place.service,
         },
-        notify.then_some(notice),
+        notice,
+        notify,
         Submission {
             events: vec![dd_event],
             distributions,

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::aws::Aws;
 use crate::flood::{admit, Admission, FloodState};
+use crate::slack::api::Posted;
 
 /// How long a claim to deliver holds before another instance may take over (a crashed sender).
 const LEASE: Duration = Duration::seconds(120);
@@ -166,6 +167,47 @@ impl Table {
             Err(err) if is_condition_failure(&err) => Ok(()),
             Err(err) => Err(code("DeleteItem", &err)),
         }
+    }
+
+    /// Where the Slack message of deployment `id` is, if one was posted.
+    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, String> {
+        let got = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("t#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| code("GetItem", &e))?;
+        Ok(got.item().and_then(|i| {
+            Some(Posted {
+                channel: i.get("channel")?.as_s().ok()?.clone(),
+                ts: i.get("ts")?.as_s().ok()?.clone(),
+            })
+        }))
+    }
+
+    /// Remembers where the Slack message of deployment `id` is.
+    pub async fn set_thread(
+        &self,
+        id: &str,
+        posted: &Posted,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", s(&format!("t#{id}")))
+            .item("channel", s(&posted.channel))
+            .item("ts", s(&posted.ts))
+            .item("expires_at", n((now + KEEP).timestamp()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| code("PutItem", &e))
     }
 
     /// Flood control across instances: the decision of [`admit`] on the shared state, written

@@ -206,3 +206,103 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
         .collect();
     assert_eq!(channels, ["payments-alerts", "ops-alerts"]);
 }
+
+#[tokio::test]
+async fn a_deployment_is_one_message_updated_in_place() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "channel": "C0123", "ts": "1763630000.000100"})),
+        )
+        .mount(&slack)
+        .await;
+    let n = notifier(&slack);
+    let id = "ecs-svc/7286439018245531904";
+    let mut started = sample("deployment-in-progress.json");
+    started["detail"]["deploymentId"] = json!(id);
+    let mut failed = sample("deployment-failed.json");
+    failed["detail"]["deploymentId"] = json!(id);
+    let mut rollback = sample("deployment-rollback.json");
+    rollback["detail"]["deploymentId"] = json!(id);
+    for event in [&started, &failed, &rollback] {
+        n.handle(event, soon(), None).await.unwrap();
+    }
+    let calls: Vec<(String, Value)> = slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.url.path().to_string(),
+                serde_json::from_slice(&r.body).unwrap(),
+            )
+        })
+        .collect();
+    let summary: Vec<(&str, Option<&str>, &str)> = calls
+        .iter()
+        .map(|(path, body)| {
+            (
+                path.as_str(),
+                body["thread_ts"].as_str().or(body["ts"].as_str()),
+                body["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Started: posted. Failed: the same message edited, and a reply in its thread (an edit
+    // notifies nobody). Rollback: edited again, and replied to.
+    assert_eq!(calls.len(), 5, "{summary:#?}");
+    assert_eq!(summary[0].0, "/api/chat.postMessage");
+    assert!(
+        summary[0].2.starts_with("Deployment started: checkout-api"),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        (summary[1].0, summary[1].1),
+        ("/api/chat.update", Some("1763630000.000100"))
+    );
+    assert!(
+        summary[1].2.starts_with("Deployment failed"),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        (summary[2].0, summary[2].1),
+        ("/api/chat.postMessage", Some("1763630000.000100"))
+    );
+    assert_eq!(
+        (summary[3].0, summary[3].1),
+        ("/api/chat.update", Some("1763630000.000100"))
+    );
+    assert!(
+        summary[3].2.starts_with("Deployment rolling back"),
+        "{summary:#?}"
+    );
+    assert_eq!(summary[4].1, Some("1763630000.000100"));
+    assert_eq!(calls[1].1["channel"], "C0123");
+}
+
+#[tokio::test]
+async fn webhook_mode_keeps_deployment_starts_quiet() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let config = Config::from_vars(
+        [
+            (
+                "SLACK_WEBHOOK_URL",
+                format!("{}/services/T0/B0/x", slack.uri()),
+            ),
+            ("ENRICHMENT", "off".to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    )
+    .unwrap();
+    let n = Notifier::new(&config).unwrap();
+    n.handle(&sample("deployment-in-progress.json"), soon(), None)
+        .await
+        .unwrap();
+    assert!(slack.received_requests().await.unwrap().is_empty());
+}

@@ -135,6 +135,25 @@ impl SlackApi {
         self.call(client, "chat.postMessage", body, deadline).await
     }
 
+    /// A reply in the thread of `posted` (notifies, where an edit does not).
+    pub async fn reply(
+        &self,
+        client: &Client,
+        posted: &Posted,
+        message: &Message,
+        deadline: Instant,
+    ) -> Result<Posted, SendError> {
+        let body = json!({
+            "channel": posted.channel,
+            "thread_ts": posted.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": false,
+            "unfurl_media": false,
+        });
+        self.call(client, "chat.postMessage", body, deadline).await
+    }
+
     /// `chat.update`: replaces a posted message in place.
     pub async fn update(
         &self,
