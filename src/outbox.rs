@@ -55,7 +55,7 @@ pub struct Outcome {
 
 /// The Slack message a plan sends, if any: in app mode a deployment's state always updates its
 /// shared message; otherwise only plans with a message of their own post.
-fn slack_message<'a>(plan: &'a Plan, app: bool) -> Option<&'a Message> {
+fn slack_message(plan: &Plan, app: bool) -> Option<&Message> {
     match (&plan.slack, &plan.thread, app) {
         (Some(message), _, _) => Some(message),
         (None, Some(_), true) => plan.thread_message.as_ref(),
