@@ -35,6 +35,8 @@ const DELIVERY_LOG_KEYS: usize = 8192;
 const FLOOD_KEYS: usize = 4096;
 /// Slack's rate limit: about one message per second per destination.
 const SLACK_PACE: Duration = Duration::from_secs(1);
+/// How long to wait for another instance that is delivering the same event.
+const CLAIM_WAIT: Duration = Duration::from_secs(3);
 /// Events of a batch enriched at once.
 const ENRICH_CONCURRENCY: usize = 8;
 
@@ -386,14 +388,26 @@ impl Notifier {
                 .map(|p| log.delivered(&p.dedupe_keys))
                 .collect()
         };
-        let claimed = self.claim(&plans, &mut already).await;
+        let (mine, blocked) = self.claim(&plans, &mut already, deadline).await;
         let threads = self.threads_of(&plans).await;
-        let outcomes = self
+        let mut outcomes = self
             .sinks
             .deliver(&plans, &already, &threads, deadline, pace)
             .await;
+        for (outcome, parts) in outcomes.iter_mut().zip(&blocked) {
+            for part in parts {
+                outcome.duplicate.retain(|p| p != part);
+                outcome.failures.push((
+                    part,
+                    SendError::Exhausted {
+                        attempts: 0,
+                        last: "another instance has been delivering this event; retry later".into(),
+                    },
+                ));
+            }
+        }
         self.remember_threads(&plans, &threads, &outcomes).await;
-        self.settle_claims(&plans, &claimed, &outcomes).await;
+        self.settle_claims(&plans, &mine, &outcomes).await;
         {
             let mut log = lock(&self.log);
             for (plan, outcome) in plans.iter().zip(&outcomes) {
@@ -429,47 +443,79 @@ impl Notifier {
 }
 
 impl Notifier {
-    /// Claims in the state table every part this instance is about to send; parts another
-    /// instance delivered (or is delivering) join `already`. Returns the parts claimed.
+    /// Claims in the state table each event this instance is about to send parts of. Parts
+    /// some instance delivered before join `already`. An event another instance is delivering
+    /// right now (a concurrent duplicate) is waited for briefly and claimed once it is free; if
+    /// it stays busy, its parts are returned as blocked: they fail here, and the retry finds
+    /// them delivered, or takes the claim over once the other instance's deadline has passed.
+    /// Returns, per plan, whether this instance holds its claim, and the blocked parts.
     async fn claim(
         &self,
         plans: &[&Plan],
         already: &mut [BTreeSet<&'static str>],
-    ) -> Vec<Vec<&'static str>> {
+        deadline: Instant,
+    ) -> (Vec<bool>, Vec<Vec<&'static str>>) {
+        let mut mine = vec![false; plans.len()];
+        let mut blocked: Vec<Vec<&'static str>> = plans.iter().map(|_| Vec::new()).collect();
         let Some(table) = &self.table else {
-            return plans.iter().map(|_| Vec::new()).collect();
+            return (mine, blocked);
         };
-        let now = Utc::now();
-        let mut wanted = Vec::new();
-        for (k, plan) in plans.iter().enumerate() {
-            let Some(identity) = plan.dedupe_keys.last() else {
-                continue;
-            };
-            for part in self.sinks.parts(plan) {
-                if !already[k].contains(part) {
-                    wanted.push((k, identity.as_str(), part));
+        let wanted: Vec<(usize, &str, Vec<&'static str>)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(k, plan)| {
+                let identity = plan.dedupe_keys.last()?;
+                let parts: Vec<&'static str> = self
+                    .sinks
+                    .parts(plan)
+                    .into_iter()
+                    .filter(|p| !already[k].contains(p))
+                    .collect();
+                (!parts.is_empty()).then_some((k, identity.as_str(), parts))
+            })
+            .collect();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let until = Utc::now()
+            + chrono::Duration::from_std(remaining).unwrap_or(chrono::Duration::seconds(30));
+        let wait_until = (Instant::now() + CLAIM_WAIT).min(deadline);
+        let mut pending = wanted;
+        loop {
+            let now = Utc::now();
+            let answers = futures::future::join_all(
+                pending
+                    .iter()
+                    .map(|(_, identity, _)| table.claim(identity, now, until)),
+            )
+            .await;
+            let mut busy = Vec::new();
+            for ((k, identity, parts), answer) in pending.into_iter().zip(answers) {
+                match answer {
+                    Ok(Claim::Mine { sent }) => {
+                        mine[k] = true;
+                        for part in parts {
+                            if sent.contains(part) {
+                                already[k].insert(part);
+                            }
+                        }
+                    }
+                    Ok(Claim::Elsewhere) => busy.push((k, identity, parts)),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "state table unavailable; delivering without cross-instance deduplication")
+                    }
                 }
             }
-        }
-        let answers = futures::future::join_all(
-            wanted
-                .iter()
-                .map(|(_, identity, part)| table.claim(identity, part, now)),
-        )
-        .await;
-        let mut claimed: Vec<Vec<&'static str>> = plans.iter().map(|_| Vec::new()).collect();
-        for ((k, _, part), answer) in wanted.into_iter().zip(answers) {
-            match answer {
-                Ok(Claim::Mine) => claimed[k].push(part),
-                Ok(Claim::Delivered | Claim::Elsewhere) => {
-                    already[k].insert(part);
+            if busy.is_empty() || Instant::now() >= wait_until {
+                for (k, _, parts) in busy {
+                    for part in parts {
+                        already[k].insert(part);
+                        blocked[k].push(part);
+                    }
                 }
-                Err(err) => {
-                    tracing::warn!(error = %err, "state table unavailable; delivering without cross-instance deduplication")
-                }
+                return (mine, blocked);
             }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            pending = busy;
         }
-        claimed
     }
 
     /// Where each deployment plan's shared Slack message is, if it was posted before.
@@ -517,33 +563,22 @@ impl Notifier {
         }
     }
 
-    /// Marks claimed parts delivered, or releases them for a retry when they failed.
+    /// Ends this instance's claims, recording what it delivered.
     async fn settle_claims(
         &self,
         plans: &[&Plan],
-        claimed: &[Vec<&'static str>],
+        mine: &[bool],
         outcomes: &[crate::outbox::Outcome],
     ) {
         let Some(table) = &self.table else { return };
-        let mut work = Vec::new();
-        for ((plan, parts), outcome) in plans.iter().zip(claimed).zip(outcomes) {
-            let Some(identity) = plan.dedupe_keys.last() else {
-                continue;
-            };
-            for part in parts {
-                let delivered = outcome.delivered.contains(part);
-                work.push(async move {
-                    let done = if delivered {
-                        table.complete(identity, part).await
-                    } else {
-                        table.release(identity, part).await
-                    };
-                    if let Err(err) = done {
-                        tracing::warn!(error = %err, part, "could not record the delivery in the state table");
-                    }
-                });
-            }
-        }
+        let work = plans.iter().zip(mine).zip(outcomes).filter_map(|((plan, mine), outcome)| {
+            let identity = plan.dedupe_keys.last().filter(|_| *mine)?;
+            Some(async move {
+                if let Err(err) = table.finish(identity, &outcome.delivered).await {
+                    tracing::warn!(error = %err, "could not record the delivery in the state table");
+                }
+            })
+        });
         futures::future::join_all(work).await;
     }
 }

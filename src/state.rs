@@ -2,7 +2,7 @@
 //! instance, and flood-control windows shared by all instances. Conditional writes keep two
 //! instances from both delivering the same event.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -14,20 +14,18 @@ use crate::aws::Aws;
 use crate::flood::{admit, Admission, FloodState};
 use crate::slack::api::Posted;
 
-/// How long a claim to deliver holds before another instance may take over (a crashed sender).
-const LEASE: Duration = Duration::seconds(120);
+/// Margin added to a claimer's deadline: its claim lapses only once it can no longer be sending.
+const LEASE_MARGIN: Duration = Duration::seconds(5);
 /// How long delivery records are kept: longer than EventBridge (24 h) and Lambda (6 h) retry.
 const KEEP: Duration = Duration::days(3);
 /// Attempts at a flood-state update that raced another instance.
 const FLOOD_ATTEMPTS: usize = 4;
 
-/// The outcome of claiming an (event, part) pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The outcome of claiming an event for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This instance delivers it.
-    Mine,
-    /// Delivered before, by some instance.
-    Delivered,
+    /// This instance delivers it; `sent` are the parts some instance delivered before.
+    Mine { sent: BTreeSet<String> },
     /// Another instance is delivering it right now.
     Elsewhere,
 }
@@ -60,6 +58,13 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
     err.code() == Some("ConditionalCheckFailedException")
 }
 
+fn sent_parts(item: &Item) -> BTreeSet<String> {
+    item.get("sent")
+        .and_then(|v| v.as_ss().ok())
+        .map(|parts| parts.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
 fn number(item: &Item, key: &str) -> Option<i64> {
     item.get(key)?.as_n().ok()?.parse().ok()
 }
@@ -80,93 +85,87 @@ impl Table {
             .await
     }
 
-    /// Claims delivery of `part` of the event known as `identity`.
+    /// Claims delivery of the event known as `identity` for an instance that must be done by
+    /// `until` (its invocation deadline): past that, the claim lapses, so a retry after a crash
+    /// mid-delivery can take it over. One claim covers every part of the event, so two
+    /// instances never split an event between them.
     pub async fn claim(
         &self,
         identity: &str,
-        part: &str,
         now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<Claim, String> {
-        let pk = format!("d#{identity}#{part}");
-        let put = self
+        let taken = self
             .client()
-            .await
-            .put_item()
-            .table_name(&self.name)
-            .item("pk", s(&pk))
-            .item("status", s("sending"))
-            .item("lease_until", n((now + LEASE).timestamp()))
-            .item("expires_at", n((now + KEEP).timestamp()))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#s = :sending AND lease_until < :now)",
-            )
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(Claim::Mine),
-            Err(err) if is_condition_failure(&err) => {
-                let got = self
-                    .client()
-                    .await
-                    .get_item()
-                    .table_name(&self.name)
-                    .key("pk", s(&pk))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| code("GetItem", &e))?;
-                let sent = got
-                    .item()
-                    .and_then(|i| i.get("status"))
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|v| v == "sent");
-                Ok(if sent {
-                    Claim::Delivered
-                } else {
-                    Claim::Elsewhere
-                })
-            }
-            Err(err) => Err(code("PutItem", &err)),
-        }
-    }
-
-    /// Records that `part` of `identity` was delivered.
-    pub async fn complete(&self, identity: &str, part: &str) -> Result<(), String> {
-        self.client()
             .await
             .update_item()
             .table_name(&self.name)
-            .key("pk", s(&format!("d#{identity}#{part}")))
-            .update_expression("SET #s = :sent")
+            .key("pk", s(&format!("d#{identity}")))
+            .update_expression("SET #s = :sending, lease_until = :until, expires_at = :expires")
+            .condition_expression(
+                "attribute_not_exists(pk) OR #s <> :sending OR lease_until < :now",
+            )
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":until", n((until + LEASE_MARGIN).timestamp()))
+            .expression_attribute_values(":expires", n((now + KEEP).timestamp()))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match taken {
+            Ok(out) => Ok(Claim::Mine {
+                sent: out.attributes().map(sent_parts).unwrap_or_default(),
+            }),
+            Err(err) if is_condition_failure(&err) => Ok(Claim::Elsewhere),
+            Err(err) => Err(code("UpdateItem", &err)),
+        }
+    }
+
+    /// Whether another instance still holds the claim on `identity`.
+    pub async fn busy(&self, identity: &str) -> Result<bool, String> {
+        let got = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| code("GetItem", &e))?;
+        Ok(got
+            .item()
+            .and_then(|i| i.get("status"))
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|v| v == "sending"))
+    }
+
+    /// Ends this instance's claim, recording the parts it delivered.
+    pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), String> {
+        let mut update = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}")))
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":idle", s("idle"));
+        update = if delivered.is_empty() {
+            update.update_expression("SET #s = :idle")
+        } else {
+            update
+                .update_expression("SET #s = :idle ADD sent :parts")
+                .expression_attribute_values(
+                    ":parts",
+                    AttributeValue::Ss(delivered.iter().map(|p| p.to_string()).collect()),
+                )
+        };
+        update
             .send()
             .await
             .map(|_| ())
             .map_err(|e| code("UpdateItem", &e))
-    }
-
-    /// Gives up a claim whose delivery failed, so a retry (on any instance) can take it.
-    pub async fn release(&self, identity: &str, part: &str) -> Result<(), String> {
-        let released = self
-            .client()
-            .await
-            .delete_item()
-            .table_name(&self.name)
-            .key("pk", s(&format!("d#{identity}#{part}")))
-            .condition_expression("#s = :sending")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sending", s("sending"))
-            .send()
-            .await;
-        match released {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(code("DeleteItem", &err)),
-        }
     }
 
     /// Where the Slack message of deployment `id` is, if one was posted.

@@ -6,6 +6,7 @@
 //! with the function's captured output instead of blocking it.
 
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,6 +61,24 @@ pub enum Reported {
 struct Emulator {
     pending: AsyncMutex<mpsc::UnboundedReceiver<Invocation>>,
     reported: mpsc::UnboundedSender<Reported>,
+    /// `/next` requests waiting for an event right now (`Lambda::wait_polling`).
+    polling: Arc<AtomicUsize>,
+}
+
+/// Counts one `/next` request as waiting for as long as it lives (its future may be dropped).
+struct Polling(Arc<AtomicUsize>);
+
+impl Polling {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Polling(count.clone())
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> String {
@@ -72,7 +91,11 @@ fn header_text(headers: &HeaderMap, name: &str) -> String {
 
 /// `GET /2018-06-01/runtime/invocation/next`: long-polls until an event is queued.
 async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
-    let invocation = emu.pending.lock().await.recv().await;
+    let invocation = {
+        let mut pending = emu.pending.lock().await;
+        let _polling = Polling::start(&emu.polling);
+        pending.recv().await
+    };
     let Some(invocation) = invocation else {
         return StatusCode::GONE.into_response();
     };
@@ -169,6 +192,8 @@ pub struct Lambda {
     server: JoinHandle<()>,
     /// `(request id, event id the log line must name)` of every invocation, in order.
     invocations: Vec<(String, String)>,
+    /// `/next` requests of the function waiting for an event.
+    polling: Arc<AtomicUsize>,
 }
 
 /// Captured output of the function once it is stopped.
@@ -208,9 +233,11 @@ impl Lambda {
     pub async fn spawn(env: &[(&str, &str)]) -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
         let (reported_tx, reported) = mpsc::unbounded_channel();
+        let polling = Arc::new(AtomicUsize::new(0));
         let emulator = Arc::new(Emulator {
             pending: AsyncMutex::new(pending),
             reported: reported_tx,
+            polling: polling.clone(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
@@ -274,6 +301,60 @@ impl Lambda {
             readers,
             server,
             invocations: Vec::new(),
+            polling,
+        }
+    }
+
+    /// Waits up to `within` until the function is long-polling `/next` (idle, ready for an
+    /// event), so that events queued on several functions at once are answered together.
+    pub async fn wait_polling(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.polling.load(Ordering::SeqCst) == 0 {
+            self.assert_alive("while waiting for it to poll /next");
+            if Instant::now() >= deadline {
+                panic!(
+                    "the function did not poll /next within {within:?}\n{}",
+                    self.output_so_far()
+                );
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Queues an event for `/next` without waiting for its result (for a function about to be
+    /// killed mid-invocation).
+    pub fn send(&mut self, request_id: &str, payload: &Value, log_event_id: &str) {
+        self.invocations
+            .push((request_id.to_string(), log_event_id.to_string()));
+        self.queue
+            .send(Invocation {
+                request_id: request_id.to_string(),
+                body: serde_json::to_vec(payload).expect("payload serializes"),
+            })
+            .expect("emulator queue open");
+    }
+
+    /// Kills the function wherever it is (as Lambda does on a crash or a timeout) and returns
+    /// everything it wrote; unlike `stop`, it may be mid-invocation or already gone.
+    pub async fn kill(mut self) -> Output {
+        let _ = self.child.start_kill();
+        timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .expect("the function exits after kill")
+            .expect("wait for the function");
+        for reader in self.readers.drain(..) {
+            timeout(Duration::from_secs(5), reader)
+                .await
+                .expect("output readers finish once the process is gone")
+                .expect("output reader task");
+        }
+        self.server.abort();
+        let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
+        let stderr = std::mem::take(&mut *self.stderr.lock().expect("stderr"));
+        Output {
+            stdout,
+            stderr,
+            invocations: std::mem::take(&mut self.invocations),
         }
     }
 
