@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
 .PHONY: help build debug release demo test fmt-check clippy unit lint-template tools \
-	deploy-tools deploy clean
+	deploy-tools deploy clean bench load fuzz
 
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
@@ -14,6 +14,9 @@ help:
 	@echo "make release cargo build --release (target/release/ecs-notifier)"
 	@echo "make build   the Lambda deployment zip with cargo lambda (ARCH=arm64 default, or ARCH=x86_64)"
 	@echo "make deploy  sam build + sam deploy of template.yaml (guided the first time, or GUIDED=1)"
+	@echo "make bench   criterion benchmarks of the pure pipeline, and the binary against a local Runtime API"
+	@echo "make load    10,000 events of 200 services in SQS batches through the binary (loopback sinks)"
+	@echo "make fuzz    the property tests with many more cases (FUZZ_CASES, default 20000 per property)"
 
 # Debug build of the CLI, for `make demo`.
 debug:
@@ -156,3 +159,13 @@ endif
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV) .aws-sam
+
+bench:
+	scripts/bench
+
+load:
+	scripts/load
+
+FUZZ_CASES ?= 20000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz -- --nocapture --test-threads 1
