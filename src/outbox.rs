@@ -1,7 +1,8 @@
 //! Delivers the plans of one invocation: Slack paced per destination, Datadog merged into one
 //! request per endpoint, and every result mapped back to the events it carried.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -68,6 +69,9 @@ pub struct Sinks {
     pub client: Client,
     pub slack: Option<Slack>,
     pub datadog: Option<DatadogApi>,
+    /// When each Slack destination may next be posted to: pacing carries over from one
+    /// invocation to the next in a warm process.
+    next_slot: Mutex<HashMap<String, Instant>>,
 }
 
 impl Sinks {
@@ -100,6 +104,7 @@ impl Sinks {
             client,
             slack,
             datadog,
+            next_slot: Mutex::new(HashMap::new()),
         }
     }
 
@@ -159,6 +164,20 @@ impl Sinks {
                 other => other.map(|_| ()),
             },
         }
+    }
+
+    fn slot(&self, destination: &str) -> Instant {
+        let slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+        slots.get(destination).copied().unwrap_or_else(Instant::now)
+    }
+
+    fn set_slot(&self, destination: String, at: Instant) {
+        let mut slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.len() > 1024 {
+            let now = Instant::now();
+            slots.retain(|_, t| *t > now);
+        }
+        slots.insert(destination, at);
     }
 
     fn is_app(&self) -> bool {
@@ -248,9 +267,13 @@ impl Sinks {
                     .push((i, message, target));
             }
         }
-        let slack = join_all(queues.into_values().map(|queue| async move {
+        let slack = join_all(queues.into_iter().map(|(destination, queue)| async move {
             let mut results = Vec::new();
-            let mut next = Instant::now();
+            let mut next = if pace.is_zero() {
+                Instant::now()
+            } else {
+                self.slot(&destination).max(Instant::now())
+            };
             for (i, message, target) in queue {
                 if next >= deadline {
                     results.push((
@@ -276,6 +299,9 @@ impl Sinks {
                 };
                 results.push((i, sent));
                 next = Instant::now() + pace;
+            }
+            if !pace.is_zero() {
+                self.set_slot(destination, next);
             }
             results
         }));

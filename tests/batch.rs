@@ -485,3 +485,27 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn pacing_carries_over_from_one_batch_to_the_next() {
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let started = Instant::now();
+    for i in 0..3 {
+        let answer = n
+            .handle_batch(
+                batch(&[crash(i, 60)])["Records"].as_array().unwrap(),
+                soon(20),
+                None,
+            )
+            .await;
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    let took = started.elapsed();
+    assert_eq!(slack.received_requests().await.unwrap().len(), 3);
+    assert!(
+        took >= Duration::from_secs(2),
+        "one message a second to a webhook, across batches: {took:?}"
+    );
+}
