@@ -528,3 +528,64 @@ async fn tags_route_alerts_to_a_team_webhook() {
     );
     assert_eq!(payments.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_burst_of_slack_429s_is_ridden_out_within_the_deadline() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_string("rate_limited"),
+        )
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[]);
+    let started = Instant::now();
+    let report = n
+        .handle(&sample("task-oom.json"), soon(10), None)
+        .await
+        .unwrap();
+    assert!(report.delivered.contains(&"slack"));
+    assert_eq!(
+        requests_to(&slack, WEBHOOK_PATH).await.len(),
+        4,
+        "three 429s, then delivered"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "each Retry-After honoured"
+    );
+
+    // A burst longer than the deadline allows: the invocation fails (Lambda retries it) in time.
+    slack.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .mount(&slack)
+        .await;
+    let started = Instant::now();
+    let err = n
+        .handle(
+            &sample("task-exit-segfault.json"),
+            Instant::now() + Duration::from_millis(2500),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err.failures[0].1, SendError::Deadline { .. }),
+        "{err}"
+    );
+}
