@@ -6,6 +6,9 @@
 //! - `value`: from the parsed `serde_json::Value` (what `lambda_runtime` hands the handler);
 //! - `bytes`: from the raw bytes of the event (`serde_json::from_slice`) through to the bodies.
 //!
+//! and, for the task failure, each stage on its own (`task_failure_oom_stages`: parse, decode,
+//! plan, serialize), to show where the time goes.
+//!
 //! `scripts/bench` runs it (`cargo bench --bench pipeline`); kept short (1 s warm-up, 2 s
 //! measurement, 30 samples) so the whole of `make bench` stays within a few minutes on 2 cores.
 //! Criterion's command-line options override these (`cargo bench --bench pipeline -- --help`).
@@ -142,6 +145,31 @@ fn pipeline(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // Where the time of the costliest case goes: parse the bytes, decode, plan, serialize.
+    let (raw, value) = load(&CASES[0], now);
+    let decoded = decode(&value).expect("a sample ECS event decodes");
+    let planned = plan(&decoded, &Enrichment::default(), &Options::default(), now);
+    let mut group = c.benchmark_group(format!("{}_stages", CASES[0].name));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("1_parse", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(&raw)).expect("JSON"))
+    });
+    group.bench_function("2_decode", |b| {
+        b.iter(|| decode(black_box(&value)).expect("decodes"))
+    });
+    group.bench_function("3_plan", |b| {
+        b.iter(|| {
+            plan(
+                black_box(&decoded),
+                &Enrichment::default(),
+                &Options::default(),
+                black_box(now),
+            )
+        })
+    });
+    group.bench_function("4_serialize", |b| b.iter(|| bodies(black_box(&planned))));
+    group.finish();
 }
 
 criterion_group! {

@@ -9,9 +9,11 @@
 //!   `--spawns`, binaries interleaved so background load hits both alike);
 //! - first-event latency: from handing out the first event to receiving its `/response`, in a
 //!   fresh process (the same spawns);
-//! - warm latency over `--events` more events in one process: median and p99;
-//! - peak RSS (`VmHWM` in /proc/PID/status) after the first event, after 1,000 events and at the
-//!   end, to show whether memory grows with the number of events;
+//! - warm latency over `--events` more events in one process: median and p99 (both functions'
+//!   processes alive, taking turns in chunks of 100 events);
+//! - peak RSS (`VmHWM` in /proc/PID/status) after the first event, after 1,000 events, halfway
+//!   and at the end, to show whether memory grows with the number of events once the bounded
+//!   caches are full;
 //! - that every event's Slack post and Datadog points reached the sinks.
 //!
 //! The events are events/task-oom.json (a failure: one Slack post, three distribution points
@@ -62,15 +64,19 @@ const SLACK_PATH: &str = "/services/T000/B000/BENCHWEBHOOK";
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest the harness waits for a process to poll `/next`, or for one result.
 const WAIT: Duration = Duration::from_secs(20);
-/// Where memory is read the first time in the warm run, to compare with the end.
+/// Where memory is read during the warm run, besides halfway and the end. Growth is judged on
+/// the second half only: the bounded dedupe log (8,192 keys, two per task event) fills during
+/// the first 4,096 events, so memory may rise until then, never after.
 const RSS_CHECKPOINT: usize = 1_000;
+/// Warm events one function gets before the other's turn.
+const WARM_CHUNK: usize = 100;
 
 // Budgets of the issue.
 const INIT_RATIO_BUDGET: f64 = 2.0;
 const WARM_MEDIAN_BUDGET: Duration = Duration::from_millis(1);
 const PURE_BUDGET_NS: f64 = 20_000.0;
 const RSS_BUDGET_KB: u64 = 16 * 1024;
-/// "No growth": the peak at the end may exceed the peak after 1,000 events by at most this.
+/// "No growth": the peak at the end may exceed the peak halfway by at most this.
 const RSS_GROWTH_TOLERANCE_KB: u64 = 1024;
 const ZIP_BUDGET_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -448,6 +454,10 @@ impl Events {
         Ok(Self { template, task_id })
     }
 
+    fn bytes(&self, spawn: usize, n: usize) -> Result<Vec<u8>, Error> {
+        Ok(serde_json::to_vec(&self.nth(spawn, n))?)
+    }
+
     fn nth(&self, spawn: usize, n: usize) -> Value {
         let mut event = self.template.clone();
         let task_id = format!("{:08x}{:024x}", spawn, n);
@@ -593,12 +603,12 @@ impl Process {
 
     /// Hands out one event and waits for its result: the latency, or `Err` with the error
     /// body when the function reported `/error` for it.
-    async fn invoke(&mut self, event: &Value) -> Result<Result<Duration, String>, Error> {
+    async fn invoke(&mut self, event: Vec<u8>) -> Result<Result<Duration, String>, Error> {
         self.served += 1;
         let request_id = format!("req-{:08}", self.served);
         self.api
             .queue
-            .send((request_id.clone(), serde_json::to_vec(event)?))
+            .send((request_id.clone(), event))
             .map_err(|_| "the Runtime API emulator stopped")?;
         loop {
             match self.report().await? {
@@ -653,9 +663,10 @@ struct Measured {
     first: Vec<Duration>,
     warm: Vec<Duration>,
     warm_wall: Duration,
-    /// Peak RSS (kB) after the first event, after `RSS_CHECKPOINT` events, at the end.
+    /// Peak RSS (kB) after the first event, after `RSS_CHECKPOINT` events, halfway, at the end.
     hwm_first: u64,
     hwm_checkpoint: u64,
+    hwm_half: u64,
     hwm_end: u64,
     rss_end: u64,
     /// Events the function answered with `/error`, with the first error.
@@ -704,7 +715,7 @@ async fn cold_starts(
         for (f, m) in functions.iter().zip(measured.iter_mut()) {
             let mut process = f.spawn(&format!("cold-{round:02}")).await?;
             let init = process.init().await?;
-            let result = process.invoke(&events.nth(round + 1, 0)).await?;
+            let result = process.invoke(events.bytes(round + 1, 0)?).await?;
             process.stop().await?;
             m.init.push(init);
             m.record(result, |m, latency| m.first.push(latency));
@@ -713,35 +724,58 @@ async fn cold_starts(
     Ok(())
 }
 
-/// One process: the first event, then `n` warm ones, reading memory on the way.
-async fn warm_run(
-    f: &Function<'_>,
-    m: &mut Measured,
+/// Both functions side by side, a process each: the first event, then `n` warm ones in chunks
+/// of `WARM_CHUNK` taken in turn (so a change of background load hits both alike), reading
+/// memory on the way.
+async fn warm_runs(
+    functions: &[&Function<'_>],
+    measured: &mut [Measured],
     events: &Events,
     n: usize,
 ) -> Result<(), Error> {
-    let spawn = 0;
-    let mut process = f.spawn("warm").await?;
-    m.init.push(process.init().await?);
-    let result = process.invoke(&events.nth(spawn, 0)).await?;
-    m.record(result, |m, latency| m.first.push(latency));
-    m.hwm_first = process.memory().0;
-    m.warm.reserve(n);
-    let started = Instant::now();
-    for i in 1..=n {
-        // Built before the event is handed out: not part of the latency.
-        let event = events.nth(spawn, i);
-        let result = process.invoke(&event).await?;
-        m.record(result, |m, latency| m.warm.push(latency));
-        if i == RSS_CHECKPOINT.min(n) {
-            m.hwm_checkpoint = process.memory().0;
-        }
+    let mut processes = Vec::new();
+    for (f, m) in functions.iter().zip(measured.iter_mut()) {
+        let mut process = f.spawn("warm").await?;
+        m.init.push(process.init().await?);
+        let result = process.invoke(events.bytes(0, 0)?).await?;
+        m.record(result, |m, latency| m.first.push(latency));
+        m.hwm_first = process.memory().0;
+        m.warm.reserve(n);
+        processes.push(process);
     }
-    m.warm_wall = started.elapsed();
-    (m.hwm_end, m.rss_end) = process.memory();
+    let mut done = 0;
+    while done < n {
+        let chunk = (done + 1)..=(done + WARM_CHUNK).min(n);
+        for (process, m) in processes.iter_mut().zip(measured.iter_mut()) {
+            // Built before they are handed out: not part of any measurement.
+            let bodies = chunk
+                .clone()
+                .map(|i| events.bytes(0, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let started = Instant::now();
+            for (i, body) in chunk.clone().zip(bodies) {
+                let result = process.invoke(body).await?;
+                m.record(result, |m, latency| m.warm.push(latency));
+                if i == RSS_CHECKPOINT.min(n) {
+                    m.hwm_checkpoint = process.memory().0;
+                }
+                if i == n.div_ceil(2) {
+                    m.hwm_half = process.memory().0;
+                }
+            }
+            m.warm_wall += started.elapsed();
+        }
+        done = *chunk.end();
+    }
+    for (process, m) in processes.iter().zip(measured.iter_mut()) {
+        (m.hwm_end, m.rss_end) = process.memory();
+    }
     // Let the last requests to the sinks land before counting (they answered already).
     tokio::time::sleep(Duration::from_millis(100)).await;
-    process.stop().await
+    for process in processes {
+        process.stop().await?;
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------------
@@ -903,6 +937,13 @@ fn report(args: &Args, m: &[Measured; 2], expected: Arrived, warm_events: usize)
         mib(ecs.hwm_checkpoint),
         mib(empty.hwm_checkpoint),
     );
+    let half = warm_events.div_ceil(2);
+    let _ = writeln!(
+        t,
+        "| peak RSS after {half} events | {} | {} | | | |",
+        mib(ecs.hwm_half),
+        mib(empty.hwm_half),
+    );
     let _ = writeln!(
         t,
         "| peak RSS after {warm_events} events (RSS now) | {} ({}) | {} ({}) | {} | < 16 MiB | {} |",
@@ -913,12 +954,12 @@ fn report(args: &Args, m: &[Measured; 2], expected: Arrived, warm_events: usize)
         ratio(ecs.hwm_end as f64, empty.hwm_end as f64),
         verdict(ecs.hwm_end > 0 && ecs.hwm_end < RSS_BUDGET_KB)
     );
-    let growth = ecs.hwm_end.saturating_sub(ecs.hwm_checkpoint);
+    let growth = ecs.hwm_end.saturating_sub(ecs.hwm_half);
     let _ = writeln!(
         t,
-        "| peak RSS growth from {checkpoint} to {warm_events} events | {} | {} | | ≤ 1 MiB | {} |",
+        "| peak RSS growth from {half} to {warm_events} events | {} | {} | | ≤ 1 MiB | {} |",
         mib(growth),
-        mib(empty.hwm_end.saturating_sub(empty.hwm_checkpoint)),
+        mib(empty.hwm_end.saturating_sub(empty.hwm_half)),
         verdict(growth <= RSS_GROWTH_TOLERANCE_KB)
     );
     let want = expected.times(ecs.events);
@@ -963,11 +1004,17 @@ fn report(args: &Args, m: &[Measured; 2], expected: Arrived, warm_events: usize)
         } else {
             let _ = writeln!(
                 t,
-                "| event | from `Value` | from bytes | budget | |\n|---|---|---|---|---|"
+                "| event | from `Value` | from bytes | budget (from `Value`) | |\n|---|---|---|---|---|"
             );
             let mut groups: Vec<&str> = medians.iter().map(|(g, _, _)| g.as_str()).collect();
             groups.dedup();
-            for group in groups {
+            // Groups of stages (no `value`/`bytes`) are listed after the table.
+            let (cases, stages): (Vec<&str>, Vec<&str>) = groups.into_iter().partition(|g| {
+                medians
+                    .iter()
+                    .any(|(group, f, _)| group == g && (f == "value" || f == "bytes"))
+            });
+            for group in cases {
                 let of = |f: &str| {
                     medians
                         .iter()
@@ -978,14 +1025,24 @@ fn report(args: &Args, m: &[Measured; 2], expected: Arrived, warm_events: usize)
                     ns.map(|ns| format!("{:.1} µs", ns / 1e3))
                         .unwrap_or_default()
                 };
-                let worst = of("bytes").or(of("value")).unwrap_or(f64::MAX);
+                // The budget is for the pure part from the parsed event (`lambda_runtime` parses
+                // the bytes whatever the function does); from bytes is shown alongside.
+                let pure = of("value").or(of("bytes")).unwrap_or(f64::MAX);
                 let _ = writeln!(
                     t,
                     "| {group} | {} | {} | < 20 µs | {} |",
                     show(of("value")),
                     show(of("bytes")),
-                    verdict(worst < PURE_BUDGET_NS)
+                    verdict(pure < PURE_BUDGET_NS)
                 );
+            }
+            for group in stages {
+                let parts: Vec<String> = medians
+                    .iter()
+                    .filter(|(g, _, _)| g == group)
+                    .map(|(_, f, ns)| format!("{f} {:.1} µs", ns / 1e3))
+                    .collect();
+                let _ = writeln!(t, "\n{group}: {}", parts.join(" · "));
             }
         }
     }
@@ -1061,15 +1118,9 @@ async fn run(args: Args) -> Result<(), Error> {
     );
     let before = counters.snapshot();
     cold_starts(&[&ecs, &empty], &mut measured, &events, args.spawns).await?;
-    let [m_ecs, m_empty] = &mut measured;
-    warm_run(&ecs, m_ecs, &events, args.events).await?;
-    m_ecs.arrived = counters.snapshot().since(before);
-    let before_empty = counters.snapshot();
-    warm_run(&empty, m_empty, &events, args.events).await?;
-    m_empty.arrived = counters.snapshot().since(before_empty);
-    if m_empty.arrived != Arrived::default() {
-        return Err("the empty Lambda reached the sinks: the harness is miswired".into());
-    }
+    warm_runs(&[&ecs, &empty], &mut measured, &events, args.events).await?;
+    // Only ecs-notifier knows the sinks: all that arrived is its own.
+    measured[0].arrived = counters.snapshot().since(before);
     print!("{}", report(&args, &measured, expected, args.events));
     Ok(())
 }

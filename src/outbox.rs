@@ -285,7 +285,10 @@ impl Sinks {
                     ));
                     continue;
                 }
-                tokio::time::sleep_until(next).await;
+                // Only when pacing asks for it: a sleep rounds up to the timer's next tick.
+                if next > Instant::now() {
+                    tokio::time::sleep_until(next).await;
+                }
                 let plan = plans[i];
                 let sent = if app && plan.thread.is_some() {
                     let loud = plan.slack.is_some()

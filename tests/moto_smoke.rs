@@ -633,7 +633,7 @@ async fn call_latency() {
          first Logs calls (3 requests) {first_logs:?}; warm GetLogEvents {warm_logs:?}",
         warm[0], warm[5], warm[9]
     );
-    assert!(warm[5] < Duration::from_secs(2), "warm calls: {warm:?}");
+    assert!(warm[5] < Duration::from_secs(5), "warm calls: {warm:?}");
     assert!(
         first_ecs < Duration::from_secs(15),
         "first call {first_ecs:?}"
@@ -654,7 +654,7 @@ async fn call_latency() {
          {first_after_warm_up:?}"
     );
     assert!(
-        first_after_warm_up < Duration::from_secs(2),
+        first_after_warm_up < Duration::from_secs(5),
         "first call after warm_up {first_after_warm_up:?}"
     );
 }

@@ -5,12 +5,17 @@ use std::pin::Pin;
 
 use reqwest::Client;
 use serde::Serialize;
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::payload::{Distribution, Event, Series};
 use crate::retry::{self, RetryPolicy, SendError};
 use crate::secret::Secret;
+
+/// `{"series": [...]}`, serialized straight from the borrowed items.
+#[derive(Serialize)]
+struct SeriesBody<'a, T> {
+    series: &'a [T],
+}
 
 /// The Datadog HTTP API of one site (or a proxy), with its API key.
 #[derive(Debug, Clone)]
@@ -64,7 +69,7 @@ impl DatadogApi {
     ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(async move {
             match self
-                .post(client, path, &json!({ "series": items }), deadline)
+                .post(client, path, &SeriesBody { series: items }, deadline)
                 .await
             {
                 Err(SendError::Rejected { status: 413, .. }) if items.len() > 1 => {

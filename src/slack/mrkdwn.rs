@@ -32,7 +32,8 @@ pub fn slack_len(text: &str) -> usize {
 /// Cuts escaped text to at most `limit` (as [`slack_len`] counts) and marks the cut. Never
 /// splits a character or an `&amp;`-style entity.
 pub fn fit(text: &str, limit: usize) -> String {
-    if slack_len(text) <= limit {
+    // UTF-16 never needs more units than UTF-8 needs bytes: short texts need no counting.
+    if text.len() <= limit || slack_len(text) <= limit {
         return text.to_string();
     }
     let budget = limit.saturating_sub(slack_len(CUT_MARKER));
