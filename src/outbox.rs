@@ -113,15 +113,12 @@ impl Sinks {
     fn target<'a>(&'a self, plan: &'a Plan) -> Option<(String, Target<'a>)> {
         match self.slack.as_ref()? {
             Slack::Webhooks { default, routes } => {
-                if let Some(route) = &plan.slack_route {
-                    match routes.get(route) {
-                        Some(webhook) => {
-                            return Some((format!("route:{route}"), Target::Webhook(webhook)))
-                        }
-                        None => {
-                            tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook")
-                        }
-                    }
+                if let Some((route, webhook)) = plan
+                    .slack_route
+                    .as_ref()
+                    .and_then(|r| Some((r, routes.get(r)?)))
+                {
+                    return Some((format!("route:{route}"), Target::Webhook(webhook)));
                 }
                 default
                     .as_ref()
@@ -255,6 +252,13 @@ impl Sinks {
             let Some(message) = slack_message(plan, app) else {
                 continue;
             };
+            if let (Some(route), Some(Slack::Webhooks { routes, .. })) =
+                (&plan.slack_route, &self.slack)
+            {
+                if !routes.contains_key(route) {
+                    tracing::warn!(route = %route, "tag ecs-notifier:slack names a route with no SLACK_WEBHOOK_URL_<NAME>; using the default webhook");
+                }
+            }
             let Some((destination, target)) = self.target(plan) else {
                 continue;
             };

@@ -125,14 +125,8 @@ impl SlackApi {
         message: &Message,
         deadline: Instant,
     ) -> Result<Posted, SendError> {
-        let body = json!({
-            "channel": channel,
-            "text": message.text,
-            "blocks": message.blocks,
-            "unfurl_links": false,
-            "unfurl_media": false,
-        });
-        self.call(client, "chat.postMessage", body, deadline).await
+        self.post_message(client, channel, None, message, deadline)
+            .await
     }
 
     /// A reply in the thread of `posted` (notifies, where an edit does not).
@@ -143,14 +137,28 @@ impl SlackApi {
         message: &Message,
         deadline: Instant,
     ) -> Result<Posted, SendError> {
-        let body = json!({
-            "channel": posted.channel,
-            "thread_ts": posted.ts,
+        self.post_message(client, &posted.channel, Some(&posted.ts), message, deadline)
+            .await
+    }
+
+    async fn post_message(
+        &self,
+        client: &Client,
+        channel: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+        deadline: Instant,
+    ) -> Result<Posted, SendError> {
+        let mut body = json!({
+            "channel": channel,
             "text": message.text,
             "blocks": message.blocks,
             "unfurl_links": false,
             "unfurl_media": false,
         });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
         self.call(client, "chat.postMessage", body, deadline).await
     }
 
