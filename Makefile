@@ -70,9 +70,11 @@ endef
 export SAM_TRANSLATE
 
 # Both shapes: cfn-lint cannot be given parameter values, so the same two checks run again on
-# a copy whose parameter defaults turn the optional parts on (the state table, the buffer queue).
+# a copy whose parameter defaults turn the optional parts on (the state table with its missed-run
+# check, the buffer queue, the launch-failure and retirement rules, the target-failure queue).
 SHAPE_ON        := target/sam/template-on.json
-SHAPE_ON_PARAMS := StateTable=true BufferQueue=true
+SHAPE_ON_PARAMS := StateTable=true BufferQueue=true LaunchFailureAlerts=true RetirementWarnings=true \
+	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)'
 define SET_DEFAULTS
 import json, sys
 from samtranslator.yaml_helper import yaml_parse

@@ -20,10 +20,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ecs_notifier::datadog::api::series_body;
 use ecs_notifier::enrichment::Enrichment;
 use ecs_notifier::event::decode;
 use ecs_notifier::plan::{plan, Options, Plan};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The sample events measured: one per kind of outcome the function sees most.
 const CASES: [Case; 5] = [
@@ -72,7 +73,7 @@ struct Case {
 
 /// Every request body the function sends for a plan, serialized as the sinks serialize them:
 /// the Slack message as is (src/slack/webhook.rs), distributions and series wrapped in
-/// `{"series": [...]}` through `json!` (src/datadog/api.rs), each Datadog event on its own.
+/// `{"series": [...]}` (`series_body`, src/datadog/api.rs), each Datadog event on its own.
 fn bodies(plan: &Plan) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(4);
     if let Some(message) = &plan.slack {
@@ -80,10 +81,10 @@ fn bodies(plan: &Plan) -> Vec<Vec<u8>> {
     }
     let dd = &plan.datadog;
     if !dd.distributions.is_empty() {
-        out.push(serde_json::to_vec(&json!({ "series": dd.distributions })).unwrap_or_default());
+        out.push(series_body(&dd.distributions));
     }
     if !dd.series.is_empty() {
-        out.push(serde_json::to_vec(&json!({ "series": dd.series })).unwrap_or_default());
+        out.push(series_body(&dd.series));
     }
     for event in &dd.events {
         out.push(serde_json::to_vec(event).unwrap_or_default());

@@ -1,4 +1,4 @@
-//! AWS clients (ECS, CloudWatch Logs), created lazily on first use and kept per account and region.
+//! AWS clients (ECS, CloudWatch Logs, EventBridge Scheduler), created lazily on first use and kept per account and region.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, OnceCell};
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 /// Builds clients on first use: nothing AWS is loaded at start-up.
@@ -76,9 +77,11 @@ impl Aws {
         let base = self.base().await;
         let mut ecs = aws_sdk_ecs::config::Builder::from(base);
         let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(base);
+        let mut scheduler = aws_sdk_scheduler::config::Builder::from(base);
         if !region.is_empty() {
             ecs = ecs.region(Region::new(region.to_string()));
             logs = logs.region(Region::new(region.to_string()));
+            scheduler = scheduler.region(Region::new(region.to_string()));
         }
         if let Some(role) = role {
             // The clients' identity cache keeps the assumed credentials until they expire.
@@ -89,11 +92,13 @@ impl Aws {
                 .await;
             let shared = aws_sdk_ecs::config::SharedCredentialsProvider::new(provider);
             ecs = ecs.credentials_provider(shared.clone());
-            logs = logs.credentials_provider(shared);
+            logs = logs.credentials_provider(shared.clone());
+            scheduler = scheduler.credentials_provider(shared);
         }
         let clients = Clients {
             ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler.build()),
         };
         cache.insert(key, clients.clone());
         clients

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::enrichment::Enrichment;
-use crate::event::decode;
+use crate::event::{decode_all, DecodeError, Event};
 use crate::plan::{plan, Options, Plan};
 use crate::slack::preview::preview;
 
@@ -70,7 +70,28 @@ pub fn render_value(
     options: &Options,
     format: Format,
 ) -> String {
-    let event = match decode(value) {
+    let events = decode_all(value);
+    let several = events.len() > 1;
+    let mut out = String::new();
+    for (i, (_, event)) in events.into_iter().enumerate() {
+        let name = if several {
+            format!("{name} [record {}]", i + 1)
+        } else {
+            name.to_string()
+        };
+        out.push_str(&render_event(&name, event, enrichment, options, format));
+    }
+    out
+}
+
+fn render_event(
+    name: &str,
+    event: Result<Event, DecodeError>,
+    enrichment: &Enrichment,
+    options: &Options,
+    format: Format,
+) -> String {
+    let event = match event {
         Ok(event) => event,
         Err(err) => {
             return match format {

@@ -111,6 +111,9 @@ pub struct Config {
     pub flood_window: Duration,
     /// `STATE_TABLE`: the DynamoDB table shared by all instances (optional).
     pub state_table: Option<String>,
+    /// `EXPECT_GRACE` (default `15m`): how late a job tagged `ecs-notifier:expect-every` may
+    /// finish before its run counts as missed.
+    pub expect_grace: Duration,
 }
 
 /// The Datadog sites, for validation of `DD_SITE`.
@@ -307,7 +310,17 @@ impl Config {
             None => Duration::from_secs(600),
         };
 
+        let expect_grace = match get("EXPECT_GRACE") {
+            Some(v) => crate::expect::parse_duration(&v)
+                .and_then(|d| d.to_std().ok())
+                .ok_or_else(|| {
+                    invalid("EXPECT_GRACE", "a duration such as `15m` or `1h30m`", &v)
+                })?,
+            None => Duration::from_secs(900),
+        };
+
         Ok(Self {
+            expect_grace,
             state_table: get("STATE_TABLE"),
             flood_window,
             slack_webhook,

@@ -50,7 +50,24 @@ pub struct Enricher {
     settings: EnrichSettings,
     task_definitions: Mutex<Cache<Arc<TaskDefinitionInfo>>>,
     services: Mutex<Cache<Arc<ServiceInfo>>>,
+    schedules: Mutex<Cache<Arc<ScheduleInfo>>>,
 }
+
+/// An EventBridge Scheduler schedule's timing, for missed-run checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleInfo {
+    /// `group/name`.
+    pub name: String,
+    /// `rate(1 hour)`, `cron(0 3 * * ? *)`, `at(...)`.
+    pub expression: String,
+    /// `ScheduleExpressionTimezone`, when set.
+    pub timezone: Option<String>,
+}
+
+/// Schedules read per lookup of a schedule by the prefix of its name.
+const SCHEDULE_CANDIDATES: usize = 10;
+/// How long a schedule's expression is trusted before it is read again.
+const SCHEDULE_TTL: Duration = Duration::from_secs(600);
 
 /// Why a lookup gave nothing.
 type Why = String;
@@ -106,6 +123,7 @@ impl Enricher {
             settings,
             task_definitions: Mutex::new(Cache::new(256, None)),
             services: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),
+            schedules: Mutex::new(Cache::new(256, Some(SCHEDULE_TTL))),
         }
     }
 
@@ -119,7 +137,139 @@ impl Enricher {
             Event::ServiceAction(env, a) => {
                 self.for_service_action(env, a, own_account, deadline).await
             }
+            Event::RunTask(env, call) if call.failed() => {
+                let td = call.request_parameters.task_definition.as_deref();
+                self.for_launch(env, td, own_account, deadline).await
+            }
+            Event::TargetFailure(env, failure) => {
+                let td = failure.task_definition.as_deref();
+                self.for_launch(env, td, own_account, deadline).await
+            }
+            Event::RunTask(..) | Event::Retirement(..) | Event::Check(_) => Enrichment::default(),
         }
+    }
+
+    /// The EventBridge Scheduler schedule of a job: the one named `name` in `group` (`exact`),
+    /// or the one whose name starts with `name` (ECS cuts `startedBy` to 36 characters) and
+    /// whose ECS target runs the task definition `family`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn schedule(
+        &self,
+        env: &Envelope,
+        own_account: Option<&str>,
+        group: Option<&str>,
+        name: &str,
+        exact: bool,
+        family: &str,
+    ) -> Result<Arc<ScheduleInfo>, Why> {
+        let key = format!(
+            "{}/{}/{}/{name}/{exact}/{family}",
+            env.account,
+            env.region,
+            group.unwrap_or("")
+        );
+        if let Some(hit) = lock(&self.schedules).get(&key) {
+            return Ok(hit);
+        }
+        let deadline = Instant::now() + self.settings.budget;
+        let clients = self
+            .clients(env, &env.region, own_account, deadline)
+            .await?;
+        let scheduler = &clients.scheduler;
+        let get = |group: Option<String>, name: String| async move {
+            let op = "scheduler:GetSchedule";
+            within(deadline, op, async {
+                scheduler
+                    .get_schedule()
+                    .name(name)
+                    .set_group_name(group)
+                    .send()
+                    .await
+                    .map_err(|e| why(op, &e))
+            })
+            .await
+        };
+        let runs_family = |out: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput| {
+            out.target()
+                .and_then(|t| t.ecs_parameters())
+                .map(|p| arn::family_revision(p.task_definition_arn()).0 == family)
+                .unwrap_or(false)
+        };
+        let found = if exact {
+            get(group.map(str::to_string), name.to_string()).await?
+        } else {
+            let op = "scheduler:ListSchedules";
+            let listed = within(deadline, op, async {
+                scheduler
+                    .list_schedules()
+                    .name_prefix(name)
+                    .set_group_name(group.map(str::to_string))
+                    .max_results(SCHEDULE_CANDIDATES as i32)
+                    .send()
+                    .await
+                    .map_err(|e| why(op, &e))
+            })
+            .await?;
+            let mut found = None;
+            for summary in listed.schedules().iter().take(SCHEDULE_CANDIDATES) {
+                let Some(candidate) = summary.name() else {
+                    continue;
+                };
+                let out = get(
+                    summary.group_name().map(str::to_string),
+                    candidate.to_string(),
+                )
+                .await?;
+                if runs_family(&out) {
+                    found = Some(out);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                format!("{op}: no schedule named {name}… runs task definition {family}")
+            })?
+        };
+        let expression = found
+            .schedule_expression()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| "scheduler:GetSchedule: the schedule has no expression".to_string())?;
+        let info = Arc::new(ScheduleInfo {
+            name: format!(
+                "{}/{}",
+                found.group_name().unwrap_or("default"),
+                found.name().unwrap_or(name)
+            ),
+            expression: expression.to_string(),
+            timezone: found
+                .schedule_expression_timezone()
+                .filter(|tz| !tz.is_empty())
+                .map(str::to_string),
+        });
+        lock(&self.schedules).insert(key, info.clone());
+        Ok(info)
+    }
+
+    /// A task that could not be launched: its task definition, for the routing tags.
+    async fn for_launch(
+        &self,
+        env: &Envelope,
+        task_definition: Option<&str>,
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Enrichment {
+        let mut out = Enrichment::default();
+        let Some(td) = task_definition.filter(|td| !td.is_empty()) else {
+            return out;
+        };
+        let region = region_of(env, Some(td));
+        match self.clients(env, &region, own_account, deadline).await {
+            Ok(clients) => match self.task_definition(&clients, td, deadline).await {
+                Ok(info) => out.task_definition = Some(info),
+                Err(e) => out.skipped.push(e),
+            },
+            Err(e) => out.skipped.push(e),
+        }
+        out
     }
 
     async fn clients(

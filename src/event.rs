@@ -1,4 +1,6 @@
-//! The EventBridge envelope and the three kinds of ECS event this function acts on.
+//! The EventBridge envelope and the kinds of event this function acts on: ECS task, deployment
+//! and service events, RunTask calls recorded by CloudTrail, AWS Health retirement notices,
+//! schedule and rule dead letters, and the periodic missed-run check.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -6,6 +8,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::arn;
+use crate::cloudtrail::ApiCall;
+use crate::dlq::TargetFailure;
+use crate::health::{Affected, HealthEvent};
 use crate::lenient;
 
 /// A timestamp as ECS writes it in events (ISO-8601, UTC).
@@ -18,8 +23,12 @@ pub enum DecodeError {
     NotAnObject,
     #[error("input has no `{0}` field; not an EventBridge event")]
     MissingField(&'static str),
-    #[error("event source `{0}` is not aws.ecs")]
+    #[error("event source `{0}` is not aws.ecs, aws.health or aws.events")]
     OtherSource(String),
+    #[error("API call `{0}` is not handled (only ecs:RunTask)")]
+    OtherApiCall(String),
+    #[error("AWS Health event `{0}` is not handled (only AWS_ECS_TASK_PATCHING_RETIREMENT)")]
+    OtherHealthEvent(String),
     #[error("detail-type `{0}` is not handled")]
     OtherDetailType(String),
     #[error("event detail is not a JSON object")]
@@ -46,13 +55,27 @@ pub enum Event {
     Deployment(Envelope, Deployment),
     /// A Service Action.
     ServiceAction(Envelope, ServiceAction),
+    /// An `ecs:RunTask` call recorded by CloudTrail.
+    RunTask(Envelope, Box<ApiCall>),
+    /// An AWS Health notice that Fargate tasks will be retired.
+    Retirement(Envelope, Box<HealthEvent>),
+    /// A schedule or rule target that could not launch its task (its dead-letter message).
+    TargetFailure(Envelope, Box<TargetFailure>),
+    /// The periodic missed-run check (an EventBridge schedule's `Scheduled Event`).
+    Check(Envelope),
 }
 
 impl Event {
     /// The envelope shared by every kind.
     pub fn envelope(&self) -> &Envelope {
         match self {
-            Event::Task(e, _) | Event::Deployment(e, _) | Event::ServiceAction(e, _) => e,
+            Event::Task(e, _)
+            | Event::Deployment(e, _)
+            | Event::ServiceAction(e, _)
+            | Event::RunTask(e, _)
+            | Event::Retirement(e, _)
+            | Event::TargetFailure(e, _)
+            | Event::Check(e) => e,
         }
     }
 
@@ -76,6 +99,21 @@ impl Event {
                 let place = action.service_ref(env);
                 (place.cluster, place.service)
             }
+            Event::RunTask(_, call) => (call.cluster().to_string(), call.family().to_string()),
+            Event::Retirement(env, health) => {
+                match health.affected(&env.resources).into_iter().next() {
+                    Some(Affected::Service { cluster, service }) => (cluster, service),
+                    Some(Affected::Task { cluster, .. }) => (cluster, String::new()),
+                    _ => (String::new(), String::new()),
+                }
+            }
+            Event::TargetFailure(_, f) => (
+                f.cluster_name().unwrap_or("").to_string(),
+                f.family()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| f.launcher.name()),
+            ),
+            Event::Check(_) => (String::new(), String::new()),
         }
     }
 }
@@ -128,7 +166,7 @@ pub struct Task {
     pub execution_stopped_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "lenient::opt")]
     pub stopped_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "lenient::list")]
+    #[serde(default, deserialize_with = "lenient::records")]
     pub containers: Vec<Container>,
 }
 
@@ -287,7 +325,7 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
     let text = |key: &str| obj.get(key).and_then(Value::as_str);
     let source = text("source").ok_or(DecodeError::MissingField("source"))?;
     let detail_type = text("detail-type").ok_or(DecodeError::MissingField("detail-type"))?;
-    if source != "aws.ecs" {
+    if !matches!(source, "aws.ecs" | "aws.health" | "aws.events") {
         return Err(DecodeError::OtherSource(source.to_string()));
     }
     let detail = obj
@@ -301,9 +339,7 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
         detail_type: detail_type.to_string(),
         account: text("account").unwrap_or("").to_string(),
         region: text("region").unwrap_or("").to_string(),
-        time: obj
-            .get("time")
-            .and_then(|t| serde_json::from_value(t.clone()).ok()),
+        time: text("time").and_then(|t| t.parse().ok()),
         resources: obj
             .get("resources")
             .and_then(Value::as_array)
@@ -317,22 +353,73 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
     };
     // Every field of the detail types is lenient, so decoding an object cannot fail; the
     // fallback keeps that true should a field ever become strict.
-    let decoded = match detail_type {
-        "ECS Task State Change" => Event::Task(
+    let decoded = match (source, detail_type) {
+        ("aws.events", "Scheduled Event") => Event::Check(envelope),
+        ("aws.ecs", "AWS API Call via CloudTrail") => {
+            let call = ApiCall::deserialize(detail).unwrap_or_default();
+            match call.event_name.as_deref() {
+                Some("RunTask") => Event::RunTask(envelope, Box::new(call)),
+                other => return Err(DecodeError::OtherApiCall(other.unwrap_or("").to_string())),
+            }
+        }
+        ("aws.health", "AWS Health Event") => {
+            let health = HealthEvent::deserialize(detail).unwrap_or_default();
+            if !health.is_retirement() || health.service.as_deref().is_some_and(|s| s != "ECS") {
+                let code = health.event_type_code.unwrap_or_default();
+                return Err(DecodeError::OtherHealthEvent(code));
+            }
+            Event::Retirement(envelope, Box::new(health))
+        }
+        ("aws.ecs", "ECS Task State Change") => Event::Task(
             envelope,
             Box::new(Task::deserialize(detail).unwrap_or_default()),
         ),
-        "ECS Deployment State Change" => Event::Deployment(
+        ("aws.ecs", "ECS Deployment State Change") => Event::Deployment(
             envelope,
             Deployment::deserialize(detail).unwrap_or_default(),
         ),
-        "ECS Service Action" => Event::ServiceAction(
+        ("aws.ecs", "ECS Service Action") => Event::ServiceAction(
             envelope,
             ServiceAction::deserialize(detail).unwrap_or_default(),
         ),
-        other => return Err(DecodeError::OtherDetailType(other.to_string())),
+        (_, other) => return Err(DecodeError::OtherDetailType(other.to_string())),
     };
     Ok(decoded)
+}
+
+/// The event of one SQS record of a Lambda event: a schedule's or rule's dead letter (told by
+/// its message attributes), or the EventBridge event in its body; with the id its deliveries
+/// are known by.
+pub fn decode_record(record: &Value) -> (String, Result<Event, DecodeError>) {
+    if let Some((envelope, failure)) = TargetFailure::from_record(record) {
+        return (
+            envelope.id.clone(),
+            Ok(Event::TargetFailure(envelope, Box::new(failure))),
+        );
+    }
+    let body = record.get("body").and_then(Value::as_str).unwrap_or("");
+    match serde_json::from_str::<Value>(body) {
+        Ok(payload) => {
+            let id = payload
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            (id, decode(&payload))
+        }
+        Err(_) => (String::new(), Err(DecodeError::NotAnObject)),
+    }
+}
+
+/// Every event of a Lambda payload: the records of an SQS event, or the one EventBridge event.
+pub fn decode_all(payload: &Value) -> Vec<(String, Result<Event, DecodeError>)> {
+    match payload.get("Records").and_then(Value::as_array) {
+        Some(records) => records.iter().map(decode_record).collect(),
+        None => {
+            let id = payload.get("id").and_then(Value::as_str).unwrap_or("");
+            vec![(id.to_string(), decode(payload))]
+        }
+    }
 }
 
 #[cfg(test)]
@@ -347,6 +434,20 @@ mod tests {
         assert_eq!(
             decode(&json!({"source":"aws.ec2","detail-type":"x","detail":{}})),
             Err(DecodeError::OtherSource("aws.ec2".into()))
+        );
+        assert_eq!(
+            decode(
+                &json!({"source":"aws.ecs","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"StopTask"}})
+            ),
+            Err(DecodeError::OtherApiCall("StopTask".into()))
+        );
+        assert_eq!(
+            decode(
+                &json!({"source":"aws.health","detail-type":"AWS Health Event","detail":{"service":"EC2","eventTypeCode":"AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"}})
+            ),
+            Err(DecodeError::OtherHealthEvent(
+                "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED".into()
+            ))
         );
         assert_eq!(
             decode(

@@ -18,13 +18,16 @@ use crate::config::Config;
 use crate::delivery_log::DeliveryLog;
 use crate::enricher::Enricher;
 use crate::enrichment::Enrichment;
-use crate::event::decode;
+use crate::event::{decode, DecodeError, Envelope, Event, Task};
+use crate::expect::{Expect, Spec};
 use crate::flood::{admit, Admission, FloodState};
+use crate::jobs::{self, Job};
 use crate::outbox::Sinks;
 use crate::plan::{plan, Options, Plan};
 use crate::retry::{RetryPolicy, SendError};
 use crate::routing::Filter;
 use crate::slack::api::Posted;
+use crate::state::JobRun;
 use crate::state::{Claim, Table};
 
 /// Time kept back from the Lambda deadline to report the result.
@@ -113,6 +116,8 @@ pub struct Notifier {
     threads: Mutex<Cache<Posted>>,
     /// Shared across instances when a state table is configured.
     table: Option<Table>,
+    /// Grace period of jobs whose tags set none.
+    expect_grace: chrono::Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -166,6 +171,8 @@ impl Notifier {
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
             threads: Mutex::new(Cache::new(1024, Some(Duration::from_secs(86_400)))),
             table: None,
+            expect_grace: chrono::Duration::from_std(config.expect_grace)
+                .unwrap_or(chrono::Duration::minutes(15)),
         })
     }
 
@@ -207,7 +214,16 @@ impl Notifier {
         deadline: Instant,
         own_account: Option<&str>,
     ) -> Result<Report, DeliveryError> {
-        let prepared = self.prepare(payload, own_account).await;
+        let event_id = payload
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let event = decode(payload);
+        if let Ok(Event::Check(envelope)) = &event {
+            return self.check(envelope, deadline).await;
+        }
+        let prepared = self.prepare(event_id, event, own_account).await;
         let mut done = self.deliver(vec![prepared], deadline, Duration::ZERO).await;
         let (report, failures) = done.remove(0);
         if failures.is_empty() {
@@ -237,16 +253,10 @@ impl Notifier {
                     .to_string()
             })
             .collect();
-        let bodies: Vec<Value> = records
-            .iter()
-            .map(|r| {
-                let body = r.get("body").and_then(Value::as_str).unwrap_or("");
-                serde_json::from_str(body)
-                    .unwrap_or_else(|_| Value::String(body.chars().take(200).collect()))
-            })
-            .collect();
-        let prepared: Vec<Prepared> = stream::iter(bodies.iter())
-            .map(|body| self.prepare_unflooded(body, own_account))
+        let decoded: Vec<(String, Result<Event, DecodeError>)> =
+            records.iter().map(crate::event::decode_record).collect();
+        let prepared: Vec<Prepared> = stream::iter(decoded)
+            .map(|(id, event)| self.prepare_unflooded(id, event, own_account))
             .buffered(ENRICH_CONCURRENCY)
             .collect()
             .await;
@@ -270,19 +280,24 @@ impl Notifier {
         json!({ "batchItemFailures": failures })
     }
 
-    /// Decodes, filters, enriches, plans and flood-gates one event.
-    async fn prepare(&self, payload: &Value, own_account: Option<&str>) -> Prepared {
-        let mut item = self.prepare_unflooded(payload, own_account).await;
+    /// Filters, enriches, plans and flood-gates one decoded event.
+    async fn prepare(
+        &self,
+        event_id: String,
+        event: Result<Event, DecodeError>,
+        own_account: Option<&str>,
+    ) -> Prepared {
+        let mut item = self.prepare_unflooded(event_id, event, own_account).await;
         self.gate(&mut item).await;
         item
     }
 
-    async fn prepare_unflooded(&self, payload: &Value, own_account: Option<&str>) -> Prepared {
-        let event_id = payload
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+    async fn prepare_unflooded(
+        &self,
+        event_id: String,
+        event: Result<Event, DecodeError>,
+        own_account: Option<&str>,
+    ) -> Prepared {
         let skipped = |kind: &str, cause: String| Prepared {
             event_id: event_id.clone(),
             plan: None,
@@ -296,7 +311,13 @@ impl Notifier {
             enrich_ms: 0,
             not_enriched: Vec::new(),
         };
-        let event = match decode(payload) {
+        let event = match event {
+            Ok(Event::Check(_)) => {
+                return skipped(
+                    "check",
+                    "a missed-run check runs only when invoked directly".into(),
+                )
+            }
             Ok(event) => event,
             Err(err) => return skipped("invalid", err.to_string()),
         };
@@ -312,6 +333,10 @@ impl Notifier {
         };
         let enrich_ms = started.elapsed().as_millis() as u64;
         let plan = plan(&event, &enrichment, &self.options, Utc::now());
+        if let Event::Task(envelope, task) = &event {
+            self.track_job(envelope, task, &enrichment, &plan, own_account)
+                .await;
+        }
         Prepared {
             report: Report {
                 event_id: event_id.clone(),
@@ -442,7 +467,250 @@ impl Notifier {
     }
 }
 
+/// How long a job that stops running stays in the table: three of its intervals, at least.
+const JOB_KEEP_MIN: chrono::Duration = chrono::Duration::days(14);
+
 impl Notifier {
+    /// Records a stopped run of a job tagged `ecs-notifier:expect-every` in the state table, for
+    /// the missed-run check. Problems are logged; the event is delivered regardless.
+    async fn track_job(
+        &self,
+        envelope: &Envelope,
+        task: &Task,
+        enrichment: &Enrichment,
+        plan: &Plan,
+        own_account: Option<&str>,
+    ) {
+        let Some(table) = &self.table else { return };
+        let success = match plan.summary.verdict.as_str() {
+            "success" => true,
+            "failure" => false,
+            _ => return,
+        };
+        let tags = enrichment.tags();
+        let tag = |name: &str| tags.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let Some(value) = tag(jobs::EXPECT_TAG) else {
+            return;
+        };
+        let (family, _) = task.family_revision();
+        let spec = match Spec::parse(value) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                tracing::warn!(family, problem = %problem, "tag ecs-notifier:expect-every not understood; the job is not tracked");
+                return;
+            }
+        };
+        let (expect, timezone, schedule) = match spec {
+            Spec::Fixed(text) => (text, None, None),
+            Spec::Schedule { group, name } => {
+                let Some(enricher) = &self.enricher else {
+                    return;
+                };
+                let trigger = crate::trigger::Trigger::of(task);
+                let (name, exact) = match (name, trigger.schedule()) {
+                    (Some(name), _) => (name, true),
+                    (None, Some(started)) if trigger.kind() == "scheduler" => {
+                        (started.to_string(), false)
+                    }
+                    _ => {
+                        tracing::warn!(family, "tag ecs-notifier:expect-every=schedule, but this run was not launched by EventBridge Scheduler; name the schedule (schedule:group/name)");
+                        return;
+                    }
+                };
+                match enricher
+                    .schedule(
+                        envelope,
+                        own_account,
+                        group.as_deref(),
+                        &name,
+                        exact,
+                        family,
+                    )
+                    .await
+                {
+                    Ok(info) => (
+                        info.expression.clone(),
+                        info.timezone.clone(),
+                        Some(info.name.clone()),
+                    ),
+                    Err(why) => {
+                        tracing::warn!(family, schedule = %name, error = %why, "could not read the job's schedule; its run is not recorded");
+                        return;
+                    }
+                }
+            }
+        };
+        let parsed = match Expect::parse(&expect, timezone.as_deref()) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return, // a one-time schedule expects no further run
+            Err(problem) => {
+                tracing::warn!(family, problem = %problem, "the job's schedule expression is not understood; the job is not tracked");
+                return;
+            }
+        };
+        let grace = tag(jobs::GRACE_TAG)
+            .and_then(crate::expect::parse_duration)
+            .unwrap_or(self.expect_grace);
+        let at = task.stopped_at.or(envelope.time).unwrap_or_else(Utc::now);
+        let ran = match task.created_at {
+            Some(created) if created <= at => at - created,
+            _ => chrono::Duration::zero(),
+        };
+        let keep = parsed
+            .due(at, ran, chrono::Duration::zero())
+            .map(|due| (due - at) * 3)
+            .unwrap_or(JOB_KEEP_MIN)
+            .max(JOB_KEEP_MIN);
+        let region = if envelope.region.is_empty() {
+            task.task_arn
+                .as_deref()
+                .and_then(crate::arn::region)
+                .unwrap_or("")
+                .to_string()
+        } else {
+            envelope.region.clone()
+        };
+        let run = JobRun {
+            job: Job {
+                account: envelope.account.clone(),
+                region,
+                cluster: task.cluster().to_string(),
+                family: family.to_string(),
+                expect,
+                timezone,
+                schedule,
+                grace,
+                first_seen: at,
+                last_success: None,
+                last_success_ran: chrono::Duration::zero(),
+                last_run: None,
+                last_result: None,
+                tags: tags
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("ecs-notifier:"))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            },
+            at,
+            success,
+            result: if success {
+                "success".into()
+            } else {
+                plan.summary.cause.clone()
+            },
+            ran,
+            keep_until: at + keep,
+        };
+        if let Err(err) = table.record_job(&run).await {
+            tracing::warn!(family, error = %err, "could not record the job's run in the state table");
+        }
+    }
+
+    /// The periodic missed-run check, as of the scheduled event's time: alerts for each job
+    /// whose run is overdue (once per missed run), and the age gauges of every job.
+    async fn check(&self, envelope: &Envelope, deadline: Instant) -> Result<Report, DeliveryError> {
+        let now = envelope.time.unwrap_or_else(Utc::now);
+        let mut report = Report {
+            event_id: envelope.id.clone(),
+            kind: "check".into(),
+            verdict: "checked".into(),
+            ..Report::default()
+        };
+        let Some(table) = &self.table else {
+            report.verdict = "skipped".into();
+            report.cause = "the missed-run check needs the state table (STATE_TABLE)".into();
+            tracing::warn!(event_id = %envelope.id, "{}", report.cause);
+            return Ok(report);
+        };
+        let tracked = match table.jobs().await {
+            Ok(jobs) => jobs,
+            Err(err) => {
+                // Fail the invocation: the next check would run anyway, but a failing check
+                // must show in the function's error metrics.
+                return Err(DeliveryError {
+                    event_id: envelope.id.clone(),
+                    failures: vec![(
+                        "state",
+                        SendError::Exhausted {
+                            attempts: 1,
+                            last: err,
+                        },
+                    )],
+                });
+            }
+        };
+        let standings: Vec<(Job, jobs::Standing)> = tracked
+            .into_iter()
+            .filter(|job| self.filter.admits(&job.cluster, &job.family))
+            .map(|job| {
+                let standing = jobs::standing(&job, now);
+                (job, standing)
+            })
+            .collect();
+        for (job, standing) in &standings {
+            if let Some(problem) = &standing.problem {
+                tracing::warn!(family = %job.family, problem = %problem, "a tracked job's expectation is not understood");
+            }
+        }
+        let mut items: Vec<Prepared> = standings
+            .iter()
+            .filter(|(_, standing)| standing.overdue)
+            .map(|(job, standing)| {
+                let plan = crate::silent::plan_missed(job, standing, now);
+                Prepared {
+                    event_id: envelope.id.clone(),
+                    report: Report {
+                        event_id: envelope.id.clone(),
+                        kind: plan.summary.kind.into(),
+                        verdict: plan.summary.verdict.clone(),
+                        cause: plan.summary.cause.clone(),
+                        ..Report::default()
+                    },
+                    plan: Some(plan),
+                    enrich_ms: 0,
+                    not_enriched: Vec::new(),
+                }
+            })
+            .collect();
+        let overdue = items.len();
+        let ages = crate::silent::plan_ages(&standings, now);
+        if !ages.is_empty() {
+            items.push(Prepared {
+                event_id: envelope.id.clone(),
+                report: Report {
+                    event_id: envelope.id.clone(),
+                    kind: "check".into(),
+                    verdict: "gauges".into(),
+                    ..Report::default()
+                },
+                plan: Some(Plan::metrics_only("check", ages)),
+                enrich_ms: 0,
+                not_enriched: Vec::new(),
+            });
+        }
+        let done = self.deliver(items, deadline, SLACK_PACE).await;
+        report.cause = format!("{} job(s), {overdue} overdue", standings.len());
+        let mut failures = Vec::new();
+        for (item, failed) in done {
+            report.delivered.extend(item.delivered);
+            report.duplicate.extend(item.duplicate);
+            failures.extend(failed);
+        }
+        report.delivered.sort();
+        report.delivered.dedup();
+        report.duplicate.sort();
+        report.duplicate.dedup();
+        tracing::info!(event_id = %envelope.id, jobs = standings.len(), overdue, "missed-run check");
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(DeliveryError {
+                event_id: envelope.id.clone(),
+                failures,
+            })
+        }
+    }
+
     /// Claims in the state table each event this instance is about to send parts of. Parts
     /// some instance delivered before join `already`. An event another instance is delivering
     /// right now (a concurrent duplicate) is waited for briefly and claimed once it is free; if

@@ -11,6 +11,7 @@ use crate::enrichment::Enrichment;
 use crate::event::{Deployment, Envelope, Event, ServiceAction, ServiceRef, Task};
 use crate::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::routing::{Mention, Notify, Route};
+use crate::silent;
 use crate::slack;
 use crate::verdict::{classify, Cause, Outcome, TaskVerdict};
 use crate::{arn, console};
@@ -63,6 +64,29 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan that only sends metrics (a check's gauges).
+    pub fn metrics_only(kind: &'static str, datadog: Submission) -> Plan {
+        Plan {
+            summary: Summary {
+                kind,
+                verdict: "metrics".into(),
+                cause: String::new(),
+                subject: String::new(),
+            },
+            notice: None,
+            slack: None,
+            thread: None,
+            thread_message: None,
+            slack_route: None,
+            slack_channel: None,
+            route_problems: Vec::new(),
+            datadog,
+            dedupe_keys: Vec::new(),
+            flood_key: None,
+            at: None,
+        }
+    }
+
     /// Applies a flood-control decision: a held-back alert posts nothing to Slack; a summary
     /// says how many were held back since when.
     pub fn apply_flood(&mut self, admission: crate::flood::Admission) {
@@ -118,6 +142,24 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
             (summary, Some(notice).filter(|_| posts), datadog)
         }
         Event::ServiceAction(env, action) => plan_service_action(env, action),
+        Event::RunTask(env, call) => {
+            if let Some(id) = call.event_id.as_deref().filter(|id| !id.is_empty()) {
+                dedupe_keys.push(format!("cloudtrail:{id}"));
+            }
+            silent::plan_run_task(env, call, now)
+        }
+        Event::TargetFailure(env, failure) => silent::plan_target_failure(env, failure, now),
+        Event::Retirement(env, health) => silent::plan_retirement(env, health, now),
+        Event::Check(_) => (
+            Summary {
+                kind: "check",
+                verdict: "check".into(),
+                cause: String::new(),
+                subject: String::new(),
+            },
+            None,
+            Submission::default(),
+        ),
     };
     if notify == Notify::None {
         notice = None;
@@ -147,12 +189,24 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
                 place.cluster, place.service, summary.verdict
             ))
         }
+        // A capacity shortage refuses a fan-out of launches at once.
+        (Some(_), Event::RunTask(_, call)) => Some(format!(
+            "{}/{}/launch:{}",
+            call.cluster(),
+            summary.subject,
+            summary.cause
+        )),
+        (Some(_), Event::TargetFailure(_, failure)) => {
+            Some(format!("dlq/{}/{}", failure.launcher.name(), summary.cause))
+        }
         _ => None,
     };
     let at = match event {
         Event::Task(env, task) => task.stopped_at.or(env.time),
         Event::Deployment(env, d) => d.updated_at.or(env.time),
         Event::ServiceAction(env, a) => a.created_at.or(env.time),
+        Event::RunTask(env, call) => call.event_time.or(env.time),
+        Event::Retirement(env, _) | Event::TargetFailure(env, _) | Event::Check(env) => env.time,
     };
     if notify == Notify::None {
         thread_message = None;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::{decode, Event};
+use ecs_notifier::event::{decode_all, Event};
 use ecs_notifier::plan::{plan, Options};
 use ecs_notifier::verdict::classify;
 use serde_json::Value;
@@ -44,6 +44,13 @@ fn samples() -> Vec<(String, Value, Value)> {
         .collect()
 }
 
+/// The one event of a sample: an EventBridge event, or an SQS event with one record.
+fn decode_one(name: &str, input: &Value) -> Event {
+    let mut all = decode_all(input);
+    assert_eq!(all.len(), 1, "{name}: one event per sample");
+    all.remove(0).1.unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 fn seconds(v: &Value) -> Option<f64> {
     v.as_f64()
 }
@@ -60,7 +67,7 @@ fn every_sample_gets_the_specified_verdict() {
     let options = Options::default();
     let mut kinds = BTreeSet::new();
     for (name, input, want) in samples() {
-        let event = decode(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let event = decode_one(&name, &input);
         let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
         let kind = want["kind"].as_str().unwrap();
         kinds.insert(kind.to_string());
@@ -202,13 +209,58 @@ fn every_sample_gets_the_specified_verdict() {
                     );
                 }
             }
+            ("run_task" | "target_failure" | "retirement" | "check", _) => {
+                let s = &planned.summary;
+                assert_eq!(s.kind, kind, "{name}: kind");
+                assert_eq!(s.verdict, want["verdict"], "{name}: verdict");
+                assert_eq!(s.cause, want["cause"], "{name}: cause");
+                assert_eq!(s.subject, want["subject"], "{name}: subject");
+                assert_eq!(
+                    planned.slack.is_some(),
+                    want["slack"] == true,
+                    "{name}: slack"
+                );
+                let text = planned
+                    .slack
+                    .as_ref()
+                    .map(|m| m.texts().join("\n"))
+                    .unwrap_or_default();
+                for says in want["says"].as_array().into_iter().flatten() {
+                    let says = says.as_str().unwrap();
+                    assert!(text.contains(says), "{name}: says {says}: {text}");
+                }
+                match want["launch_failed"].as_f64() {
+                    Some(count) => {
+                        let series = &planned.datadog.series;
+                        assert_eq!(series.len(), 1, "{name}");
+                        assert_eq!(series[0].metric, "ecs.task.launch_failed", "{name}");
+                        assert_eq!(series[0].points[0].value, count, "{name}");
+                        let launcher =
+                            format!("launcher:{}", want["launched_by"].as_str().unwrap());
+                        assert!(
+                            series[0].tags.contains(&launcher),
+                            "{name}: {:?}",
+                            series[0].tags
+                        );
+                        assert!(
+                            planned.flood_key.is_some(),
+                            "{name}: launch failures are flood-controlled"
+                        );
+                    }
+                    None if kind == "retirement" => {
+                        assert_eq!(planned.datadog.events.len(), 1, "{name}");
+                        assert_eq!(planned.datadog.events[0].alert_type, "warning", "{name}");
+                    }
+                    None => assert!(planned.datadog.is_empty(), "{name}: {:?}", planned.datadog),
+                }
+            }
             (kind, _) => panic!(
                 "{name}: expected {kind}, decoded {:?}",
                 planned.summary.kind
             ),
         }
     }
-    assert_eq!(kinds.len(), 4, "samples cover every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 8, "samples cover every kind: {kinds:?}");
 }
 
 /// Every `<` in a message must open a link this function made itself (the console link).
@@ -234,7 +286,7 @@ fn messages_are_escaped_and_within_slack_limits() {
     };
     let mut messages = 0;
     for (name, input, _) in samples() {
-        let event = decode(&input).unwrap();
+        let event = decode_one(&name, &input);
         let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
         let Some(message) = planned.slack else {
             continue;
@@ -258,7 +310,7 @@ fn failure_alerts_say_what_broke_and_where() {
         if want["result"] != "failure" {
             continue;
         }
-        let event = decode(&input).unwrap();
+        let event = decode_one(&name, &input);
         let Event::Task(_, task) = &event else {
             unreachable!()
         };
@@ -309,7 +361,7 @@ fn success_is_quiet_unless_asked() {
         if want["result"] != "success" {
             continue;
         }
-        let event = decode(&input).unwrap();
+        let event = decode_one(&name, &input);
         assert!(
             plan(
                 &event,

@@ -293,14 +293,18 @@ fn want(name: &str, expected: &Value) -> Want {
     }
     Want {
         slack: expected["slack"].as_bool() == Some(true),
-        series: stopped,
+        series: stopped || expected["launch_failed"].is_number(),
         distributions,
-        event_alert_type: (kind == "deployment").then(|| {
-            expected["alert_type"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name}: deployment without alert_type"))
-                .to_string()
-        }),
+        event_alert_type: match kind {
+            "deployment" => Some(
+                expected["alert_type"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name}: deployment without alert_type"))
+                    .to_string(),
+            ),
+            "retirement" => Some("warning".to_string()),
+            _ => None,
+        },
     }
 }
 
@@ -321,7 +325,38 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
         usize::from(want.series),
         "{name}: {DD_SERIES} posts"
     );
-    for r in &got.series {
+    for r in got
+        .series
+        .iter()
+        .filter(|_| expected["launch_failed"].is_number())
+    {
+        // A launch that failed: counted by launcher and cause.
+        let body = json_body(&format!("{name}: series"), r);
+        let series = &body["series"][0];
+        assert_eq!(series["metric"], "ecs.task.launch_failed", "{name}: {body}");
+        assert_eq!(
+            series["points"][0]["value"].as_f64(),
+            expected["launch_failed"].as_f64(),
+            "{name}: tasks not launched: {body}"
+        );
+        let launcher = format!(
+            "launcher:{}",
+            expected["launched_by"].as_str().unwrap_or("?")
+        );
+        assert!(
+            series["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t == &json!(launcher)),
+            "{name}: series lacks tag {launcher}: {body}"
+        );
+    }
+    for r in got
+        .series
+        .iter()
+        .filter(|_| !expected["launch_failed"].is_number())
+    {
         let body = json_body(&format!("{name}: series"), r);
         let series = body["series"].as_array().cloned().unwrap_or_default();
         let stopped: Vec<&Value> = series
@@ -545,18 +580,29 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
 
     // 1. Every sample, in file-name order.
     for (i, (name, event)) in samples.iter().enumerate() {
-        let event_id = event["id"].as_str().expect("samples have an id");
+        // The id the function logs: the event's, or a dead letter's (an SQS record).
+        let ids = ecs_notifier::event::decode_all(event);
+        let event_id = ids[0].0.as_str();
+        assert!(!event_id.is_empty(), "{name}: samples have an id");
         let want = want(name, &expected[name]);
         let before = Seen::now(&slack, &datadog).await;
         let reported = lambda
             .invoke(&format!("req-sample-{i:02}"), event, event_id)
             .await;
         let report = expect_response(name, &reported);
-        assert_eq!(
-            report["event_id"],
-            json!(event_id),
-            "{name}: response names the event"
-        );
+        if event.get("Records").is_some() {
+            assert_eq!(
+                report,
+                json!({"batchItemFailures": []}),
+                "{name}: every record delivered"
+            );
+        } else {
+            assert_eq!(
+                report["event_id"],
+                json!(event_id),
+                "{name}: response names the event"
+            );
+        }
         texts.push(format!("{reported:?}"));
         let got = Seen::now(&slack, &datadog).await.since(&before);
         check_delivery(name, &expected[name], &want, &got);
@@ -624,8 +670,8 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     // Totals so far are exactly what the expectations list.
     let count = |pred: &dyn Fn(&Value) -> bool| expected.values().filter(|v| pred(v)).count();
     let slack_true = count(&|v| v["slack"].as_bool() == Some(true));
-    let task_stopped = count(&|v| v["kind"] == "task_stopped");
-    let deployments = count(&|v| v["kind"] == "deployment");
+    let counted = count(&|v| v["kind"] == "task_stopped" || v["launch_failed"].is_number());
+    let datadog_events = count(&|v| v["kind"] == "deployment" || v["kind"] == "retirement");
     let totals = Seen::now(&slack, &datadog).await;
     assert_eq!(
         totals.slack.len(),
@@ -634,13 +680,13 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     );
     assert_eq!(
         totals.series.len(),
-        task_stopped,
-        "series posts == task_stopped samples"
+        counted,
+        "series posts == task_stopped and launch failure samples"
     );
     assert_eq!(
         totals.events.len(),
-        deployments,
-        "Datadog events == deployment samples"
+        datadog_events,
+        "Datadog events == deployment and retirement samples"
     );
 
     // 4. The process still serves a new, valid event after the bad ones.

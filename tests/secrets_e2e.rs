@@ -319,10 +319,12 @@ fn every_event() -> Vec<(String, Value, String)> {
         .iter()
         .map(|file| {
             let event = load(file);
-            let id = event["id"]
-                .as_str()
-                .expect("samples have an id")
-                .to_string();
+            // The id the function logs: the event's, or a dead letter's.
+            let id = ecs_notifier::event::decode_all(&event)
+                .first()
+                .map(|(id, _)| id.clone())
+                .expect("samples hold an event");
+            assert!(!id.is_empty(), "{}: samples have an id", file.display());
             let name = file.file_name().expect("name").to_string_lossy();
             (name.into_owned(), event, id)
         })
@@ -573,6 +575,16 @@ async fn app_mode_never_shows_a_secret() {
             None => mock.mount(&slack).await,
         }
     }
+    // Deployment messages that were posted are edited in place by later state changes.
+    Mock::given(method("POST"))
+        .and(path("/api/chat.update"))
+        .and(header("authorization", bearer.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "channel": "C1", "ts": "1.1"})),
+        )
+        .mount(&slack)
+        .await;
     mount_datadog(&datadog, &secrets.dd_api_key).await;
 
     let mut env = aws_env(&moto);
@@ -595,14 +607,20 @@ async fn app_mode_never_shows_a_secret() {
     for r in &calls {
         let auth = r.headers.get("authorization").and_then(|v| v.to_str().ok());
         assert!(
-            r.url.path() == "/api/chat.postMessage" && auth == Some(bearer.as_str()),
+            matches!(r.url.path(), "/api/chat.postMessage" | "/api/chat.update")
+                && auth == Some(bearer.as_str()),
             "{run}: unexpected Slack request {} {} (token sent: {})",
             r.method,
             r.url.path(),
             auth == Some(bearer.as_str())
         );
-        let body: Value = serde_json::from_slice(&r.body).expect("chat.postMessage JSON");
-        assert_eq!(body["channel"], "alerts", "{run}: posted to SLACK_CHANNEL");
+        let body: Value = serde_json::from_slice(&r.body).expect("Web API JSON");
+        let channel = if r.url.path() == "/api/chat.update" {
+            "C1" // the channel id chat.postMessage answered with
+        } else {
+            "alerts"
+        };
+        assert_eq!(body["channel"], channel, "{run}: posted to SLACK_CHANNEL");
     }
     assert!(
         calls.len() > 1 + 2,

@@ -17,6 +17,11 @@ struct SeriesBody<'a, T> {
     series: &'a [T],
 }
 
+/// The request body of a series or distribution post: `{"series": items}`.
+pub fn series_body<T: Serialize>(items: &[T]) -> Vec<u8> {
+    serde_json::to_vec(&SeriesBody { series: items }).unwrap_or_default()
+}
+
 /// The Datadog HTTP API of one site (or a proxy), with its API key.
 #[derive(Debug, Clone)]
 pub struct DatadogApi {

@@ -35,6 +35,8 @@ pub struct Point {
 
 /// Metric type `count` in `/api/v2/series`.
 pub const COUNT: u8 = 1;
+/// Metric type `gauge` in `/api/v2/series`.
+pub const GAUGE: u8 = 3;
 
 /// One series of `/api/v2/series`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,6 +53,15 @@ impl Series {
         Self {
             metric,
             kind: COUNT,
+            points: vec![Point { timestamp, value }],
+            tags,
+        }
+    }
+
+    pub fn gauge(metric: &'static str, timestamp: i64, value: f64, tags: Vec<String>) -> Self {
+        Self {
+            metric,
+            kind: GAUGE,
             points: vec![Point { timestamp, value }],
             tags,
         }
@@ -88,7 +99,7 @@ impl Submission {
     }
 
     /// One submission for many events: points of the same metric and tags share a series, and
-    /// counts with the same timestamp are summed (Datadog keeps only the last value sent for a
+    /// counts with the same timestamp are summed (gauges keep the last) (Datadog keeps only the last value sent for a
     /// series and timestamp, so separate points would undercount).
     pub fn merge(parts: impl IntoIterator<Item = Submission>) -> Submission {
         let mut out = Submission::default();
@@ -115,7 +126,9 @@ impl Submission {
                                 .iter_mut()
                                 .find(|q| q.timestamp == p.timestamp)
                             {
-                                Some(q) => q.value += p.value,
+                                // Counts add up; a gauge keeps its latest value.
+                                Some(q) if s.kind == COUNT => q.value += p.value,
+                                Some(q) => q.value = p.value,
                                 None => target.points.push(p),
                             }
                         }
@@ -142,6 +155,7 @@ impl Submission {
         let counts = self
             .series
             .iter()
+            .filter(|s| s.kind == COUNT)
             .flat_map(|s| s.points.iter().map(|p| p.value))
             .sum();
         (values, counts)

@@ -5,15 +5,21 @@ pub const CUT_MARKER: &str = "… (cut)";
 
 /// Escapes `&`, `<` and `>` so text from an event can neither ping (`<!channel>`) nor link.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(ch),
-        }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut start = 0;
+    // The three characters are ASCII, so their byte positions are character boundaries.
+    for (idx, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&text[start..idx]);
+        out.push_str(entity);
+        start = idx + 1;
     }
+    out.push_str(&text[start..]);
     out
 }
 
