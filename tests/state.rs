@@ -8,9 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use ecs_notifier::aws::Aws;
 use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
@@ -37,30 +34,6 @@ fn crash(n: usize) -> Value {
         "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
     ));
     e
-}
-
-async fn create_table(endpoint: &str) {
-    let ddb = aws_sdk_dynamodb::Client::new(&support::sdk_config(endpoint).await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
 }
 
 /// One instance of the function (its own memory), sharing the table at `aws_endpoint`.
@@ -104,7 +77,7 @@ fn soon() -> Instant {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
     let moto = Moto::start().await;
-    create_table(&moto.endpoint).await;
+    support::create_state_table(&moto.endpoint, TABLE).await;
     // A slow Slack widens the race: both instances are mid-delivery at the same time.
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
@@ -158,7 +131,7 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
     let moto = Moto::start().await;
-    create_table(&moto.endpoint).await;
+    support::create_state_table(&moto.endpoint, TABLE).await;
     let down = server(500).await;
     let up = server(200).await;
     let datadog = server(202).await;
@@ -181,7 +154,7 @@ async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_windows_are_shared_by_instances() {
     let moto = Moto::start().await;
-    create_table(&moto.endpoint).await;
+    support::create_state_table(&moto.endpoint, TABLE).await;
     let slack = server(200).await;
     let datadog = server(202).await;
     let a = instance(&moto.endpoint, &slack, &datadog).await;

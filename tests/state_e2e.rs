@@ -18,9 +18,6 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -49,31 +46,6 @@ async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
     tokio::time::timeout(TEST_TIMEOUT, f)
         .await
         .unwrap_or_else(|_| panic!("{what}: did not finish within {TEST_TIMEOUT:?}"))
-}
-
-/// `ecs-notifier-state`: `pk` (String) hash key, on-demand.
-async fn create_table(endpoint: &str) {
-    let ddb = aws_sdk_dynamodb::Client::new(&support::sdk_config(endpoint).await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key schema"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("CreateTable");
 }
 
 /// A Slack webhook answering `ok` after `delay`.
@@ -359,7 +331,7 @@ async fn concurrent_duplicates_on_two_processes_deliver_once() {
     bounded("concurrent duplicates", async {
         let started = std::time::Instant::now();
         let moto = Moto::start().await;
-        create_table(&moto.endpoint).await;
+        support::create_state_table(&moto.endpoint, TABLE).await;
         let slack = slack(SLACK_DELAY).await;
         let datadog = datadog().await;
         let (mut a, mut b) =
@@ -466,7 +438,7 @@ async fn concurrent_duplicates_on_two_processes_deliver_once() {
 async fn a_crash_loop_spread_over_two_processes_alerts_once() {
     bounded("shared flood window", async {
         let moto = Moto::start().await;
-        create_table(&moto.endpoint).await;
+        support::create_state_table(&moto.endpoint, TABLE).await;
         let slack = slack(SLACK_DELAY).await;
         let datadog = datadog().await;
         let (mut a, mut b) = two_functions(&moto, &slack, &datadog, &[]).await;
@@ -523,7 +495,7 @@ async fn a_crash_loop_spread_over_two_processes_alerts_once() {
 async fn a_retry_after_a_process_died_mid_delivery_is_not_lost() {
     bounded("killed mid-delivery", async {
         let moto = Moto::start().await;
-        create_table(&moto.endpoint).await;
+        support::create_state_table(&moto.endpoint, TABLE).await;
         // The first Slack post never gets an answer in time; later ones are answered at once.
         let slack = MockServer::start().await;
         Mock::given(method("POST"))

@@ -341,3 +341,49 @@ pub async fn stop_task(
         .expect("task")
         .clone()
 }
+
+/// The state table as template.yaml creates it: `pk` (String) hash key, on-demand, and the
+/// sparse `by-kind` index (`kind` hash, `pk` range) that lists tracked jobs.
+pub async fn create_state_table(endpoint: &str, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key schema")
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute definition")
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
+    ddb.create_table()
+        .table_name(name)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("kind"))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(ecs_notifier::state::JOB_INDEX)
+                .key_schema(key("kind", KeyType::Hash))
+                .key_schema(key("pk", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+}
