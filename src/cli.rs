@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::enrichment::Enrichment;
 use crate::event::{decode_all, DecodeError, Event};
 use crate::plan::{plan, Options, Plan};
+use crate::silent::plan_check;
 use crate::slack::preview::preview;
 
 /// How to print.
@@ -38,7 +39,12 @@ fn datadog_lines(plan: &Plan) -> String {
         for p in &s.points {
             let _ = writeln!(
                 out,
-                "  count {} = {} @{} [{}]",
+                "  {} {} = {} @{} [{}]",
+                if s.kind == crate::datadog::payload::GAUGE {
+                    "gauge"
+                } else {
+                    "count"
+                },
                 s.metric,
                 p.value,
                 p.timestamp,
@@ -102,7 +108,23 @@ fn render_event(
             }
         }
     };
-    let plan = plan(&event, enrichment, options, Utc::now());
+    let plans = match &event {
+        // A check, with the jobs recorded for it: an alert per missed run, then the gauges.
+        Event::Check(envelope) if !enrichment.jobs.is_empty() => {
+            let now = envelope.time.unwrap_or_else(Utc::now);
+            let (mut plans, _, ages) = plan_check(enrichment.jobs.clone(), now);
+            plans.push(Plan::metrics_only("check", ages));
+            plans
+        }
+        _ => vec![plan(&event, enrichment, options, Utc::now())],
+    };
+    plans
+        .iter()
+        .map(|plan| render_plan(name, plan, enrichment, format))
+        .collect()
+}
+
+fn render_plan(name: &str, plan: &Plan, enrichment: &Enrichment, format: Format) -> String {
     match format {
         Format::Json => {
             json!({
@@ -134,7 +156,7 @@ fn render_event(
                 }
                 None => out.push_str("slack: (no message)\n"),
             }
-            let _ = write!(out, "datadog:\n{}", datadog_lines(&plan));
+            let _ = write!(out, "datadog:\n{}", datadog_lines(plan));
             out
         }
     }

@@ -124,6 +124,8 @@ pub struct Enrichment {
     pub rollback_to: Option<String>,
     /// What could not be looked up, and why (for the log line).
     pub skipped: Vec<String>,
+    /// For a missed-run check: the jobs the state table tracks.
+    pub jobs: Vec<crate::jobs::Job>,
 }
 
 impl Enrichment {

@@ -639,41 +639,33 @@ impl Notifier {
                 });
             }
         };
-        let standings: Vec<(Job, jobs::Standing)> = tracked
+        let tracked: Vec<Job> = tracked
             .into_iter()
             .filter(|job| self.filter.admits(&job.cluster, &job.family))
-            .map(|job| {
-                let standing = jobs::standing(&job, now);
-                (job, standing)
-            })
             .collect();
+        let (missed, standings, ages) = crate::silent::plan_check(tracked, now);
         for (job, standing) in &standings {
             if let Some(problem) = &standing.problem {
                 tracing::warn!(family = %job.family, problem = %problem, "a tracked job's expectation is not understood");
             }
         }
-        let mut items: Vec<Prepared> = standings
-            .iter()
-            .filter(|(_, standing)| standing.overdue)
-            .map(|(job, standing)| {
-                let plan = crate::silent::plan_missed(job, standing, now);
-                Prepared {
+        let mut items: Vec<Prepared> = missed
+            .into_iter()
+            .map(|plan| Prepared {
+                event_id: envelope.id.clone(),
+                report: Report {
                     event_id: envelope.id.clone(),
-                    report: Report {
-                        event_id: envelope.id.clone(),
-                        kind: plan.summary.kind.into(),
-                        verdict: plan.summary.verdict.clone(),
-                        cause: plan.summary.cause.clone(),
-                        ..Report::default()
-                    },
-                    plan: Some(plan),
-                    enrich_ms: 0,
-                    not_enriched: Vec::new(),
-                }
+                    kind: plan.summary.kind.into(),
+                    verdict: plan.summary.verdict.clone(),
+                    cause: plan.summary.cause.clone(),
+                    ..Report::default()
+                },
+                plan: Some(plan),
+                enrich_ms: 0,
+                not_enriched: Vec::new(),
             })
             .collect();
         let overdue = items.len();
-        let ages = crate::silent::plan_ages(&standings, now);
         if !ages.is_empty() {
             items.push(Prepared {
                 event_id: envelope.id.clone(),

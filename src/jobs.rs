@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::expect::Expect;
 
@@ -12,8 +13,8 @@ pub const EXPECT_TAG: &str = "ecs-notifier:expect-every";
 /// The tag that overrides the grace period of one job.
 pub const GRACE_TAG: &str = "ecs-notifier:expect-grace";
 
-/// A job as the state table keeps it.
-#[derive(Debug, Clone, PartialEq)]
+/// A job as the state table keeps it (and as `render` reads recorded jobs, durations in seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub account: String,
     pub region: String,
@@ -23,20 +24,43 @@ pub struct Job {
     /// The expectation: an interval (`1h`) or a schedule expression (`cron(0 3 * * ? *)`).
     pub expect: String,
     /// The schedule's time zone, for `cron()` expressions read from EventBridge Scheduler.
+    #[serde(default)]
     pub timezone: Option<String>,
     /// The EventBridge Scheduler schedule the expectation was read from (`group/name`).
     pub schedule: Option<String>,
+    #[serde(with = "seconds")]
     pub grace: Duration,
     /// When the job was first seen, so a job that never succeeds is still checked.
     pub first_seen: DateTime<Utc>,
+    #[serde(default)]
     pub last_success: Option<DateTime<Utc>>,
     /// How long the last successful run took (start to stop).
+    #[serde(with = "seconds", default)]
     pub last_success_ran: Duration,
+    #[serde(default)]
     pub last_run: Option<DateTime<Utc>>,
     /// `success`, or the failure's cause (`out_of_memory`).
+    #[serde(default)]
     pub last_result: Option<String>,
     /// The `ecs-notifier:*` routing tags of the job's task definition.
+    #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// A duration as whole seconds.
+mod seconds {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.num_seconds())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::seconds(
+            i64::deserialize(d)?.clamp(0, 10 * 365 * 86_400),
+        ))
+    }
 }
 
 impl Job {
@@ -68,7 +92,7 @@ impl Job {
 }
 
 /// Where a job stands at a check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     /// Seconds since the last successful run finished (since first seen, if it never did).
     pub age: Duration,

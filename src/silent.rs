@@ -7,7 +7,6 @@ use crate::cloudtrail::{explain, ApiCall};
 use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
 use crate::datadog::{Event as DatadogEvent, Series, Submission};
 use crate::dlq::TargetFailure;
-use crate::durations::human;
 use crate::event::Envelope;
 use crate::expect::format_duration;
 use crate::health::{Affected, HealthEvent};
@@ -279,10 +278,6 @@ pub fn plan_retirement(
     let when = starts
         .map(stamp)
         .unwrap_or_else(|| "a date AWS has not given".into());
-    let in_time = starts
-        .filter(|s| *s > now)
-        .map(|s| format!(" (in {})", human((s - now).num_seconds() as f64)))
-        .unwrap_or_default();
     let region = health
         .event_region
         .clone()
@@ -399,7 +394,7 @@ pub fn plan_retirement(
         severity: Severity::Warning,
         title: format!("Fargate task retirement on {when}: {subject}"),
         summary: format!(
-            "AWS will stop the Fargate tasks of {what} in {} from {when}{in_time} to patch their hosts.",
+            "AWS will stop the Fargate tasks of {what} in {} from {when} to patch their hosts.",
             if clusters.is_empty() {
                 "this account".to_string()
             } else {
@@ -477,21 +472,43 @@ pub fn plan_ages(jobs: &[(Job, Standing)], now: DateTime<Utc>) -> Submission {
     }
 }
 
+/// A missed-run check of `jobs` as of `now`: an alert per overdue job, and the gauges of all.
+pub fn plan_check(
+    jobs: Vec<Job>,
+    now: DateTime<Utc>,
+) -> (Vec<Plan>, Vec<(Job, Standing)>, Submission) {
+    let standings: Vec<(Job, Standing)> = jobs
+        .into_iter()
+        .map(|job| {
+            let standing = crate::jobs::standing(&job, now);
+            (job, standing)
+        })
+        .collect();
+    let missed = standings
+        .iter()
+        .filter(|(_, standing)| standing.overdue)
+        .map(|(job, standing)| plan_missed(job, standing, now))
+        .collect();
+    let ages = plan_ages(&standings, now);
+    (missed, standings, ages)
+}
+
 /// The alert for a job whose run is overdue. Its dedupe key names the missed due time, so each
 /// miss alerts once however many checks see it.
 pub fn plan_missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Plan {
     let due = standing.due.unwrap_or(now);
+    let age = format_duration(chrono::Duration::minutes(standing.age.num_minutes()));
     let route = Route::from_tags(job.tag_pairs());
     let since = match job.last_success {
         Some(at) => format!(
             "its last successful run finished {} ({} ago)",
             stamp(at),
-            format_duration(standing.age)
+            age
         ),
         None => format!(
             "it has not succeeded since ecs-notifier first saw it {} ({} ago)",
             stamp(job.first_seen),
-            format_duration(standing.age)
+            age
         ),
     };
     let mut fields = vec![
