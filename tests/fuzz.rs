@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::decode;
+use ecs_notifier::event::decode_all;
 use ecs_notifier::plan::{plan, Options};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -92,6 +92,16 @@ fn field_name() -> impl Strategy<Value = String> {
         Just("startedBy".to_string()),
         Just("eventName".to_string()),
         Just("eventType".to_string()),
+        Just("errorCode".to_string()),
+        Just("failures".to_string()),
+        Just("userIdentity".to_string()),
+        Just("requestParameters".to_string()),
+        Just("responseElements".to_string()),
+        Just("eventTypeCode".to_string()),
+        Just("affectedEntities".to_string()),
+        Just("messageAttributes".to_string()),
+        Just("stringValue".to_string()),
+        Just("Records".to_string()),
         "[a-zA-Z]{1,12}",
     ]
 }
@@ -134,42 +144,79 @@ fn mutate(value: &mut Value, choices: &[(u8, Value)], depth: usize) {
 /// What must hold for any input.
 fn check(input: &Value) -> Result<(), TestCaseError> {
     TRIED.fetch_add(1, Ordering::Relaxed);
-    let Ok(event) = decode(input) else {
-        return Ok(());
-    };
-    for notify_on_success in [false, true] {
-        let planned = plan(
-            &event,
-            &Enrichment::default(),
-            &Options { notify_on_success },
-            Utc::now(),
-        );
-        let Some(message) = planned.slack else {
+    for (_, event) in decode_all(input) {
+        let Ok(event) = event else {
             continue;
         };
-        prop_assert_eq!(message.limit_violation(), None);
-        for (i, text) in message.texts().into_iter().enumerate() {
-            if i == 1 {
-                continue; // the header is plain_text, never parsed as mrkdwn
-            }
-            for (at, _) in text.match_indices('<') {
-                let rest = &text[at..];
-                // The only links are the console's, built from encoded parts.
-                prop_assert!(
-                    rest.starts_with("<https://")
-                        && rest[9..]
-                            .split('/')
-                            .next()
-                            .unwrap_or("")
-                            .contains(".console.aws"),
-                    "unescaped < in {}",
-                    text
-                );
+        for notify_on_success in [false, true] {
+            let planned = plan(
+                &event,
+                &Enrichment::default(),
+                &Options { notify_on_success },
+                Utc::now(),
+            );
+            if let Some(message) = &planned.slack {
+                check_message(message)?;
             }
         }
-        prop_assert!(serde_json::to_string(&message).is_ok());
     }
     Ok(())
+}
+
+/// A Slack message within Slack's limits, whose only links are the console's.
+fn check_message(message: &ecs_notifier::slack::Message) -> Result<(), TestCaseError> {
+    prop_assert_eq!(message.limit_violation(), None);
+    for (i, text) in message.texts().into_iter().enumerate() {
+        if i == 1 {
+            continue; // the header is plain_text, never parsed as mrkdwn
+        }
+        for (at, _) in text.match_indices('<') {
+            let rest = &text[at..];
+            // The only links are the console's, built from encoded parts; mentions come from
+            // validated tags (`<!here>`, `<!subteam^…>`) and are checked by the tests of routing.
+            prop_assert!(
+                (rest.starts_with("<https://")
+                    && rest[9..]
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .contains(".console.aws"))
+                    || rest.starts_with("<!here>")
+                    || rest.starts_with("<!subteam^S0FUZZ>"),
+                "unescaped < in {}",
+                text
+            );
+        }
+    }
+    prop_assert!(serde_json::to_string(message).is_ok());
+    Ok(())
+}
+
+/// Keys whose values choose what an event is; text is injected everywhere else.
+const KIND_KEYS: [&str; 8] = [
+    "source",
+    "detail-type",
+    "eventName",
+    "eventSource", // also an SQS record's `aws:sqs`
+    "eventTypeCode",
+    "service",
+    "lastStatus",
+    "dataType",
+];
+
+/// Appends `text` to every string in `value` but the kind-choosing ones (appending keeps ARNs
+/// readable, so names taken from them carry the text too).
+fn inject(value: &mut Value, text: &str, key: &str) {
+    match value {
+        Value::String(s) if !KIND_KEYS.contains(&key) => s.push_str(text),
+        Value::Array(items) => items.iter_mut().for_each(|v| inject(v, text, key)),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                inject(v, text, k);
+            }
+        }
+        _ => {}
+    }
 }
 
 proptest! {
@@ -211,6 +258,56 @@ proptest! {
             }
         }
         check(&event)?;
+    }
+
+    #[test]
+    fn event_text_in_any_string_is_escaped(index in 0usize..64, text in nasty_string()) {
+        let all = samples();
+        let mut event = all[index % all.len()].clone();
+        inject(&mut event, &text, "");
+        // SQS records carry their event as a JSON string: inject into it as well.
+        if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
+            for record in records {
+                let body = record["body"].as_str().unwrap_or("");
+                let original = body.strip_suffix(text.as_str()).unwrap_or(body).to_string();
+                if let Ok(mut inner) = serde_json::from_str::<Value>(&original) {
+                    inject(&mut inner, &text, "");
+                    record["body"] = Value::from(inner.to_string());
+                }
+            }
+        }
+        check(&event)?;
+    }
+
+    #[test]
+    fn missed_run_alerts_escape_job_text(text in nasty_string(), mention in any::<bool>()) {
+        use chrono::TimeZone;
+        let mut tags = std::collections::BTreeMap::new();
+        tags.insert("ecs-notifier:expect-every".to_string(), text.clone());
+        if mention {
+            tags.insert("ecs-notifier:mention".to_string(), "subteam:S0FUZZ".to_string());
+        }
+        let job = ecs_notifier::jobs::Job {
+            account: text.clone(),
+            region: text.clone(),
+            cluster: text.clone(),
+            family: text.clone(),
+            expect: "1h".into(),
+            timezone: Some(text.clone()),
+            schedule: Some(text.clone()),
+            grace: chrono::Duration::minutes(15),
+            first_seen: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            last_success: Some(Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap()),
+            last_success_ran: chrono::Duration::minutes(3),
+            last_run: Some(Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap()),
+            last_result: Some(text.clone()),
+            tags,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        let (missed, _, ages) = ecs_notifier::silent::plan_check(vec![job], now);
+        prop_assert_eq!(missed.len(), 1);
+        prop_assert_eq!(ages.series.len(), 2);
+        check_message(missed[0].slack.as_ref().unwrap())?;
     }
 }
 
