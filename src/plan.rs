@@ -557,6 +557,7 @@ fn task_metrics(
     }
     tags.push(tag("result", verdict.outcome.as_str()));
     tags.push(tag("cause", verdict.cause.as_str()));
+    let tags: crate::datadog::payload::Tags = tags.into();
 
     let ts = metric_time(task.stopped_at.or(envelope.time), now);
     let d = &verdict.durations;

@@ -449,7 +449,7 @@ pub fn plan_ages(jobs: &[(Job, Standing)], now: DateTime<Utc>) -> Submission {
     let series = jobs
         .iter()
         .flat_map(|(job, standing)| {
-            let tags = job_tags(job);
+            let tags: crate::datadog::payload::Tags = job_tags(job).into();
             [
                 Series::gauge(
                     "ecs.job.last_success_age",

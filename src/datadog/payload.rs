@@ -1,26 +1,30 @@
 //! Datadog request bodies: distribution points, count series and events, built without I/O.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+
+/// Tags of a metric, shared by the metrics of one event (cloning them is a count increment).
+pub type Tags = Arc<[String]>;
 
 /// One distribution metric point: `/api/v1/distribution_points`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Distribution {
     pub metric: &'static str,
     pub points: Vec<(i64, Vec<f64>)>,
-    pub tags: Vec<String>,
+    pub tags: Tags,
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
 impl Distribution {
-    pub fn new(metric: &'static str, timestamp: i64, value: f64, tags: Vec<String>) -> Self {
+    pub fn new(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
         Self {
             metric,
             points: vec![(timestamp, vec![value])],
-            tags,
+            tags: tags.into(),
             kind: "distribution",
         }
     }
@@ -45,25 +49,25 @@ pub struct Series {
     #[serde(rename = "type")]
     pub kind: u8,
     pub points: Vec<Point>,
-    pub tags: Vec<String>,
+    pub tags: Tags,
 }
 
 impl Series {
-    pub fn count(metric: &'static str, timestamp: i64, value: f64, tags: Vec<String>) -> Self {
+    pub fn count(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
         Self {
             metric,
             kind: COUNT,
             points: vec![Point { timestamp, value }],
-            tags,
+            tags: tags.into(),
         }
     }
 
-    pub fn gauge(metric: &'static str, timestamp: i64, value: f64, tags: Vec<String>) -> Self {
+    pub fn gauge(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
         Self {
             metric,
             kind: GAUGE,
             points: vec![Point { timestamp, value }],
-            tags,
+            tags: tags.into(),
         }
     }
 }
@@ -103,8 +107,8 @@ impl Submission {
     /// series and timestamp, so separate points would undercount).
     pub fn merge(parts: impl IntoIterator<Item = Submission>) -> Submission {
         let mut out = Submission::default();
-        let mut distributions: HashMap<(&'static str, Vec<String>), usize> = HashMap::new();
-        let mut series: HashMap<(&'static str, u8, Vec<String>), usize> = HashMap::new();
+        let mut distributions: HashMap<(&'static str, Tags), usize> = HashMap::new();
+        let mut series: HashMap<(&'static str, u8, Tags), usize> = HashMap::new();
         for part in parts {
             for d in part.distributions {
                 match distributions.get(&(d.metric, d.tags.clone())) {
