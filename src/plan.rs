@@ -196,8 +196,15 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
             summary.subject,
             summary.cause
         )),
+        // A schedule retrying a launch ECS refuses shows as refused calls and as dead letters:
+        // one flood window for both when the dead letter names the task.
         (Some(_), Event::TargetFailure(_, failure)) => {
-            Some(format!("dlq/{}/{}", failure.launcher.name(), summary.cause))
+            Some(match (failure.cluster_name(), failure.family()) {
+                (Some(cluster), Some(family)) => {
+                    format!("{cluster}/{family}/launch:{}", summary.cause)
+                }
+                _ => format!("dlq/{}/{}", failure.launcher.name(), summary.cause),
+            })
         }
         _ => None,
     };

@@ -384,3 +384,32 @@ fn success_is_quiet_unless_asked() {
         assert!(loud.slack.unwrap().text.starts_with("Completed"), "{name}");
     }
 }
+
+#[test]
+fn a_refused_launch_and_its_dead_letter_share_a_flood_window() {
+    // The schedule's role lost iam:PassRole: CloudTrail records the refused RunTask, and the
+    // schedule, its retries spent, sends the run to its dead-letter queue. One problem.
+    let samples = samples();
+    let key = |file: &str| {
+        let (name, input, _) = samples.iter().find(|(n, ..)| n == file).unwrap();
+        let event = decode_one(name, input);
+        plan(
+            &event,
+            &Enrichment::default(),
+            &Options::default(),
+            Utc::now(),
+        )
+        .flood_key
+    };
+    let refused = key("cloudtrail-runtask-access-denied.json");
+    assert_eq!(
+        refused.as_deref(),
+        Some("batch/nightly-etl/launch:AccessDeniedException")
+    );
+    assert_eq!(key("sqs-scheduler-dead-letter.json"), refused);
+    // A rule's dead letter that names no task is flood-controlled by rule and error.
+    assert_eq!(
+        key("sqs-rule-dead-letter.json").as_deref(),
+        Some("dlq/invoice-export-hourly/InvalidParameterException")
+    );
+}
