@@ -178,7 +178,9 @@ impl Expect {
             // The next run starts an interval after this one started, and takes as long.
             Expect::Every(d) => Some(finished + *d + grace),
             Expect::Cron { cron, utc: true } => {
-                let started = finished - ran;
+                // The run began at (or, with a flexible window, after) a scheduled time; half a
+                // minute of margin keeps a clock skew from taking that time for the next one.
+                let started = finished - ran + Duration::seconds(30);
                 let next = cron.find_next_occurrence(&started, false).ok()?;
                 Some(next + ran + grace)
             }
@@ -291,6 +293,17 @@ mod tests {
         );
         assert!(Expect::parse("cron(0 3 * * * *)", None).is_err());
         assert!(Expect::parse("cron(0 3 * *)", None).is_err());
+    }
+
+    #[test]
+    fn a_run_created_a_moment_before_its_scheduled_time_is_that_run() {
+        let e = Expect::parse("cron(0 3 * * ? *)", None).unwrap().unwrap();
+        // Created at 02:59:50 by a clock 10 s behind, finished 03:10.
+        let due = e.due(at(3, 10), Duration::seconds(610), Duration::minutes(15));
+        assert_eq!(
+            due,
+            Some(Utc.with_ymd_and_hms(2026, 11, 19, 3, 25, 10).unwrap())
+        );
     }
 
     #[test]
