@@ -509,3 +509,80 @@ async fn pacing_carries_over_from_one_batch_to_the_next() {
         "one message a second to a webhook, across batches: {took:?}"
     );
 }
+
+/// The dead letter in the sample `name` (a Lambda SQS event with one record).
+fn dead_letter(name: &str) -> Value {
+    sample(name)["Records"][0].clone()
+}
+
+#[tokio::test]
+async fn dead_letters_share_a_batch_with_events_and_alert_once() {
+    let slack = MockServer::start().await;
+    // Slack refuses the message about the rule's dead letter only.
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("invoice-export-hourly"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let datadog = server(202, "{}").await;
+    let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "500")]);
+    let scheduler = dead_letter("sqs-scheduler-dead-letter.json");
+    let rule = dead_letter("sqs-rule-dead-letter.json");
+    let mut records = batch(&[sample("task-exit-segfault.json")])["Records"]
+        .as_array()
+        .unwrap()
+        .clone();
+    records.push(scheduler.clone());
+    records.push(rule.clone());
+    let answer = n.handle_batch(&records, soon(20), None).await;
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": rule["messageId"]}]}),
+        "only the rule's dead letter returns to the queue"
+    );
+    let posted: Vec<String> = slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        posted.iter().any(|b| b.contains("Scheduled run not launched: nightly-etl")),
+        "{posted:?}"
+    );
+    let launch_failed: f64 = to(&datadog, "/api/v2/series")
+        .await
+        .iter()
+        .flat_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["series"].as_array().cloned().unwrap_or_default()
+        })
+        .filter(|s| s["metric"] == "ecs.task.launch_failed")
+        .map(|s| s["points"][0]["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(launch_failed, 2.0, "both dead letters counted");
+
+    // The queue redelivers the failed record, and SQS delivers the scheduler's one again
+    // (at least once): the rule's alert now posts, the scheduler's does not post twice.
+    slack.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let answer = n.handle_batch(&[rule, scheduler], soon(20), None).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let posted: Vec<String> = slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(posted[0].contains("invoice-export-hourly"), "{posted:?}");
+}
