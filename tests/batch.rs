@@ -520,7 +520,9 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
     let slack = MockServer::start().await;
     // Slack refuses the message about the rule's dead letter only.
     Mock::given(method("POST"))
-        .and(wiremock::matchers::body_string_contains("invoice-export-hourly"))
+        .and(wiremock::matchers::body_string_contains(
+            "invoice-export-hourly",
+        ))
         .respond_with(ResponseTemplate::new(500))
         .mount(&slack)
         .await;
@@ -552,7 +554,9 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect();
     assert!(
-        posted.iter().any(|b| b.contains("Scheduled run not launched: nightly-etl")),
+        posted
+            .iter()
+            .any(|b| b.contains("Scheduled run not launched: nightly-etl")),
         "{posted:?}"
     );
     let launch_failed: f64 = to(&datadog, "/api/v2/series")

@@ -211,3 +211,38 @@ async fn an_unavailable_table_fails_open() {
     assert!(again.delivered.is_empty());
     assert_eq!(slack.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_cannot_read_the_jobs_fails_the_invocation() {
+    // No table: every call answers ResourceNotFoundException. Events fall back to per-process
+    // state and are delivered, but a check cannot work without the table, and says so by
+    // failing (the function's error metric and alarm see it).
+    let moto = Moto::start().await;
+    let slack = server(200).await;
+    let datadog = server(202).await;
+    let n = instance(&moto.endpoint, &slack, &datadog).await;
+    let check = json!({
+        "id": "check-1", "source": "aws.events", "detail-type": "Scheduled Event",
+        "time": "2026-11-22T05:00:00Z", "region": "eu-west-1", "account": "123456789012",
+        "detail": {}
+    });
+    let err = n.handle(&check, soon(), None).await.unwrap_err();
+    assert_eq!(err.event_id, "check-1");
+    assert_eq!(err.failures.len(), 1);
+    assert_eq!(err.failures[0].0, "state");
+    assert!(
+        err.to_string()
+            .contains("dynamodb:Query: ResourceNotFoundException"),
+        "{err}"
+    );
+    assert!(slack.received_requests().await.unwrap().is_empty());
+
+    // With the table, and no job tracked yet: a quiet check.
+    support::create_state_table(&moto.endpoint, TABLE).await;
+    let report = n.handle(&check, soon(), None).await.unwrap();
+    assert_eq!(
+        (report.kind.as_str(), report.verdict.as_str()),
+        ("check", "checked")
+    );
+    assert_eq!(report.cause, "0 job(s), 0 overdue");
+}
