@@ -367,7 +367,16 @@ impl Notifier {
         let identity = plan.dedupe_keys.last().cloned().unwrap_or_default();
         let at = plan.at.unwrap_or_else(Utc::now);
         let shared = match &self.table {
-            Some(table) => match table.flood(&key, &identity, at, window).await {
+            Some(table) => match table
+                .flood(
+                    &key,
+                    &identity,
+                    at,
+                    window,
+                    (plan.slack_route.as_deref(), plan.slack_channel.as_deref()),
+                )
+                .await
+            {
                 Ok(admission) => Some(admission),
                 Err(err) => {
                     tracing::warn!(error = %err, "state table unavailable; flood control per process");
@@ -680,7 +689,31 @@ impl Notifier {
                 not_enriched: Vec::new(),
             });
         }
+        // Flood windows that ended holding alerts back, with nothing since: told now.
+        let held = self.held_back(table, now).await;
+        let held_from = items.len();
+        items.extend(held.iter().map(|(held, plan)| Prepared {
+            event_id: envelope.id.clone(),
+            report: Report {
+                event_id: envelope.id.clone(),
+                kind: "held_back".into(),
+                verdict: "summary".into(),
+                cause: held.count.to_string(),
+                ..Report::default()
+            },
+            plan: Some(plan.clone()),
+            enrich_ms: 0,
+            not_enriched: Vec::new(),
+        }));
         let done = self.deliver(items, deadline, SLACK_PACE).await;
+        for ((held, _), (outcome, _)) in held.iter().zip(&done[held_from..]) {
+            let told = outcome.delivered.contains(&"slack") || outcome.duplicate.contains(&"slack");
+            if told {
+                if let Err(err) = table.release(held).await {
+                    tracing::warn!(error = %err, key = %held.key, "could not mark held-back alerts as told");
+                }
+            }
+        }
         report.cause = format!("{} job(s), {overdue} overdue", standings.len());
         let mut failures = Vec::new();
         for (item, failed) in done {
@@ -700,6 +733,31 @@ impl Notifier {
                 event_id: envelope.id.clone(),
                 failures,
             })
+        }
+    }
+
+    /// Flood windows of the state table that ended holding alerts back, each with its summary.
+    async fn held_back(
+        &self,
+        table: &Table,
+        now: chrono::DateTime<Utc>,
+    ) -> Vec<(crate::state::HeldBack, Plan)> {
+        let Some(window) = self.flood_window else {
+            return Vec::new();
+        };
+        match table.held_back().await {
+            Ok(windows) => windows
+                .into_iter()
+                .filter(|h| h.since + window <= now)
+                .map(|h| {
+                    let plan = crate::silent::plan_held_back(&h, window, now);
+                    (h, plan)
+                })
+                .collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read flood windows; held-back alerts wait for the next check");
+                Vec::new()
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use crate::jobs::{Job, Standing};
 use crate::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::plan::{Plan, Summary};
 use crate::routing::Route;
+use crate::state::HeldBack;
 use crate::{console, slack};
 
 fn cut(text: &str, max: usize) -> String {
@@ -469,6 +470,47 @@ pub fn plan_ages(jobs: &[(Job, Standing)], now: DateTime<Utc>) -> Submission {
     Submission {
         series,
         ..Submission::default()
+    }
+}
+
+/// What a flood window held back, told once the window is over and nothing came since (the
+/// next alert of the key would have told it otherwise).
+pub fn plan_held_back(held: &HeldBack, window: chrono::Duration, now: DateTime<Utc>) -> Plan {
+    let until = held.since + window;
+    let notice = Notice {
+        severity: Severity::Warning,
+        title: format!("Held back: {} more like {}", held.count, held.key),
+        summary: format!(
+            "{} more alerts like the one posted at {} ({}) came before {} and were held back to keep the channel readable. None has come since.",
+            held.count,
+            held.since.format("%H:%M UTC"),
+            held.key,
+            until.format("%H:%M UTC")
+        ),
+        fields: Vec::new(),
+        sections: Vec::new(),
+        links: Vec::new(),
+        context: vec![format!("Flood control · checked {}", stamp(now))],
+        mentions: Vec::new(),
+    };
+    Plan {
+        summary: Summary {
+            kind: "held_back",
+            verdict: "summary".into(),
+            cause: held.count.to_string(),
+            subject: held.key.clone(),
+        },
+        slack: Some(slack::render(&notice)),
+        notice: Some(notice),
+        thread: None,
+        thread_message: None,
+        slack_route: held.route.clone(),
+        slack_channel: held.channel.clone(),
+        route_problems: Vec::new(),
+        datadog: Submission::default(),
+        dedupe_keys: vec![format!("held:{}@{}", held.key, held.since.timestamp())],
+        flood_key: None,
+        at: Some(now),
     }
 }
 

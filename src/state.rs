@@ -212,12 +212,14 @@ impl Table {
 
     /// Flood control across instances: the decision of [`admit`] on the shared state, written
     /// back only if no other instance changed it meanwhile.
+    /// `route` and `channel` are where the alert goes, for a summary the check posts later.
     pub async fn flood(
         &self,
         key: &str,
         event: &str,
         at: DateTime<Utc>,
         window: Duration,
+        (route, channel): (Option<&str>, Option<&str>),
     ) -> Result<Admission, String> {
         let pk = format!("f#{key}");
         for _ in 0..FLOOD_ATTEMPTS {
@@ -254,6 +256,11 @@ impl Table {
                 .item("suppressed", n(next.suppressed as i64))
                 .item("opener", s(&next.opener))
                 .item("version", n(version.unwrap_or(0) + 1))
+                // In the by-kind index: the missed-run check posts what a window held back.
+                .item("kind", s("flood"))
+                .item("flood_key", s(key))
+                .item("route", s(route.unwrap_or("")))
+                .item("channel", s(channel.unwrap_or("")))
                 .item(
                     "expires_at",
                     n((next.window_start + window * 2).timestamp()),
@@ -346,6 +353,65 @@ impl Table {
         }
     }
 
+    /// Flood windows holding back alerts, with the version each was read at.
+    pub async fn held_back(&self) -> Result<Vec<HeldBack>, String> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.name)
+                .index_name(JOB_INDEX)
+                .key_condition_expression("kind = :flood")
+                .filter_expression("suppressed > :zero")
+                .expression_attribute_values(":flood", s("flood"))
+                .expression_attribute_values(":zero", n(0))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| code("Query", &e))?;
+            out.extend(page.items().iter().filter_map(|i| {
+                Some(HeldBack {
+                    key: text(i, "flood_key")?,
+                    since: time(i, "window_start")?,
+                    count: number(i, "suppressed")?.max(0) as u64,
+                    version: number(i, "version")?,
+                    route: text(i, "route"),
+                    channel: text(i, "channel"),
+                })
+            }));
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Marks what a window held back as told, unless another instance changed the window since
+    /// it was read (then the next alert's summary tells it). Returns whether it was marked.
+    pub async fn release(&self, held: &HeldBack) -> Result<bool, String> {
+        let done = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("f#{}", held.key)))
+            .update_expression("SET suppressed = :zero, version = :next")
+            .condition_expression("version = :v")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":next", n(held.version + 1))
+            .expression_attribute_values(":v", n(held.version))
+            .send()
+            .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(code("UpdateItem", &err)),
+        }
+    }
+
     /// Every job the table tracks (the sparse `by-kind` index holds only jobs).
     pub async fn jobs(&self) -> Result<Vec<Job>, String> {
         let mut out = Vec::new();
@@ -372,7 +438,21 @@ impl Table {
     }
 }
 
-/// The index over job items.
+/// Alerts a flood window held back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldBack {
+    /// `cluster/subject/cause`.
+    pub key: String,
+    /// When the window opened (the alert that opened it).
+    pub since: DateTime<Utc>,
+    pub count: u64,
+    pub version: i64,
+    /// Where the alerts went: the named Slack route and channel.
+    pub route: Option<String>,
+    pub channel: Option<String>,
+}
+
+/// The index over job items and flood windows.
 pub const JOB_INDEX: &str = "by-kind";
 
 /// One run of a tracked job, to record.

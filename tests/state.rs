@@ -246,3 +246,66 @@ async fn a_check_that_cannot_read_the_jobs_fails_the_invocation() {
     );
     assert_eq!(report.cause, "0 job(s), 0 overdue");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_tells_what_a_quiet_flood_window_held_back() {
+    let moto = Moto::start().await;
+    support::create_state_table(&moto.endpoint, TABLE).await;
+    let slack = server(200).await;
+    let datadog = server(202).await;
+    let n = instance(&moto.endpoint, &slack, &datadog).await;
+    let posts = || async {
+        slack
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let at = |minute: i64, second: i64| {
+        (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:02:00Z").unwrap()
+            + chrono::Duration::seconds(minute * 60 + second))
+        .to_rfc3339()
+    };
+    // A crash loop of five within the 10-minute window, then silence: one alert.
+    for i in 0..5 {
+        let mut e = crash(100 + i);
+        e["detail"]["stoppedAt"] = json!(at(0, 30 * i as i64));
+        n.handle(&e, soon(), None).await.unwrap();
+    }
+    assert_eq!(posts().await.len(), 1);
+    let check = |id: &str, time: String| {
+        json!({"id": id, "source": "aws.events", "detail-type": "Scheduled Event",
+               "time": time, "region": "eu-west-1", "account": "123456789012", "detail": {}})
+    };
+    // 10:11: the window (10:02 to 10:12) is still open: nothing to tell yet.
+    n.handle(&check("c1", at(9, 0)), soon(), None)
+        .await
+        .unwrap();
+    assert_eq!(posts().await.len(), 1);
+    // 10:13: it ended with four held back and nothing since: the check tells it, once.
+    n.handle(&check("c2", at(11, 0)), soon(), None)
+        .await
+        .unwrap();
+    let all = posts().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all[1].contains(
+            "4 more alerts like the one posted at 10:02 UTC (prod/checkout-api/out_of_memory)"
+        ),
+        "{}",
+        all[1]
+    );
+    n.handle(&check("c3", at(16, 0)), soon(), None)
+        .await
+        .unwrap();
+    assert_eq!(posts().await.len(), 2, "told once");
+    // The next crash alerts without repeating the four.
+    let mut e = crash(200);
+    e["detail"]["stoppedAt"] = json!(at(20, 0));
+    n.handle(&e, soon(), None).await.unwrap();
+    let all = posts().await;
+    assert_eq!(all.len(), 3);
+    assert!(!all[2].contains("since 10:02"), "{}", all[2]);
+}

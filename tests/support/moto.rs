@@ -1,7 +1,9 @@
 //! A real `moto_server` (the Python AWS emulator) on loopback, one per test.
 //!
 //! The binary is looked up in this order: `$MOTO_SERVER`, `<crate>/.venv/bin/moto_server`
-//! (installed by `make tools`), then `moto_server` on `PATH`. Its output goes to a log file under
+//! (installed by `make tools`), then `moto_server` on `PATH`. Its Python runs moto's server app
+//! through `moto_serial.py`, one request at a time, so conditional writes are atomic as in
+//! DynamoDB. Its output goes to a log file under
 //! `target/tmp/` that is removed when the server is dropped, unless the test is panicking.
 
 use std::fs::File;
@@ -50,7 +52,9 @@ impl Moto {
         let err = out
             .try_clone()
             .map_err(|e| format!("clone {}: {e}", log.display()))?;
-        let child = Command::new(bin)
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_serial.py");
+        let child = Command::new(interpreter(bin))
+            .arg(&script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(out)
@@ -249,6 +253,18 @@ fn server_binary() -> PathBuf {
          which installs requirements-dev.txt (moto[server]) into .venv",
         venv.display()
     );
+}
+
+/// The Python that `moto_server` runs with (its `#!` line), which has moto installed.
+fn interpreter(bin: &Path) -> PathBuf {
+    let text = std::fs::read(bin).unwrap_or_default();
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first)
+        .strip_prefix("#!")
+        .and_then(|line| line.split_whitespace().next())
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
 }
 
 /// A loopback port that was free a moment ago.
