@@ -355,38 +355,21 @@ impl Table {
 
     /// Flood windows holding back alerts, with the version each was read at.
     pub async fn held_back(&self) -> Result<Vec<HeldBack>, String> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.name)
-                .index_name(JOB_INDEX)
-                .key_condition_expression("kind = :flood")
-                .filter_expression("suppressed > :zero")
-                .expression_attribute_values(":flood", s("flood"))
-                .expression_attribute_values(":zero", n(0))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| code("Query", &e))?;
-            out.extend(page.items().iter().filter_map(|i| {
+        Ok(self
+            .of_kind("flood")
+            .await?
+            .iter()
+            .filter_map(|i| {
                 Some(HeldBack {
                     key: text(i, "flood_key")?,
                     since: time(i, "window_start")?,
-                    count: number(i, "suppressed")?.max(0) as u64,
+                    count: number(i, "suppressed").filter(|n| *n > 0)? as u64,
                     version: number(i, "version")?,
                     route: text(i, "route"),
                     channel: text(i, "channel"),
                 })
-            }));
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => return Ok(out),
-            }
-        }
+            })
+            .collect())
     }
 
     /// Marks what a window held back as told, unless another instance changed the window since
@@ -412,8 +395,18 @@ impl Table {
         }
     }
 
-    /// Every job the table tracks (the sparse `by-kind` index holds only jobs).
+    /// Every job the table tracks.
     pub async fn jobs(&self) -> Result<Vec<Job>, String> {
+        Ok(self
+            .of_kind("job")
+            .await?
+            .iter()
+            .filter_map(job_of)
+            .collect())
+    }
+
+    /// Every item of `kind` (`job`, `flood`), from the sparse `by-kind` index, all pages.
+    async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, String> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -423,13 +416,13 @@ impl Table {
                 .query()
                 .table_name(&self.name)
                 .index_name(JOB_INDEX)
-                .key_condition_expression("kind = :job")
-                .expression_attribute_values(":job", s("job"))
+                .key_condition_expression("kind = :kind")
+                .expression_attribute_values(":kind", s(kind))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| code("Query", &e))?;
-            out.extend(page.items().iter().filter_map(job_of));
+            out.extend(page.items().iter().cloned());
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
                 _ => return Ok(out),
