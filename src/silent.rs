@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::cloudtrail::{explain, ApiCall};
+use crate::cloudtrail::{explain, ApiCall, Caller};
 use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
 use crate::datadog::{Event as DatadogEvent, Series, Submission};
 use crate::dlq::TargetFailure;
@@ -153,7 +153,63 @@ pub fn plan_run_task(
         )],
         ..Submission::default()
     };
+    // AWS Batch places its jobs itself, retrying while capacity is short: a refused placement is
+    // its normal waiting (counted, not posted). An API error still alerts.
+    let batch = cluster.starts_with("AWSBatch-")
+        || matches!(&caller, Caller::Service { name } if name == "batch.amazonaws.com");
+    if batch && call.error_code.is_none() {
+        summary.verdict = "expected".into();
+        return (summary, None, datadog);
+    }
     (summary, Some(notice), datadog)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    fn refused(
+        cluster: &str,
+        invoked_by: &str,
+        error: Option<&str>,
+    ) -> (Summary, Option<Notice>, Submission) {
+        let mut detail = json!({
+            "eventName": "RunTask",
+            "userIdentity": {"type": "AssumedRole", "invokedBy": invoked_by,
+                             "sessionContext": {"sessionIssuer": {"userName": "role"}}},
+            "requestParameters": {"cluster": cluster, "taskDefinition": "job:1"},
+            "responseElements": {"tasks": [], "failures": [{"reason": "RESOURCE:CPU"}]}
+        });
+        if let Some(code) = error {
+            detail["errorCode"] = json!(code);
+        }
+        let call = ApiCall::deserialize(&detail).unwrap();
+        plan_run_task(&Envelope::default(), &call, Utc::now())
+    }
+
+    #[test]
+    fn aws_batch_waiting_for_capacity_is_counted_not_posted() {
+        let (s, notice, dd) = refused("AWSBatch-ce-1a2b", "batch.amazonaws.com", None);
+        assert_eq!(s.verdict, "expected");
+        assert!(notice.is_none());
+        assert_eq!(dd.series[0].metric, "ecs.task.launch_failed");
+        assert!(dd.series[0]
+            .tags
+            .contains(&"launcher:aws_service".to_string()));
+        // The same refusal for anyone else alerts; so does an API error for Batch.
+        let (s, notice, _) = refused("batch", "events.amazonaws.com", None);
+        assert_eq!(s.verdict, "failure");
+        assert!(notice.is_some());
+        let (s, notice, _) = refused(
+            "AWSBatch-ce-1a2b",
+            "batch.amazonaws.com",
+            Some("AccessDeniedException"),
+        );
+        assert_eq!(s.verdict, "failure");
+        assert!(notice.is_some());
+    }
 }
 
 /// A schedule or rule target's dead-letter message: an alert, always.
