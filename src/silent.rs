@@ -164,54 +164,6 @@ pub fn plan_run_task(
     (summary, Some(notice), datadog)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-    use serde_json::json;
-
-    fn refused(
-        cluster: &str,
-        invoked_by: &str,
-        error: Option<&str>,
-    ) -> (Summary, Option<Notice>, Submission) {
-        let mut detail = json!({
-            "eventName": "RunTask",
-            "userIdentity": {"type": "AssumedRole", "invokedBy": invoked_by,
-                             "sessionContext": {"sessionIssuer": {"userName": "role"}}},
-            "requestParameters": {"cluster": cluster, "taskDefinition": "job:1"},
-            "responseElements": {"tasks": [], "failures": [{"reason": "RESOURCE:CPU"}]}
-        });
-        if let Some(code) = error {
-            detail["errorCode"] = json!(code);
-        }
-        let call = ApiCall::deserialize(&detail).unwrap();
-        plan_run_task(&Envelope::default(), &call, Utc::now())
-    }
-
-    #[test]
-    fn aws_batch_waiting_for_capacity_is_counted_not_posted() {
-        let (s, notice, dd) = refused("AWSBatch-ce-1a2b", "batch.amazonaws.com", None);
-        assert_eq!(s.verdict, "expected");
-        assert!(notice.is_none());
-        assert_eq!(dd.series[0].metric, "ecs.task.launch_failed");
-        assert!(dd.series[0]
-            .tags
-            .contains(&"launcher:aws_service".to_string()));
-        // The same refusal for anyone else alerts; so does an API error for Batch.
-        let (s, notice, _) = refused("batch", "events.amazonaws.com", None);
-        assert_eq!(s.verdict, "failure");
-        assert!(notice.is_some());
-        let (s, notice, _) = refused(
-            "AWSBatch-ce-1a2b",
-            "batch.amazonaws.com",
-            Some("AccessDeniedException"),
-        );
-        assert_eq!(s.verdict, "failure");
-        assert!(notice.is_some());
-    }
-}
-
 /// A schedule or rule target's dead-letter message: an alert, always.
 pub fn plan_target_failure(
     envelope: &Envelope,
@@ -669,5 +621,53 @@ pub fn plan_missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Plan {
         dedupe_keys: vec![format!("missed:{key}@{}", due.timestamp())],
         flood_key: None,
         at: Some(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    fn refused(
+        cluster: &str,
+        invoked_by: &str,
+        error: Option<&str>,
+    ) -> (Summary, Option<Notice>, Submission) {
+        let mut detail = json!({
+            "eventName": "RunTask",
+            "userIdentity": {"type": "AssumedRole", "invokedBy": invoked_by,
+                             "sessionContext": {"sessionIssuer": {"userName": "role"}}},
+            "requestParameters": {"cluster": cluster, "taskDefinition": "job:1"},
+            "responseElements": {"tasks": [], "failures": [{"reason": "RESOURCE:CPU"}]}
+        });
+        if let Some(code) = error {
+            detail["errorCode"] = json!(code);
+        }
+        let call = ApiCall::deserialize(&detail).unwrap();
+        plan_run_task(&Envelope::default(), &call, Utc::now())
+    }
+
+    #[test]
+    fn aws_batch_waiting_for_capacity_is_counted_not_posted() {
+        let (s, notice, dd) = refused("AWSBatch-ce-1a2b", "batch.amazonaws.com", None);
+        assert_eq!(s.verdict, "expected");
+        assert!(notice.is_none());
+        assert_eq!(dd.series[0].metric, "ecs.task.launch_failed");
+        assert!(dd.series[0]
+            .tags
+            .contains(&"launcher:aws_service".to_string()));
+        // The same refusal for anyone else alerts; so does an API error for Batch.
+        let (s, notice, _) = refused("batch", "events.amazonaws.com", None);
+        assert_eq!(s.verdict, "failure");
+        assert!(notice.is_some());
+        let (s, notice, _) = refused(
+            "AWSBatch-ce-1a2b",
+            "batch.amazonaws.com",
+            Some("AccessDeniedException"),
+        );
+        assert_eq!(s.verdict, "failure");
+        assert!(notice.is_some());
     }
 }
