@@ -734,3 +734,56 @@ async fn health_of_a_stopped_task_is_read_from_describe_tasks() {
     assert_eq!(health[0].status, "HEALTHY");
     assert!(slack_text(&planned).contains("`app` HEALTHY · essential"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_failures_follow_the_task_definitions_routing_tags() {
+    let moto = Moto::start().await;
+    let (ecs, _) = support::clients(&moto.endpoint).await;
+    let app = [ContainerSeed::new(
+        "app",
+        "public.ecr.aws/docker/library/busybox:1.36",
+    )];
+    // The refused job of the CloudTrail sample and the schedule's dead letter: nightly-etl:1 in
+    // moto (revision 1: the samples' revision is rewritten to it).
+    let td = support::seed_task_definition(
+        &ecs,
+        "nightly-etl",
+        &app,
+        &[
+            ("ecs-notifier:mention", "here"),
+            ("ecs-notifier:slack", "data-team"),
+        ],
+    )
+    .await;
+    let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
+
+    let mut refused = sample("cloudtrail-runtask-access-denied.json");
+    refused["detail"]["requestParameters"]["taskDefinition"] = json!("nightly-etl:1");
+    let (enrichment, planned) = enrich_and_plan(&enricher, &refused).await;
+    assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
+    assert_eq!(planned.slack_route.as_deref(), Some("data-team"));
+    assert!(
+        slack_text(&planned).contains("<!here>"),
+        "{}",
+        slack_text(&planned)
+    );
+
+    let mut sqs = sample("sqs-scheduler-dead-letter.json");
+    let mut body: Value =
+        serde_json::from_str(sqs["Records"][0]["body"].as_str().unwrap()).unwrap();
+    body["TaskDefinitionArn"] = json!(td);
+    sqs["Records"][0]["body"] = json!(body.to_string());
+    let (_, decoded) = ecs_notifier::event::decode_record(&sqs["Records"][0]);
+    let decoded = decoded.unwrap();
+    let enrichment = enricher.enrich(&decoded, Some(ACCOUNT)).await;
+    assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
+    let planned = plan(&decoded, &enrichment, &Options::default(), Utc::now());
+    assert_eq!(planned.slack_route.as_deref(), Some("data-team"));
+    assert!(slack_text(&planned).contains("<!here>"));
+
+    // A launch that succeeded costs no API call and posts nothing.
+    let launched = sample("cloudtrail-runtask-launched.json");
+    let (enrichment, planned) = enrich_and_plan(&enricher, &launched).await;
+    assert_eq!(enrichment, Enrichment::default());
+    assert!(planned.slack.is_none());
+}
