@@ -11,9 +11,14 @@ fn resource(arn: &str) -> &str {
 }
 
 /// The last `/`-separated segment of an ARN's resource.
-fn last_segment(arn: &str) -> &str {
+pub fn last_segment(arn: &str) -> &str {
     let res = resource(arn);
     res.rsplit('/').next().unwrap_or(res)
+}
+
+/// `etl:7` from a task definition ARN; a `family:rev` or `family` given as is.
+pub fn task_definition(arn: &str) -> &str {
+    last_segment(arn)
 }
 
 /// `prod` from `arn:aws:ecs:eu-west-1:123:cluster/prod`.

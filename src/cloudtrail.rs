@@ -236,23 +236,17 @@ impl ApiCall {
 
     /// The task definition family (from `family`, `family:rev` or an ARN).
     pub fn family(&self) -> &str {
-        let td = self
-            .request_parameters
-            .task_definition
-            .as_deref()
-            .unwrap_or("");
-        let td = td.rsplit('/').next().unwrap_or(td);
-        td.split(':').next().unwrap_or(td)
+        arn::family_revision(self.task_definition()).0
     }
 
     /// The task definition as requested, without its ARN prefix.
     pub fn task_definition(&self) -> &str {
-        let td = self
-            .request_parameters
-            .task_definition
-            .as_deref()
-            .unwrap_or("");
-        td.rsplit('/').next().unwrap_or(td)
+        arn::task_definition(
+            self.request_parameters
+                .task_definition
+                .as_deref()
+                .unwrap_or(""),
+        )
     }
 
     /// A short cause for the Datadog tag and flood key: the error code, or the first failure's

@@ -190,8 +190,7 @@ impl TargetFailure {
     /// The task definition family the message names, if any.
     pub fn family(&self) -> Option<&str> {
         let td = self.task_definition.as_deref()?;
-        let td = td.rsplit('/').next().unwrap_or(td);
-        td.split(':').next().filter(|f| !f.is_empty())
+        Some(crate::arn::family_revision(td).0).filter(|f| !f.is_empty())
     }
 
     /// The cluster's name, if the message names one.

@@ -103,6 +103,25 @@ struct Prepared {
     not_enriched: Vec<String>,
 }
 
+impl Prepared {
+    /// A planned event, its report taken from the plan.
+    fn planned(event_id: String, plan: Plan, enrich_ms: u64, not_enriched: Vec<String>) -> Self {
+        Prepared {
+            report: Report {
+                event_id: event_id.clone(),
+                kind: plan.summary.kind.into(),
+                verdict: plan.summary.verdict.clone(),
+                cause: plan.summary.cause.clone(),
+                ..Report::default()
+            },
+            event_id,
+            plan: Some(plan),
+            enrich_ms,
+            not_enriched,
+        }
+    }
+}
+
 /// The function: sinks and caches built once per process.
 pub struct Notifier {
     sinks: Sinks,
@@ -337,19 +356,7 @@ impl Notifier {
             self.track_job(envelope, task, &enrichment, &plan, own_account)
                 .await;
         }
-        Prepared {
-            report: Report {
-                event_id: event_id.clone(),
-                kind: plan.summary.kind.into(),
-                verdict: plan.summary.verdict.clone(),
-                cause: plan.summary.cause.clone(),
-                ..Report::default()
-            },
-            event_id,
-            plan: Some(plan),
-            enrich_ms,
-            not_enriched: enrichment.skipped,
-        }
+        Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped)
     }
 
     /// Flood control: holds back repeats of an alert within the window (shared through the
@@ -658,55 +665,22 @@ impl Notifier {
                 tracing::warn!(family = %job.family, problem = %problem, "a tracked job's expectation is not understood");
             }
         }
-        let mut items: Vec<Prepared> = missed
-            .into_iter()
-            .map(|plan| Prepared {
-                event_id: envelope.id.clone(),
-                report: Report {
-                    event_id: envelope.id.clone(),
-                    kind: plan.summary.kind.into(),
-                    verdict: plan.summary.verdict.clone(),
-                    cause: plan.summary.cause.clone(),
-                    ..Report::default()
-                },
-                plan: Some(plan),
-                enrich_ms: 0,
-                not_enriched: Vec::new(),
-            })
-            .collect();
-        let overdue = items.len();
-        if !ages.is_empty() {
-            items.push(Prepared {
-                event_id: envelope.id.clone(),
-                report: Report {
-                    event_id: envelope.id.clone(),
-                    kind: "check".into(),
-                    verdict: "gauges".into(),
-                    ..Report::default()
-                },
-                plan: Some(Plan::metrics_only("check", ages)),
-                enrich_ms: 0,
-                not_enriched: Vec::new(),
-            });
-        }
+        let overdue = missed.len();
         // Flood windows that ended holding alerts back, with nothing since: told now.
-        let held = self.held_back(table, now).await;
-        let held_from = items.len();
-        items.extend(held.iter().map(|(held, plan)| Prepared {
-            event_id: envelope.id.clone(),
-            report: Report {
-                event_id: envelope.id.clone(),
-                kind: "held_back".into(),
-                verdict: "summary".into(),
-                cause: held.count.to_string(),
-                ..Report::default()
-            },
-            plan: Some(plan.clone()),
-            enrich_ms: 0,
-            not_enriched: Vec::new(),
-        }));
+        let (held, summaries): (Vec<_>, Vec<_>) =
+            self.held_back(table, now).await.into_iter().unzip();
+        let mut plans = missed;
+        let held_from = plans.len();
+        plans.extend(summaries);
+        if !ages.is_empty() {
+            plans.push(Plan::metrics_only("check", ages));
+        }
+        let items = plans
+            .into_iter()
+            .map(|plan| Prepared::planned(envelope.id.clone(), plan, 0, Vec::new()))
+            .collect();
         let done = self.deliver(items, deadline, SLACK_PACE).await;
-        for ((held, _), (outcome, _)) in held.iter().zip(&done[held_from..]) {
+        for (held, (outcome, _)) in held.iter().zip(&done[held_from..]) {
             let told = outcome.delivered.contains(&"slack") || outcome.duplicate.contains(&"slack");
             if told {
                 if let Err(err) = table.release(held).await {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
+use crate::datadog::payload::{event_time, metric_time, tag};
 use crate::datadog::{Distribution, Event as DatadogEvent, Series, Submission};
 use crate::durations::human;
 use crate::enricher::rollback_target;
@@ -64,27 +64,40 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// A plan that only sends metrics (a check's gauges).
-    pub fn metrics_only(kind: &'static str, datadog: Submission) -> Plan {
+    /// A plan made outside any event (the periodic check): `notice`, rendered for Slack to the
+    /// default route, and `datadog`.
+    pub fn standalone(
+        summary: Summary,
+        notice: Option<Notice>,
+        datadog: Submission,
+        dedupe_keys: Vec<String>,
+        at: Option<DateTime<Utc>>,
+    ) -> Plan {
         Plan {
-            summary: Summary {
-                kind,
-                verdict: "metrics".into(),
-                cause: String::new(),
-                subject: String::new(),
-            },
-            notice: None,
-            slack: None,
+            summary,
+            slack: notice.as_ref().map(slack::render),
+            notice,
             thread: None,
             thread_message: None,
             slack_route: None,
             slack_channel: None,
             route_problems: Vec::new(),
             datadog,
-            dedupe_keys: Vec::new(),
+            dedupe_keys,
             flood_key: None,
-            at: None,
+            at,
         }
+    }
+
+    /// A plan that only sends metrics (a check's gauges).
+    pub fn metrics_only(kind: &'static str, datadog: Submission) -> Plan {
+        let summary = Summary {
+            kind,
+            verdict: "metrics".into(),
+            cause: String::new(),
+            subject: String::new(),
+        };
+        Plan::standalone(summary, None, datadog, Vec::new(), None)
     }
 
     /// Applies a flood-control decision: a held-back alert posts nothing to Slack; a summary
@@ -583,13 +596,6 @@ fn task_metrics(
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((idx, _)) => text[..idx].to_string(),
-        None => text.to_string(),
-    }
-}
-
 fn plan_deployment(
     envelope: &Envelope,
     deployment: &Deployment,
@@ -731,18 +737,16 @@ fn plan_deployment(
         })
         .into_iter()
         .collect();
-    let dd_event = DatadogEvent {
-        title: notice.title.clone(),
-        text: cut(&notice.plain_text(), EVENT_TEXT_MAX),
-        alert_type: severity.alert_type(),
-        aggregation_key: Some(cut(deployment_id, AGGREGATION_KEY_MAX)).filter(|k| !k.is_empty()),
-        date_happened: event_time(deployment.updated_at.or(envelope.time), now),
-        tags: deployment_tags
+    let dd_event = DatadogEvent::of(
+        &notice,
+        Some(deployment_id),
+        event_time(deployment.updated_at.or(envelope.time), now),
+        deployment_tags
             .iter()
             .cloned()
-            .chain([tag("ecs_event", name), "source:ecs-notifier".to_string()])
+            .chain([tag("ecs_event", name)])
             .collect(),
-    };
+    );
     (
         Summary {
             kind: "deployment",

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::cloudtrail::{explain, ApiCall, Caller};
-use crate::datadog::payload::{event_time, metric_time, tag, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
+use crate::console;
+use crate::datadog::payload::{cut, event_time, metric_time, tag};
 use crate::datadog::{Event as DatadogEvent, Series, Submission};
 use crate::dlq::TargetFailure;
 use crate::event::Envelope;
@@ -15,14 +16,6 @@ use crate::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::plan::{Plan, Summary};
 use crate::routing::Route;
 use crate::state::HeldBack;
-use crate::{console, slack};
-
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((idx, _)) => text[..idx].to_string(),
-        None => text.to_string(),
-    }
-}
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -199,7 +192,7 @@ pub fn plan_target_failure(
     if let Some(td) = &failure.task_definition {
         fields.push((
             "Task definition".into(),
-            td.rsplit('/').next().unwrap_or(td).to_string(),
+            crate::arn::task_definition(td).to_string(),
         ));
     }
     if let Some(c) = failure.cluster_name() {
@@ -421,18 +414,12 @@ pub fn plan_retirement(
     };
     let mut tags: Vec<String> = clusters.iter().map(|c| tag("cluster", c)).collect();
     tags.push(tag("ecs_event", "AWS_ECS_TASK_PATCHING_RETIREMENT"));
-    tags.push("source:ecs-notifier".into());
-    let dd_event = DatadogEvent {
-        title: notice.title.clone(),
-        text: cut(&notice.plain_text(), EVENT_TEXT_MAX),
-        alert_type: Severity::Warning.alert_type(),
-        aggregation_key: health
-            .event_arn
-            .as_deref()
-            .map(|a| cut(a.rsplit('/').next().unwrap_or(a), AGGREGATION_KEY_MAX)),
-        date_happened: event_time(envelope.time, now),
+    let dd_event = DatadogEvent::of(
+        &notice,
+        health.event_arn.as_deref().map(crate::arn::last_segment),
+        event_time(envelope.time, now),
         tags,
-    };
+    );
     let datadog = Submission {
         events: vec![dd_event],
         ..Submission::default()
@@ -501,25 +488,23 @@ pub fn plan_held_back(held: &HeldBack, window: chrono::Duration, now: DateTime<U
         context: vec![format!("Flood control · checked {}", stamp(now))],
         mentions: Vec::new(),
     };
-    Plan {
-        summary: Summary {
-            kind: "held_back",
-            verdict: "summary".into(),
-            cause: held.count.to_string(),
-            subject: held.key.clone(),
-        },
-        slack: Some(slack::render(&notice)),
-        notice: Some(notice),
-        thread: None,
-        thread_message: None,
-        slack_route: held.route.clone(),
-        slack_channel: held.channel.clone(),
-        route_problems: Vec::new(),
-        datadog: Submission::default(),
-        dedupe_keys: vec![format!("held:{}@{}", held.key, held.since.timestamp())],
-        flood_key: None,
-        at: Some(now),
-    }
+    let summary = Summary {
+        kind: "held_back",
+        verdict: "summary".into(),
+        cause: held.count.to_string(),
+        subject: held.key.clone(),
+    };
+    let dedupe = vec![format!("held:{}@{}", held.key, held.since.timestamp())];
+    let mut plan = Plan::standalone(
+        summary,
+        Some(notice),
+        Submission::default(),
+        dedupe,
+        Some(now),
+    );
+    plan.slack_route = held.route.clone();
+    plan.slack_channel = held.channel.clone();
+    plan
 }
 
 /// A missed-run check of `jobs` as of `now`: an alert per overdue job, and the gauges of all.
@@ -603,25 +588,18 @@ pub fn plan_missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Plan {
         ..Submission::default()
     };
     let key = Job::key(&job.account, &job.region, &job.cluster, &job.family);
-    Plan {
-        summary: Summary {
-            kind: "missed_run",
-            verdict: "failure".into(),
-            cause: "missed_run".into(),
-            subject: job.family.clone(),
-        },
-        slack: Some(slack::render(&notice)),
-        notice: Some(notice),
-        thread: None,
-        thread_message: None,
-        slack_route: route.slack.clone(),
-        slack_channel: route.slack_channel.clone(),
-        route_problems: route.problems,
-        datadog,
-        dedupe_keys: vec![format!("missed:{key}@{}", due.timestamp())],
-        flood_key: None,
-        at: Some(now),
-    }
+    let summary = Summary {
+        kind: "missed_run",
+        verdict: "failure".into(),
+        cause: "missed_run".into(),
+        subject: job.family.clone(),
+    };
+    let dedupe = vec![format!("missed:{key}@{}", due.timestamp())];
+    let mut plan = Plan::standalone(summary, Some(notice), datadog, dedupe, Some(now));
+    plan.slack_route = route.slack;
+    plan.slack_channel = route.slack_channel;
+    plan.route_problems = route.problems;
+    plan
 }
 
 #[cfg(test)]

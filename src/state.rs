@@ -123,25 +123,6 @@ impl Table {
         }
     }
 
-    /// Whether another instance still holds the claim on `identity`.
-    pub async fn busy(&self, identity: &str) -> Result<bool, String> {
-        let got = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", s(&format!("d#{identity}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| code("GetItem", &e))?;
-        Ok(got
-            .item()
-            .and_then(|i| i.get("status"))
-            .and_then(|v| v.as_s().ok())
-            .is_some_and(|v| v == "sending"))
-    }
-
     /// Ends this instance's claim, recording the parts it delivered.
     pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), String> {
         let mut update = self
@@ -169,19 +150,25 @@ impl Table {
             .map_err(|e| code("UpdateItem", &e))
     }
 
-    /// Where the Slack message of deployment `id` is, if one was posted.
-    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, String> {
+    /// The item `pk`, read consistently.
+    async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
         let got = self
             .client()
             .await
             .get_item()
             .table_name(&self.name)
-            .key("pk", s(&format!("t#{id}")))
+            .key("pk", s(pk))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| code("GetItem", &e))?;
-        Ok(got.item().and_then(|i| {
+        Ok(got.item)
+    }
+
+    /// Where the Slack message of deployment `id` is, if one was posted.
+    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, String> {
+        let got = self.get(&format!("t#{id}")).await?;
+        Ok(got.as_ref().and_then(|i| {
             Some(Posted {
                 channel: i.get("channel")?.as_s().ok()?.clone(),
                 ts: i.get("ts")?.as_s().ok()?.clone(),
@@ -223,17 +210,8 @@ impl Table {
     ) -> Result<Admission, String> {
         let pk = format!("f#{key}");
         for _ in 0..FLOOD_ATTEMPTS {
-            let got = self
-                .client()
-                .await
-                .get_item()
-                .table_name(&self.name)
-                .key("pk", s(&pk))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| code("GetItem", &e))?;
-            let item = got.item();
+            let got = self.get(&pk).await?;
+            let item = got.as_ref();
             let version = item.and_then(|i| number(i, "version"));
             let state = item.and_then(|i| {
                 Some(FloodState {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::notice::Notice;
+
 /// Tags of a metric, shared by the metrics of one event (cloning them is a count increment).
 pub type Tags = Arc<[String]>;
 
@@ -87,6 +89,37 @@ pub struct Event {
     pub aggregation_key: Option<String>,
     pub date_happened: i64,
     pub tags: Vec<String>,
+}
+
+impl Event {
+    /// The Datadog event telling `notice`: its title and plain text (cut to what Datadog keeps),
+    /// its severity, grouped under `aggregation_key`; `tags` gain `source:ecs-notifier`.
+    pub fn of(
+        notice: &Notice,
+        aggregation_key: Option<&str>,
+        date_happened: i64,
+        mut tags: Vec<String>,
+    ) -> Self {
+        tags.push("source:ecs-notifier".to_string());
+        Self {
+            title: notice.title.clone(),
+            text: cut(&notice.plain_text(), EVENT_TEXT_MAX),
+            alert_type: notice.severity.alert_type(),
+            aggregation_key: aggregation_key
+                .map(|k| cut(k, AGGREGATION_KEY_MAX))
+                .filter(|k| !k.is_empty()),
+            date_happened,
+            tags,
+        }
+    }
+}
+
+/// `text` cut to at most `max` characters.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((idx, _)) => text[..idx].to_string(),
+        None => text.to_string(),
+    }
 }
 
 /// Everything one ECS event sends to Datadog.
