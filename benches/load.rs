@@ -37,13 +37,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
 use ecs_notifier::enrichment::Enrichment;
@@ -53,16 +53,13 @@ use ecs_notifier::plan::{plan, Options};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+use support::{lock, series_of, Error, Reported, RuntimeApi};
 
-const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:ecs-notifier";
 const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:ecs-notifier-buffer";
 const SLACK_PATH: &str = "/services/T000/B000/LOADWEBHOOK";
-/// Deadline given to each invocation (the template's function timeout).
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest the harness waits for one invocation's result, or for the first `/next`.
 const WAIT: Duration = Duration::from_secs(60);
 /// The function's flood window (set explicitly so the simulation matches).
@@ -142,124 +139,6 @@ fn parse_args() -> Result<Option<Args>, Error> {
 // Lambda Runtime API emulator
 // ------------------------------------------------------------------------------------------
 
-#[derive(Debug)]
-enum Reported {
-    Polled,
-    Response { request_id: String, body: String },
-    Error { request_id: String, body: String },
-    InitError { body: String },
-    Unexpected { uri: String },
-}
-
-struct Emulator {
-    pending: AsyncMutex<mpsc::UnboundedReceiver<(String, Vec<u8>)>>,
-    reported: mpsc::UnboundedSender<Reported>,
-}
-
-async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
-    let _ = emu.reported.send(Reported::Polled);
-    let Some((request_id, body)) = emu.pending.lock().await.recv().await else {
-        return StatusCode::GONE.into_response();
-    };
-    let deadline_ms = (SystemTime::now() + FUNCTION_TIMEOUT)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-        .to_string();
-    let headers = [
-        ("lambda-runtime-aws-request-id", request_id),
-        ("lambda-runtime-deadline-ms", deadline_ms),
-        ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.into()),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into(),
-        ),
-        ("content-type", "application/json".into()),
-    ];
-    (StatusCode::OK, headers, body).into_response()
-}
-
-async fn invocation_response(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let _ = emu.reported.send(Reported::Response { request_id, body });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn invocation_error(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let _ = emu.reported.send(Reported::Error { request_id, body });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn init_error(State(emu): State<Arc<Emulator>>, body: Bytes) -> Response {
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let _ = emu.reported.send(Reported::InitError { body });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn unexpected_call(State(emu): State<Arc<Emulator>>, uri: Uri) -> StatusCode {
-    let _ = emu.reported.send(Reported::Unexpected {
-        uri: uri.to_string(),
-    });
-    StatusCode::NOT_FOUND
-}
-
-struct RuntimeApi {
-    addr: String,
-    queue: mpsc::UnboundedSender<(String, Vec<u8>)>,
-    reported: mpsc::UnboundedReceiver<Reported>,
-    server: JoinHandle<()>,
-}
-
-impl RuntimeApi {
-    async fn start() -> Result<Self, Error> {
-        let (queue, pending) = mpsc::unbounded_channel();
-        let (reported_tx, reported) = mpsc::unbounded_channel();
-        let emulator = Arc::new(Emulator {
-            pending: AsyncMutex::new(pending),
-            reported: reported_tx,
-        });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(invocation_response),
-            )
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/error",
-                post(invocation_error),
-            )
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .fallback(unexpected_call)
-            .with_state(emulator);
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?.to_string();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self {
-            addr,
-            queue,
-            reported,
-            server,
-        })
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 // ------------------------------------------------------------------------------------------
 // Loopback sinks
 // ------------------------------------------------------------------------------------------
@@ -282,18 +161,6 @@ struct Sinks {
     event_requests: AtomicU64,
     /// Requests to any other path, or bodies that are not what Datadog expects.
     unexpected: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn series_of(body: &[u8]) -> Option<Vec<Value>> {
-    let mut v: Value = serde_json::from_slice(body).ok()?;
-    match v.get_mut("series")?.take() {
-        Value::Array(items) => Some(items),
-        _ => None,
-    }
 }
 
 async fn slack(State(s): State<Arc<Sinks>>, uri: Uri, body: Bytes) -> &'static str {
@@ -806,10 +673,11 @@ impl Process {
             .map_err(|_| "the Runtime API emulator stopped")?;
         loop {
             match self.report().await? {
-                Reported::Polled => continue,
+                Reported::Polled(_) => continue,
                 Reported::Response {
                     request_id: id,
                     body,
+                    ..
                 } if id == request_id => return Ok(serde_json::from_str(&body)?),
                 Reported::Error {
                     request_id: id,
@@ -1139,7 +1007,7 @@ async fn run(args: Args) -> Result<bool, Error> {
     let spawned = Instant::now();
     let mut process = Process::spawn(&args.bin, &env, log.clone()).await?;
     match process.report().await? {
-        Reported::Polled => {}
+        Reported::Polled(_) => {}
         other => return Err(process.failure(format!("expected a GET /next first, got {other:?}"))),
     }
     let init = spawned.elapsed();

@@ -33,20 +33,19 @@
 //! not start, crashes or does not answer). Under `cargo test --all-targets` (no `--bench`
 //! argument) it only says how to run it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
 use ecs_notifier::enrichment::Enrichment;
 use ecs_notifier::event::decode;
@@ -54,14 +53,13 @@ use ecs_notifier::plan::{plan, Options};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:ecs-notifier";
+mod support;
+use support::{series_of, Error, Reported, RuntimeApi};
+
 const SLACK_PATH: &str = "/services/T000/B000/BENCHWEBHOOK";
-/// Deadline given to each invocation (Lambda's function timeout).
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest the harness waits for a process to poll `/next`, or for one result.
 const WAIT: Duration = Duration::from_secs(20);
 /// Where memory is read during the warm run, besides halfway and the end. Growth is judged on
@@ -79,8 +77,6 @@ const RSS_BUDGET_KB: u64 = 16 * 1024;
 /// "No growth": the peak at the end may exceed the peak halfway by at most this.
 const RSS_GROWTH_TOLERANCE_KB: u64 = 1024;
 const ZIP_BUDGET_BYTES: u64 = 4 * 1024 * 1024;
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
 
 // ------------------------------------------------------------------------------------------
 // Options
@@ -160,139 +156,6 @@ fn parse_args() -> Result<Option<Args>, Error> {
 // Lambda Runtime API emulator
 // ------------------------------------------------------------------------------------------
 
-/// What the function did at the Runtime API, with when it reached the emulator.
-#[derive(Debug)]
-enum Reported {
-    /// A `GET /next` arrived (before any event is handed out).
-    Polled(Instant),
-    /// `/response` of an invocation, with the time since its event was handed out.
-    Response {
-        request_id: String,
-        latency: Duration,
-    },
-    Error {
-        request_id: String,
-        body: String,
-    },
-    InitError {
-        body: String,
-    },
-}
-
-struct Emulator {
-    pending: AsyncMutex<mpsc::UnboundedReceiver<(String, Vec<u8>)>>,
-    reported: mpsc::UnboundedSender<Reported>,
-    /// When each outstanding invocation was handed out.
-    served: Mutex<HashMap<String, Instant>>,
-}
-
-async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
-    let _ = emu.reported.send(Reported::Polled(Instant::now()));
-    let Some((request_id, body)) = emu.pending.lock().await.recv().await else {
-        return StatusCode::GONE.into_response();
-    };
-    let deadline_ms = (SystemTime::now() + FUNCTION_TIMEOUT)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-        .to_string();
-    let headers = [
-        ("lambda-runtime-aws-request-id", request_id.clone()),
-        ("lambda-runtime-deadline-ms", deadline_ms),
-        ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.into()),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into(),
-        ),
-        ("content-type", "application/json".into()),
-    ];
-    lock(&emu.served).insert(request_id, Instant::now());
-    (StatusCode::OK, headers, body).into_response()
-}
-
-async fn invocation_response(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-) -> Response {
-    let served = lock(&emu.served).remove(&request_id);
-    let latency = served.map(|at| at.elapsed()).unwrap_or_default();
-    let _ = emu.reported.send(Reported::Response {
-        request_id,
-        latency,
-    });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn invocation_error(
-    State(emu): State<Arc<Emulator>>,
-    UrlPath(request_id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    lock(&emu.served).remove(&request_id);
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let _ = emu.reported.send(Reported::Error { request_id, body });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn init_error(State(emu): State<Arc<Emulator>>, body: Bytes) -> Response {
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let _ = emu.reported.send(Reported::InitError { body });
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// One emulator per process, on a port of its own.
-struct RuntimeApi {
-    addr: String,
-    queue: mpsc::UnboundedSender<(String, Vec<u8>)>,
-    reported: mpsc::UnboundedReceiver<Reported>,
-    server: JoinHandle<()>,
-}
-
-impl RuntimeApi {
-    async fn start() -> Result<Self, Error> {
-        let (queue, pending) = mpsc::unbounded_channel();
-        let (reported_tx, reported) = mpsc::unbounded_channel();
-        let emulator = Arc::new(Emulator {
-            pending: AsyncMutex::new(pending),
-            reported: reported_tx,
-            served: Mutex::new(HashMap::new()),
-        });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(invocation_response),
-            )
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/error",
-                post(invocation_error),
-            )
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(emulator);
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?.to_string();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self {
-            addr,
-            queue,
-            reported,
-            server,
-        })
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 // ------------------------------------------------------------------------------------------
 // Loopback sinks
 // ------------------------------------------------------------------------------------------
@@ -351,14 +214,6 @@ impl Counters {
             datadog_events: get(&self.datadog_events),
             unexpected: get(&self.unexpected),
         }
-    }
-}
-
-fn series_of(body: &[u8]) -> Option<Vec<Value>> {
-    let mut v: Value = serde_json::from_slice(body).ok()?;
-    match v.get_mut("series")?.take() {
-        Value::Array(items) => Some(items),
-        _ => None,
     }
 }
 
@@ -616,6 +471,7 @@ impl Process {
                 Reported::Response {
                     request_id: id,
                     latency,
+                    ..
                 } if id == request_id => return Ok(Ok(latency)),
                 Reported::Error {
                     request_id: id,
