@@ -87,6 +87,17 @@ async fn to(server: &MockServer, route: &str) -> Vec<Request> {
         .collect()
 }
 
+/// The bodies of every request `server` received, as text.
+async fn bodies(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
+}
+
 fn soon(secs: u64) -> Instant {
     Instant::now() + Duration::from_secs(secs)
 }
@@ -546,13 +557,7 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
         json!({"batchItemFailures": [{"itemIdentifier": rule["messageId"]}]}),
         "only the rule's dead letter returns to the queue"
     );
-    let posted: Vec<String> = slack
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let posted = bodies(&slack).await;
     assert!(
         posted
             .iter()
@@ -580,13 +585,7 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
         .await;
     let answer = n.handle_batch(&[rule, scheduler], soon(20), None).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
-    let posted: Vec<String> = slack
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let posted = bodies(&slack).await;
     assert_eq!(posted.len(), 1, "{posted:?}");
     assert!(posted[0].contains("invoice-export-hourly"), "{posted:?}");
 }
