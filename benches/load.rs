@@ -154,9 +154,9 @@ struct Sinks {
     /// Values in `/api/v1/distribution_points` bodies.
     distribution_values: AtomicU64,
     series_requests: AtomicU64,
-    /// Sum of the `ecs.task.stopped` point values in `/api/v2/series` bodies.
+    /// Values of the `ecs.task.stopped` distribution (one per stopped task).
     stopped_sum: Mutex<f64>,
-    /// Points of other series (none expected).
+    /// Points of `/api/v2/series` (none expected: task events send distributions only).
     other_series_points: AtomicU64,
     event_requests: AtomicU64,
     /// Requests to any other path, or bodies that are not what Datadog expects.
@@ -179,15 +179,25 @@ async fn distributions(State(s): State<Arc<Sinks>>, body: Bytes) -> Response {
     s.distribution_requests.fetch_add(1, Ordering::SeqCst);
     match series_of(&body) {
         Some(series) => {
-            // {"series": [{"points": [[ts, [v, ...]], ...]}, ...]}
-            let values: usize = series
-                .iter()
-                .filter_map(|s| s.get("points")?.as_array())
-                .flatten()
-                .filter_map(|p| p.get(1)?.as_array().map(Vec::len))
-                .sum();
-            s.distribution_values
-                .fetch_add(values as u64, Ordering::SeqCst);
+            // {"series": [{"metric": m, "points": [[ts, [v, ...]], ...]}, ...]}: one value of 1
+            // per stopped task for `ecs.task.stopped`, durations for the others.
+            let mut stopped = 0usize;
+            for one in &series {
+                let values: usize = one
+                    .get("points")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.get(1)?.as_array().map(Vec::len))
+                    .sum();
+                if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stopped") {
+                    stopped += values;
+                } else {
+                    s.distribution_values
+                        .fetch_add(values as u64, Ordering::SeqCst);
+                }
+            }
+            *lock(&s.stopped_sum) += stopped as f64;
         }
         None => {
             s.unexpected.fetch_add(1, Ordering::SeqCst);
@@ -200,22 +210,12 @@ async fn series(State(s): State<Arc<Sinks>>, body: Bytes) -> Response {
     s.series_requests.fetch_add(1, Ordering::SeqCst);
     match series_of(&body) {
         Some(series) => {
-            // {"series": [{"metric": m, "points": [{"timestamp": ts, "value": v}, ...]}, ...]}
-            let mut stopped = 0.0;
+            // Task events send no series: every point here is unexpected.
             for one in &series {
                 let points = one.get("points").and_then(Value::as_array);
-                let values = points
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p.get("value")?.as_f64());
-                if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stopped") {
-                    stopped += values.sum::<f64>();
-                } else {
-                    s.other_series_points
-                        .fetch_add(values.count() as u64, Ordering::SeqCst);
-                }
+                s.other_series_points
+                    .fetch_add(points.map_or(0, Vec::len) as u64, Ordering::SeqCst);
             }
-            *lock(&s.stopped_sum) += stopped;
         }
         None => {
             s.unexpected.fetch_add(1, Ordering::SeqCst);
@@ -507,9 +507,9 @@ fn expect(events: &[Generated], batch: usize) -> Expected {
             match decode(&g.event) {
                 Ok(event) => {
                     let p = plan(&event, &Enrichment::default(), &Options::default(), now);
-                    let (values, counts) = p.datadog.totals();
-                    e.distribution_values += values as u64;
-                    e.stopped_sum += counts;
+                    let stopped = p.datadog.count_of("ecs.task.stopped");
+                    e.distribution_values += (p.datadog.values() - stopped) as u64;
+                    e.stopped_sum += stopped as f64;
                     *e.per_verdict.entry(p.summary.verdict.clone()).or_default() += 1;
                     plans.push((p, g.service == CRASH_SERVICE));
                 }
@@ -889,7 +889,7 @@ fn report(args: &Args, e: &Expected, m: &Measured, s: &Sinks) -> (String, bool) 
     );
     let _ = writeln!(
         t,
-        "| `ecs.task.stopped` count sum | {stopped} | {} | {} |",
+        "| `ecs.task.stopped` values (one per stopped task) | {stopped} | {} | {} |",
         args.events,
         ok(stopped.round() as u64 == args.events as u64)
     );

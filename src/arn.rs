@@ -31,6 +31,13 @@ pub fn task_id(arn: &str) -> &str {
     last_segment(arn)
 }
 
+/// The cluster of a task ARN in the new format `…:task/<cluster>/<id>`.
+pub fn task_cluster(arn: &str) -> Option<&str> {
+    let rest = resource(arn).strip_prefix("task/")?;
+    let (cluster, _) = rest.split_once('/')?;
+    Some(cluster).filter(|c| !c.is_empty())
+}
+
 /// The service name from `…:service/<cluster>/<name>` (or the old `…:service/<name>`).
 pub fn service_name(arn: &str) -> Option<&str> {
     let res = resource(arn);

@@ -1,5 +1,6 @@
 //! `ecs-notifier render FILE…`: shows what the function would post for event files, offline.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -11,6 +12,7 @@ use crate::event::{decode_all, DecodeError, Event};
 use crate::plan::{plan, Options, Plan};
 use crate::silent::plan_check;
 use crate::slack::preview::preview;
+use crate::stops::{judge, superseded, Standing, StopKey, StopRecord};
 
 /// How to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +41,7 @@ fn datadog_lines(plan: &Plan) -> String {
         for p in &s.points {
             let _ = writeln!(
                 out,
-                "  {} {} = {} @{} [{}]",
-                if s.kind == crate::datadog::payload::GAUGE {
-                    "gauge"
-                } else {
-                    "count"
-                },
+                "  gauge {} = {} @{} [{}]",
                 s.metric,
                 p.value,
                 p.timestamp,
@@ -68,6 +65,10 @@ fn datadog_lines(plan: &Plan) -> String {
     out
 }
 
+/// The task stops a run of `render` has seen, across its files, as a warm function keeps them:
+/// a later STOPPED update of a task shows as superseded.
+pub type Stops = HashMap<String, StopRecord>;
+
 /// Renders one event (already parsed JSON) in the chosen format, with recorded enrichment.
 pub fn render_value(
     name: &str,
@@ -75,6 +76,7 @@ pub fn render_value(
     enrichment: &Enrichment,
     options: &Options,
     format: Format,
+    stops: &mut Stops,
 ) -> String {
     let events = decode_all(value);
     let several = events.len() > 1;
@@ -85,6 +87,26 @@ pub fn render_value(
         } else {
             name.to_string()
         };
+        if let Ok(Event::Task(envelope, task)) = &event {
+            if let Some(key) = StopKey::of(envelope, task) {
+                match judge(stops.get(&key.task_arn), &key) {
+                    Standing::Superseded(record) => {
+                        let why = superseded(&record, &key);
+                        out.push_str(&match format {
+                            Format::Text => format!("━━ {name}\n{why}: no message, no metrics\n"),
+                            Format::Json => {
+                                json!({"file": name, "superseded": why}).to_string() + "\n"
+                            }
+                        });
+                        continue;
+                    }
+                    Standing::First => {
+                        stops.insert(key.task_arn.clone(), key.record());
+                    }
+                    Standing::Again => {}
+                }
+            }
+        }
         out.push_str(&render_event(&name, event, enrichment, options, format));
     }
     out
@@ -192,7 +214,7 @@ pub fn run(args: &[String]) -> i32 {
                 }
             },
             "-h" | "--help" => {
-                println!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS applies as in the function; no AWS call and no network.");
+                println!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS and NOTIFY_ON_STOP_TIMEOUT apply as in the function; no AWS call and no network.");
                 return 0;
             }
             _ => files.push(arg),
@@ -202,12 +224,23 @@ pub fn run(args: &[String]) -> i32 {
         eprintln!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…");
         return 2;
     }
-    let options = Options {
-        notify_on_success: std::env::var("NOTIFY_ON_SUCCESS")
-            .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
-            .unwrap_or(false),
+    // The same settings, read by the same parser, as the function reads them.
+    let flag = |name: &str| match std::env::var(name) {
+        Ok(value) => crate::config::parse_bool(name, &value),
+        Err(_) => Ok(false),
+    };
+    let options = match (flag("NOTIFY_ON_SUCCESS"), flag("NOTIFY_ON_STOP_TIMEOUT")) {
+        (Ok(notify_on_success), Ok(notify_on_stop_timeout)) => Options {
+            notify_on_success,
+            notify_on_stop_timeout,
+        },
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("{err}");
+            return 2;
+        }
     };
     let mut status = 0;
+    let mut stops = Stops::new();
     for file in files {
         let name = Path::new(file)
             .file_name()
@@ -228,7 +261,7 @@ pub fn run(args: &[String]) -> i32 {
             Ok(value) => {
                 print!(
                     "{}",
-                    render_value(&name, &value, &enrichment, &options, format)
+                    render_value(&name, &value, &enrichment, &options, format, &mut stops)
                 );
                 if format == Format::Text {
                     println!();

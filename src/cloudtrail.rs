@@ -283,17 +283,12 @@ impl ApiCall {
 
 /// What a RunTask failure reason or error code means, in plain words.
 pub fn explain(reason: &str) -> &'static str {
+    if let Some(placement) = crate::placement::explain(reason, false) {
+        return placement.long;
+    }
     let upper = reason.to_ascii_uppercase();
     match upper.as_str() {
-        "RESOURCE:MEMORY" => "no container instance in the cluster has enough free memory for the task. Add instances (or capacity provider capacity), or lower the task's memory reservation.",
-        "RESOURCE:CPU" => "no container instance in the cluster has enough free CPU for the task. Add instances, or lower the task's CPU reservation.",
-        "RESOURCE:ENI" => "no container instance has a free network interface for an awsvpc task. Use larger instances, turn on ENI trunking, or add instances.",
-        "RESOURCE:GPU" => "no container instance has the GPUs the task asks for.",
-        "AGENT" => "the ECS agent of the chosen container instance is disconnected.",
-        "ATTRIBUTE" => "no container instance has an attribute the task definition requires (a placement constraint or a capability).",
-        "LOCATION" => "the container instance is in a different Availability Zone from the task's subnets.",
         "MISSING" | "INACTIVE" => "the container instance is gone or deregistered.",
-        _ if upper.starts_with("RESOURCE:PORTS") => "the task's host ports are already taken on every container instance.",
         _ if upper.contains("CAPACITY IS UNAVAILABLE") => "Fargate had no capacity for the task in the chosen Availability Zones. It usually passes; more subnets (zones) or a retry policy help.",
         "ACCESSDENIED" | "ACCESSDENIEDEXCEPTION" => "the caller's role may not run this task: it lacks ecs:RunTask on the task definition, or iam:PassRole on the task or execution role.",
         "INVALIDPARAMETEREXCEPTION" => "the request is invalid for this task definition or cluster: a network configuration, launch type or override does not fit.",

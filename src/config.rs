@@ -97,6 +97,9 @@ pub struct Config {
     pub datadog: Option<DatadogSettings>,
     /// `NOTIFY_ON_SUCCESS`: post successful job runs to Slack too.
     pub notify_on_success: bool,
+    /// `NOTIFY_ON_STOP_TIMEOUT`: post a notice when a service task had to be killed after its
+    /// stop timeout on a deployment or scale-in.
+    pub notify_on_stop_timeout: bool,
     /// `HTTP_TIMEOUT_MS`: the longest one HTTP attempt may take.
     pub http_timeout: Duration,
     /// `ENRICHMENT`: read the ECS and CloudWatch Logs APIs (default on).
@@ -127,7 +130,8 @@ pub const DATADOG_SITES: [&str; 7] = [
     "ddog-gov.com",
 ];
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+/// A true/false setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case).
+pub fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" | "false" | "0" | "no" | "off" => Ok(false),
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -266,6 +270,10 @@ impl Config {
             Some(v) => parse_bool("NOTIFY_ON_SUCCESS", &v)?,
             None => false,
         };
+        let notify_on_stop_timeout = match get("NOTIFY_ON_STOP_TIMEOUT") {
+            Some(v) => parse_bool("NOTIFY_ON_STOP_TIMEOUT", &v)?,
+            None => false,
+        };
         let http_timeout = millis("HTTP_TIMEOUT_MS", 5000)?;
         let enrichment = match get("ENRICHMENT") {
             Some(v) => parse_bool("ENRICHMENT", &v)?,
@@ -328,6 +336,7 @@ impl Config {
             slack_bot,
             datadog,
             notify_on_success,
+            notify_on_stop_timeout,
             http_timeout,
             enrichment,
             enrich,

@@ -297,8 +297,10 @@ impl Enricher {
             return out;
         }
         let verdict = classify(task, &[]);
-        if verdict.outcome == Outcome::Expected {
-            // Deployment churn posts nothing: spend no API calls on it.
+        // Deployment churn posts nothing: spend no API calls on it. A service task killed after
+        // its stop timeout may post a notice when its tags ask: read only the (cached) tags.
+        let tags_only = verdict.outcome == Outcome::Expected && verdict.cause == Cause::StopTimeout;
+        if verdict.outcome == Outcome::Expected && !tags_only {
             return out;
         }
         let region = region_of(env, task.task_arn.as_deref());
@@ -309,7 +311,10 @@ impl Enricher {
                 return out;
             }
         };
-        let cluster = task.cluster_arn.clone().unwrap_or_default();
+        let cluster = task
+            .cluster_arn
+            .clone()
+            .unwrap_or_else(|| task.cluster().to_string());
         let td = async {
             match task.task_definition_arn.as_deref() {
                 Some(arn) => Some(self.task_definition(&clients, arn, deadline).await),
@@ -347,7 +352,7 @@ impl Enricher {
         }
 
         // Second round: the last log lines of the containers that broke.
-        if self.settings.log_lines == 0 {
+        if self.settings.log_lines == 0 || tags_only {
             return out;
         }
         let Some(td) = out.task_definition.clone() else {
@@ -360,12 +365,9 @@ impl Enricher {
             .filter(|h| h.status == "UNHEALTHY")
             .map(|h| h.name.clone())
             .collect();
-        let serious: Vec<&str> = verdict
-            .failed_containers
-            .iter()
-            .filter(|c| c.exit_code != 143)
-            .map(|c| c.name.as_str())
-            .collect();
+        // The containers whose own exit took the task down first; those ECS stopped after them
+        // only when no container is to blame.
+        let serious: Vec<&str> = verdict.culprits.iter().map(String::as_str).collect();
         let failed: Vec<&str> = if serious.is_empty() {
             verdict
                 .failed_containers

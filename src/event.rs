@@ -21,6 +21,8 @@ pub type Timestamp = DateTime<Utc>;
 pub enum DecodeError {
     #[error("input is not a JSON object")]
     NotAnObject,
+    #[error("SQS record body is not JSON")]
+    BodyNotJson,
     #[error("input has no `{0}` field; not an EventBridge event")]
     MissingField(&'static str),
     #[error("event source `{0}` is not aws.ecs, aws.health or aws.events")]
@@ -184,6 +186,8 @@ pub struct Container {
     pub exit_code: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt")]
     pub reason: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    pub task_arn: Option<String>,
 }
 
 impl Container {
@@ -194,16 +198,36 @@ impl Container {
 }
 
 impl Task {
+    /// Fills in the task ARN when the detail lacks it: from the event's `resources` (a task
+    /// ARN), else from a container's `taskArn`.
+    fn locate(&mut self, envelope: &Envelope) {
+        if self.task_arn.as_deref().is_some_and(|a| !a.is_empty()) {
+            return;
+        }
+        self.task_arn = envelope
+            .resources
+            .iter()
+            .find(|r| r.contains(":task/"))
+            .cloned()
+            .or_else(|| {
+                self.containers
+                    .iter()
+                    .find_map(|c| c.task_arn.clone().filter(|a| a.contains(":task/")))
+            });
+    }
+
     /// Whether this event reports the task as stopped.
     pub fn is_stopped(&self) -> bool {
         self.last_status.as_deref() == Some("STOPPED")
     }
 
-    /// The cluster's name (`prod`), or empty when unknown.
+    /// The cluster's name (`prod`), from the cluster ARN or else the task ARN; empty when
+    /// unknown.
     pub fn cluster(&self) -> &str {
         self.cluster_arn
             .as_deref()
             .map(arn::cluster_name)
+            .or_else(|| self.task_arn.as_deref().and_then(arn::task_cluster))
             .unwrap_or("")
     }
 
@@ -370,10 +394,11 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
             }
             Event::Retirement(envelope, Box::new(health))
         }
-        ("aws.ecs", "ECS Task State Change") => Event::Task(
-            envelope,
-            Box::new(Task::deserialize(detail).unwrap_or_default()),
-        ),
+        ("aws.ecs", "ECS Task State Change") => {
+            let mut task = Task::deserialize(detail).unwrap_or_default();
+            task.locate(&envelope);
+            Event::Task(envelope, Box::new(task))
+        }
         ("aws.ecs", "ECS Deployment State Change") => Event::Deployment(
             envelope,
             Deployment::deserialize(detail).unwrap_or_default(),
@@ -407,7 +432,7 @@ pub fn decode_record(record: &Value) -> (String, Result<Event, DecodeError>) {
                 .to_string();
             (id, decode(&payload))
         }
-        Err(_) => (String::new(), Err(DecodeError::NotAnObject)),
+        Err(_) => (String::new(), Err(DecodeError::BodyNotJson)),
     }
 }
 

@@ -29,11 +29,14 @@ use crate::routing::Filter;
 use crate::slack::api::Posted;
 use crate::state::JobRun;
 use crate::state::{Claim, Table};
+use crate::stops::{self, Standing, StopKey, StopRecord};
 
 /// Time kept back from the Lambda deadline to report the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// Events remembered for deduplication (each event uses one or two keys).
 const DELIVERY_LOG_KEYS: usize = 8192;
+/// Task stops remembered per process (one key per stopped task).
+const STOP_KEYS: usize = 8192;
 /// Flood keys remembered (services and jobs with recent failures).
 const FLOOD_KEYS: usize = 4096;
 /// Slack's rate limit: about one message per second per destination.
@@ -101,6 +104,8 @@ struct Prepared {
     report: Report,
     enrich_ms: u64,
     not_enriched: Vec<String>,
+    /// The stop this event owns (a STOPPED task event that was not superseded), or completes.
+    stop: Option<StopKey>,
 }
 
 impl Prepared {
@@ -118,6 +123,7 @@ impl Prepared {
             plan: Some(plan),
             enrich_ms,
             not_enriched,
+            stop: None,
         }
     }
 }
@@ -133,6 +139,8 @@ pub struct Notifier {
     floods: Mutex<Cache<FloodState>>,
     /// Where each recent deployment's Slack message is (app mode).
     threads: Mutex<Cache<Posted>>,
+    /// The stop of each recently stopped task: which event counted, where its alert is.
+    stops: Mutex<Cache<StopRecord>>,
     /// Shared across instances when a state table is configured.
     table: Option<Table>,
     /// Grace period of jobs whose tags set none.
@@ -182,6 +190,7 @@ impl Notifier {
             filter: config.filter.clone(),
             options: Options {
                 notify_on_success: config.notify_on_success,
+                notify_on_stop_timeout: config.notify_on_stop_timeout,
             },
             flood_window: (!window.is_zero()).then(|| {
                 chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(10))
@@ -189,6 +198,7 @@ impl Notifier {
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
             threads: Mutex::new(Cache::new(1024, Some(Duration::from_secs(86_400)))),
+            stops: Mutex::new(Cache::new(STOP_KEYS, Some(Duration::from_secs(3 * 86_400)))),
             table: None,
             expect_grace: chrono::Duration::from_std(config.expect_grace)
                 .unwrap_or(chrono::Duration::minutes(15)),
@@ -329,6 +339,7 @@ impl Notifier {
             },
             enrich_ms: 0,
             not_enriched: Vec::new(),
+            stop: None,
         };
         let event = match event {
             Ok(Event::Check(_)) => {
@@ -344,6 +355,35 @@ impl Notifier {
         if !self.filter.admits(&cluster, &name) {
             return skipped("filtered", format!("{cluster}/{name}"));
         }
+        // One stop, one alert: a task's later STOPPED updates post and count nothing, before
+        // any API call is spent on them.
+        let stop = match &event {
+            Event::Task(envelope, task) => StopKey::of(envelope, task),
+            _ => None,
+        };
+        let mut completing = None;
+        if let Some(key) = &stop {
+            if let Standing::Superseded(record) = self.own_stop(key).await {
+                let why = stops::superseded(&record, key);
+                if !(self.sinks.is_app() && stops::completes(&record, key)) {
+                    return Prepared {
+                        report: Report {
+                            event_id: event_id.clone(),
+                            kind: "task".into(),
+                            verdict: "superseded".into(),
+                            cause: why,
+                            ..Report::default()
+                        },
+                        event_id,
+                        plan: None,
+                        enrich_ms: 0,
+                        not_enriched: Vec::new(),
+                        stop: None,
+                    };
+                }
+                completing = Some((record, why));
+            }
+        }
         let started = Instant::now();
         let enrichment = match &self.enricher {
             // Boxed: the enrichment future is deep, and its size would bloat every invocation.
@@ -351,12 +391,93 @@ impl Notifier {
             None => Enrichment::default(),
         };
         let enrich_ms = started.elapsed().as_millis() as u64;
-        let plan = plan(&event, &enrichment, &self.options, Utc::now());
+        let mut plan = plan(&event, &enrichment, &self.options, Utc::now());
+        if let Some((record, why)) = completing {
+            // The fuller update edits the alert already posted: nothing new is posted or counted.
+            plan.edit = record.posted.clone();
+            plan.datadog = Default::default();
+            plan.flood_key = None;
+            plan.thread = None;
+            plan.thread_message = None;
+            plan.dedupe_keys = vec![format!("complete:{}", event_id)];
+            let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
+            prepared.report.verdict = "superseded".into();
+            prepared.report.cause = format!("{why}; its alert is completed in place");
+            prepared.stop = stop;
+            return prepared;
+        }
         if let Event::Task(envelope, task) = &event {
             self.track_job(envelope, task, &enrichment, &plan, own_account)
                 .await;
         }
-        Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped)
+        let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
+        prepared.stop = stop;
+        prepared
+    }
+
+    /// Where a STOPPED event stands against the stops already seen: in this process, and
+    /// across instances through the state table (the first event to write wins).
+    async fn own_stop(&self, key: &StopKey) -> Standing {
+        let local = {
+            let mut stops = lock(&self.stops);
+            let known = stops.get(&key.task_arn);
+            if known.is_none() {
+                stops.insert(key.task_arn.clone(), key.record());
+            }
+            known
+        };
+        let standing = stops::judge(local.as_ref(), key);
+        if matches!(standing, Standing::Superseded(_)) {
+            return standing;
+        }
+        if let Some(table) = &self.table {
+            match table.own_stop(key, Utc::now()).await {
+                Ok(record) => {
+                    let standing = stops::judge(Some(&record), key);
+                    lock(&self.stops).insert(key.task_arn.clone(), record);
+                    if matches!(standing, Standing::Superseded(_)) {
+                        return standing;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "state table unavailable; task stops deduplicated per process")
+                }
+            }
+        }
+        standing
+    }
+
+    /// Remembers where the alert of each owned stop landed (app mode), and what the event that
+    /// posted or completed it told, so only a fuller update completes it again.
+    async fn remember_stops(&self, items: &[(&Prepared, &crate::outbox::Outcome)]) {
+        for (item, outcome) in items {
+            let (Some(key), Some(posted)) = (&item.stop, &outcome.posted) else {
+                continue;
+            };
+            if !outcome.delivered.contains(&crate::outbox::SLACK) {
+                continue;
+            }
+            let posted = item
+                .plan
+                .as_ref()
+                .and_then(|p| p.edit.clone())
+                .unwrap_or_else(|| posted.clone());
+            {
+                let mut stops = lock(&self.stops);
+                let mut record = stops.get(&key.task_arn).unwrap_or_else(|| key.record());
+                record.posted = Some(posted.clone());
+                record.score = record.score.max(key.score);
+                stops.insert(key.task_arn.clone(), record);
+            }
+            if let Some(table) = &self.table {
+                if let Err(err) = table
+                    .set_stop_alert(&key.task_arn, &posted, key.score)
+                    .await
+                {
+                    tracing::warn!(error = %err, "could not record where the stop's alert is in the state table");
+                }
+            }
+        }
     }
 
     /// Flood control: holds back repeats of an alert within the window (shared through the
@@ -461,6 +582,13 @@ impl Notifier {
         for ((i, _), outcome) in planned.iter().zip(outcomes) {
             by_item[*i] = Some(outcome);
         }
+        let posted_stops: Vec<(&Prepared, &crate::outbox::Outcome)> = items
+            .iter()
+            .zip(&by_item)
+            .filter_map(|(item, outcome)| Some((item, outcome.as_ref()?)))
+            .filter(|(item, outcome)| item.stop.is_some() && outcome.posted.is_some())
+            .collect();
+        self.remember_stops(&posted_stops).await;
         items
             .into_iter()
             .zip(by_item)
@@ -889,6 +1017,11 @@ fn log_event(
     let flood = report.flood.unwrap_or("");
     if report.verdict == "skipped" {
         tracing::warn!(event_id = %event_id, kind = %report.kind, cause = %report.cause, "event skipped: not an ECS event this function handles, or filtered out");
+    } else if report.verdict == "superseded" && failures.is_empty() {
+        tracing::info!(
+            event_id = %event_id, kind = %report.kind, verdict = %report.verdict, cause = %report.cause,
+            delivered = ?report.delivered, "event dropped: {}", report.cause
+        );
     } else if failures.is_empty() {
         tracing::info!(
             event_id = %event_id, kind = %report.kind, verdict = %report.verdict, cause = %report.cause,

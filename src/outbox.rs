@@ -138,15 +138,16 @@ impl Sinks {
         }
     }
 
+    /// Posts `message`; in app mode, returns where it landed.
     async fn post(
         &self,
         target: &Target<'_>,
         message: &Message,
         deadline: Instant,
-    ) -> Result<(), SendError> {
+    ) -> Result<Option<Posted>, SendError> {
         let client = &self.client;
         match target {
-            Target::Webhook(webhook) => webhook.post(client, message, deadline).await,
+            Target::Webhook(webhook) => webhook.post(client, message, deadline).await.map(|_| None),
             Target::Channel {
                 api,
                 channel,
@@ -154,11 +155,9 @@ impl Sinks {
             } => match api.post(client, channel, message, deadline).await {
                 Err(err) if is_channel_error(&err) && channel != default => {
                     tracing::warn!(channel = %channel, error = %err, "cannot post to the channel the tags name; posting to the default channel");
-                    api.post(client, default, message, deadline)
-                        .await
-                        .map(|_| ())
+                    api.post(client, default, message, deadline).await.map(Some)
                 }
-                other => other.map(|_| ()),
+                other => other.map(Some),
             },
         }
     }
@@ -177,7 +176,8 @@ impl Sinks {
         slots.insert(destination, at);
     }
 
-    fn is_app(&self) -> bool {
+    /// Whether Slack is in app mode (a bot token), where posted messages can be edited.
+    pub fn is_app(&self) -> bool {
         matches!(self.slack, Some(Slack::App { .. }))
     }
 
@@ -193,7 +193,7 @@ impl Sinks {
         deadline: Instant,
     ) -> Result<Option<Posted>, SendError> {
         let Target::Channel { api, channel, .. } = target else {
-            return self.post(target, message, deadline).await.map(|_| None);
+            return self.post(target, message, deadline).await;
         };
         let client = &self.client;
         if let Some(posted) = existing {
@@ -294,7 +294,14 @@ impl Sinks {
                     tokio::time::sleep_until(next).await;
                 }
                 let plan = plans[i];
-                let sent = if app && plan.thread.is_some() {
+                let sent = if let (true, Some(posted), Target::Channel { api, .. }) =
+                    (app, &plan.edit, &target)
+                {
+                    // A fuller update of a stop completes its alert in place.
+                    api.update(&self.client, posted, message, deadline)
+                        .await
+                        .map(Some)
+                } else if app && plan.thread.is_some() {
                     let loud = plan.slack.is_some()
                         && plan.notice.as_ref().is_some_and(|n| {
                             matches!(n.severity, Severity::Failure | Severity::Warning)
@@ -302,7 +309,7 @@ impl Sinks {
                     self.post_thread(&target, message, threads[i].as_ref(), loud, deadline)
                         .await
                 } else {
-                    self.post(&target, message, deadline).await.map(|_| None)
+                    self.post(&target, message, deadline).await
                 };
                 results.push((i, sent));
                 next = Instant::now() + pace;

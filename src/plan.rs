@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::datadog::payload::{event_time, metric_time, tag};
-use crate::datadog::{Distribution, Event as DatadogEvent, Series, Submission};
+use crate::datadog::{Distribution, Event as DatadogEvent, Submission};
 use crate::durations::human;
 use crate::enricher::rollback_target;
 use crate::enrichment::Enrichment;
@@ -13,7 +13,7 @@ use crate::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::routing::{Mention, Notify, Route};
 use crate::silent;
 use crate::slack;
-use crate::verdict::{classify, Cause, Outcome, TaskVerdict};
+use crate::verdict::{classify, Cause, Outcome, StartProblem, TaskVerdict};
 use crate::{arn, console};
 
 /// Choices that change what is posted.
@@ -21,6 +21,9 @@ use crate::{arn, console};
 pub struct Options {
     /// Post successful job runs to Slack.
     pub notify_on_success: bool,
+    /// Post a notice when a service task that was asked to stop had to be killed after its stop
+    /// timeout (deploy churn of an application that ignores SIGTERM).
+    pub notify_on_stop_timeout: bool,
 }
 
 /// What was concluded about an event, for the log line and the local renderer.
@@ -61,6 +64,9 @@ pub struct Plan {
     pub flood_key: Option<String>,
     /// When the event happened (stop time, else the event's time).
     pub at: Option<DateTime<Utc>>,
+    /// App mode: the posted Slack message this plan's message replaces in place (a fuller
+    /// STOPPED update completing the alert of its task's stop), instead of a new post.
+    pub edit: Option<crate::slack::api::Posted>,
 }
 
 impl Plan {
@@ -86,6 +92,7 @@ impl Plan {
             dedupe_keys,
             flood_key: None,
             at,
+            edit: None,
         }
     }
 
@@ -145,7 +152,7 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
             if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
                 dedupe_keys.push(format!("task:{task_arn}#{version}"));
             }
-            plan_task(env, task, enrichment, &route, notify, now)
+            plan_task(env, task, enrichment, &route, notify, options, now)
         }
         Event::Deployment(env, deployment) => {
             let (summary, notice, posts, datadog) =
@@ -244,6 +251,7 @@ pub fn plan(event: &Event, enrichment: &Enrichment, options: &Options, now: Date
         route_problems: route.problems,
         datadog,
         dedupe_keys,
+        edit: None,
     }
 }
 
@@ -276,6 +284,7 @@ fn plan_task(
     enrichment: &Enrichment,
     route: &Route,
     notify: Notify,
+    options: &Options,
     now: DateTime<Utc>,
 ) -> (Summary, Option<Notice>, Submission) {
     let (family, _) = task.family_revision();
@@ -308,14 +317,29 @@ fn plan_task(
         cause: verdict.cause.as_str().into(),
         subject: subject.clone(),
     };
+    // A service task killed after its stop timeout is churn: a notice only when asked for.
+    let stop_timeout_notice = verdict.cause == Cause::StopTimeout
+        && (route.notify == Some(Notify::All) || options.notify_on_stop_timeout);
     let notice = match verdict.outcome {
         Outcome::Failure => Some(task_notice(envelope, task, &verdict, enrichment, &subject)),
         Outcome::Success if notify == Notify::All => {
             Some(task_notice(envelope, task, &verdict, enrichment, &subject))
         }
+        Outcome::Expected if stop_timeout_notice && notify != Notify::None => {
+            Some(task_notice(envelope, task, &verdict, enrichment, &subject))
+        }
         _ => None,
     };
     (summary, notice, task_metrics(envelope, task, &verdict, now))
+}
+
+/// What a container's exit code means, knowing the task's cause: a 137 of a stop timeout is
+/// the SIGKILL that followed an ignored SIGTERM.
+fn meaning(c: &crate::verdict::FailedContainer, cause: Cause) -> Option<&'static str> {
+    if cause == Cause::StopTimeout && c.exit_code == 137 && c.stopped_by_signal() {
+        return Some("killed (SIGKILL) when it did not stop within its stopTimeout");
+    }
+    c.meaning()
 }
 
 fn task_notice(
@@ -376,17 +400,48 @@ fn task_notice(
             }
         }
     }
+    // The containers that took the task down, and those ECS stopped after them.
+    let culprits: Vec<&str> =
+        if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
+            unhealthy.clone()
+        } else {
+            verdict.culprits.iter().map(String::as_str).collect()
+        };
+    let stopped_by_ecs = verdict.stopped_by_ecs(&culprits);
+    if let Some(problem) = verdict.start_problem {
+        let named = task.containers.iter().find(|c| {
+            c.reason
+                .as_deref()
+                .and_then(StartProblem::of)
+                .is_some_and(|p| p == problem)
+        });
+        match named {
+            Some(c) => summary.push_str(&format!(
+                ": container {} could not start: {}",
+                c.display_name(),
+                problem.describe()
+            )),
+            None => summary.push_str(&format!(": {}", problem.describe())),
+        }
+        title = format!("{} ({}): {subject}", verdict.cause.title(), problem.title());
+    }
     if matches!(verdict.cause, Cause::ExitNonzero | Cause::StopTimeout) {
-        if let Some(first) = verdict
+        let first = verdict
             .failed_containers
             .iter()
-            .find(|c| c.exit_code != 143)
-        {
+            .find(|c| culprits.contains(&c.name.as_str()))
+            .or_else(|| {
+                verdict
+                    .failed_containers
+                    .iter()
+                    .find(|c| c.exit_code != 143)
+            });
+        if let Some(first) = first {
             summary.push_str(&format!(
                 ": container {} exited {}",
                 first.name, first.exit_code
             ));
-            if let Some(meaning) = first.meaning() {
+            if let Some(meaning) = meaning(first, verdict.cause) {
                 summary.push_str(&format!(" ({meaning})"));
             }
         }
@@ -396,6 +451,7 @@ fn task_notice(
     let severity = match verdict.outcome {
         Outcome::Failure => Severity::Failure,
         Outcome::Success => Severity::Success,
+        Outcome::Expected if verdict.cause == Cause::StopTimeout => Severity::Warning,
         Outcome::Expected => Severity::Info,
     };
     let mut fields = vec![("Cluster".to_string(), cluster.to_string())];
@@ -433,23 +489,63 @@ fn task_notice(
             });
         }
     }
-    if !verdict.failed_containers.is_empty() {
-        let items = verdict
-            .failed_containers
-            .iter()
-            .map(|c| {
+    let essential_note = |name: &str| match essential(name) {
+        Some(true) => " (essential)",
+        Some(false) => " (not essential)",
+        None => "",
+    };
+    let broke: Vec<Item> = verdict
+        .failed_containers
+        .iter()
+        .filter(|c| !stopped_by_ecs.iter().any(|s| s.name == c.name))
+        .map(|c| {
+            let mut text = if unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
+                format!(
+                    "failed its health check, then exited {} when ECS stopped the task",
+                    c.exit_code
+                )
+            } else {
                 let mut text = format!("exited {}", c.exit_code);
-                if let Some(meaning) = c.meaning() {
+                if let Some(meaning) = meaning(c, verdict.cause) {
                     text.push_str(&format!(": {meaning}"));
                 }
+                text
+            };
+            if let Some(reason) = &c.reason {
+                text.push_str(&format!(". Reason: {reason}"));
+            }
+            text.push_str(essential_note(&c.name));
+            Item {
+                lead: c.name.clone(),
+                text,
+            }
+        })
+        .collect();
+    if !broke.is_empty() {
+        sections.push(Section {
+            label: "Containers that exited non-zero".into(),
+            body: Body::Items(broke),
+        });
+    }
+    if !stopped_by_ecs.is_empty() {
+        let after = if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
+            format!("{} failed its health check", culprits.join(", "))
+        } else {
+            format!("{} exited", culprits.join(", "))
+        };
+        let items = stopped_by_ecs
+            .iter()
+            .map(|c| {
+                let mut text = match c.exit_code {
+                    143 => "exited 143 (SIGTERM)".to_string(),
+                    code => format!(
+                        "exited {code}: killed (SIGKILL) when it did not stop within its stopTimeout"
+                    ),
+                };
                 if let Some(reason) = &c.reason {
                     text.push_str(&format!(". Reason: {reason}"));
                 }
-                match essential(&c.name) {
-                    Some(true) => text.push_str(" (essential)"),
-                    Some(false) => text.push_str(" (not essential)"),
-                    None => {}
-                }
+                text.push_str(essential_note(&c.name));
                 Item {
                     lead: c.name.clone(),
                     text,
@@ -457,8 +553,33 @@ fn task_notice(
             })
             .collect();
         sections.push(Section {
-            label: "Containers that exited non-zero".into(),
+            label: format!("Stopped by ECS after {after}"),
             body: Body::Items(items),
+        });
+    }
+    // Every other container reason: a container that could not start has no exit code, and its
+    // reason is the one line that says what broke.
+    let listed = |name: &str| verdict.failed_containers.iter().any(|c| c.name == name);
+    let reasons: Vec<Item> = task
+        .containers
+        .iter()
+        .filter(|c| !listed(c.display_name()))
+        .filter_map(|c| {
+            let reason = c.reason.as_deref().filter(|r| !r.is_empty())?;
+            let text = match c.exit_code {
+                None => format!("did not start: {reason}"),
+                Some(code) => format!("exited {code}: {reason}"),
+            };
+            Some(Item {
+                lead: c.display_name().to_string(),
+                text: format!("{text}{}", essential_note(c.display_name())),
+            })
+        })
+        .collect();
+    if !reasons.is_empty() {
+        sections.push(Section {
+            label: "Container reasons".into(),
+            body: Body::Items(reasons),
         });
     }
     if let Some(reason) = task.stopped_reason.as_deref().filter(|r| !r.is_empty()) {
@@ -476,8 +597,12 @@ fn task_notice(
             body: Body::Code(tail.lines.join("\n")),
         });
     }
-    if verdict.outcome == Outcome::Failure {
-        if let Some(hint) = verdict.cause.hint() {
+    if verdict.outcome == Outcome::Failure || severity == Severity::Warning {
+        let hint = verdict
+            .start_problem
+            .map(StartProblem::hint)
+            .or_else(|| verdict.cause.hint());
+        if let Some(hint) = hint {
             sections.push(Section {
                 label: "Where to look".into(),
                 body: Body::Text(hint.to_string()),
@@ -588,11 +713,11 @@ fn task_metrics(
     ]
     .into_iter()
     .filter_map(|(metric, value)| value.map(|v| Distribution::new(metric, ts, v, tags.clone())))
+    .chain([Distribution::count("ecs.task.stopped", ts, 1, tags.clone())])
     .collect();
     Submission {
         distributions,
-        series: vec![Series::count("ecs.task.stopped", ts, 1.0, tags)],
-        events: Vec::new(),
+        ..Submission::default()
     }
 }
 
@@ -835,6 +960,24 @@ fn plan_service_action(
     } else {
         &place.service
     };
+    // A placement failure is explained by its reason (Fargate Spot out of capacity, no free
+    // memory, a disconnected agent…); an undocumented reason keeps the general words.
+    let reason = action.reason.as_deref().filter(|r| !r.is_empty());
+    let spot = action
+        .capacity_provider_arns
+        .iter()
+        .any(|a| arn::last_segment(a).eq_ignore_ascii_case("FARGATE_SPOT"));
+    let placement = match (name, reason) {
+        ("SERVICE_TASK_PLACEMENT_FAILURE", Some(r)) => crate::placement::explain(r, spot),
+        _ => None,
+    };
+    let summary_text = match &placement {
+        Some(p) => format!(
+            "ECS cannot place tasks of service {service} in cluster {}: {}.",
+            place.cluster, p.short
+        ),
+        None => format!("{meaning} Service {service} in cluster {}.", place.cluster),
+    };
     let mut fields = vec![
         ("Cluster".to_string(), place.cluster.clone()),
         ("Service".to_string(), service.to_string()),
@@ -847,10 +990,16 @@ fn plan_service_action(
         ));
     }
     let mut sections = Vec::new();
-    if let Some(reason) = action.reason.as_deref().filter(|r| !r.is_empty()) {
+    if let Some(reason) = reason {
         sections.push(Section {
             label: "Reason".into(),
             body: Body::Code(reason.to_string()),
+        });
+    }
+    if let Some(p) = &placement {
+        sections.push(Section {
+            label: "What it means".into(),
+            body: Body::Text(p.long.to_string()),
         });
     }
     if !action.capacity_provider_arns.is_empty() {
@@ -882,7 +1031,7 @@ fn plan_service_action(
     let notice = Notice {
         severity,
         title: format!("{title}: {service}"),
-        summary: format!("{meaning} Service {service} in cluster {}.", place.cluster),
+        summary: summary_text,
         fields,
         sections,
         links,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::cloudtrail::{explain, ApiCall, Caller};
 use crate::console;
 use crate::datadog::payload::{cut, event_time, metric_time, tag};
-use crate::datadog::{Event as DatadogEvent, Series, Submission};
+use crate::datadog::{Distribution, Event as DatadogEvent, Series, Submission};
 use crate::dlq::TargetFailure;
 use crate::event::Envelope;
 use crate::expect::format_duration;
@@ -138,10 +138,10 @@ pub fn plan_run_task(
     ];
     let ts = metric_time(call.event_time.or(envelope.time), now);
     let datadog = Submission {
-        series: vec![Series::count(
+        distributions: vec![Distribution::count(
             "ecs.task.launch_failed",
             ts,
-            refused as f64,
+            refused.max(0) as usize,
             tags,
         )],
         ..Submission::default()
@@ -248,7 +248,7 @@ pub fn plan_target_failure(
     }
     let ts = metric_time(envelope.time, now);
     let datadog = Submission {
-        series: vec![Series::count("ecs.task.launch_failed", ts, 1.0, tags)],
+        distributions: vec![Distribution::count("ecs.task.launch_failed", ts, 1, tags)],
         ..Submission::default()
     };
     (summary, Some(notice), datadog)
@@ -584,7 +584,12 @@ pub fn plan_missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Plan {
     let mut tags = job_tags(job);
     tags.push(tag("cause", "missed_run"));
     let datadog = Submission {
-        series: vec![Series::count("ecs.job.missed", now.timestamp(), 1.0, tags)],
+        distributions: vec![Distribution::count(
+            "ecs.job.missed",
+            now.timestamp(),
+            1,
+            tags,
+        )],
         ..Submission::default()
     };
     let key = Job::key(&job.account, &job.region, &job.cluster, &job.family);
@@ -632,8 +637,8 @@ mod tests {
         let (s, notice, dd) = refused("AWSBatch-ce-1a2b", "batch.amazonaws.com", None);
         assert_eq!(s.verdict, "expected");
         assert!(notice.is_none());
-        assert_eq!(dd.series[0].metric, "ecs.task.launch_failed");
-        assert!(dd.series[0]
+        assert_eq!(dd.distributions[0].metric, "ecs.task.launch_failed");
+        assert!(dd.distributions[0]
             .tags
             .contains(&"launcher:aws_service".to_string()));
         // The same refusal for anyone else alerts; so does an API error for Batch.

@@ -149,7 +149,9 @@ impl Cause {
             Cause::ResourceInitialization => {
                 "Check the execution role's access to the secrets and parameters it references, and that private subnets reach Secrets Manager, SSM and ECR (NAT or VPC endpoints)."
             }
-            Cause::StartFailure => "ECS could not start the task; the stop reason says why.",
+            Cause::StartFailure => {
+                "ECS could not start a container of the task: the reasons above say why."
+            }
             Cause::SpotInterruption => {
                 "The job lost its run to a Spot interruption. Retry it, or run it on on-demand capacity if it cannot be interrupted."
             }
@@ -166,6 +168,83 @@ impl Cause {
     }
 }
 
+/// Why a container could not start, read from its reason (`CannotStartContainerError: … exec:
+/// "/app/run.sh": permission denied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartProblem {
+    /// The entry point or command exists but may not be run.
+    NotExecutable,
+    /// The entry point or command is not in the image.
+    NotFound,
+    /// The image is built for another CPU architecture.
+    WrongArchitecture,
+    /// A volume or bind mount could not be set up.
+    Mount,
+}
+
+impl StartProblem {
+    /// Reads the problem from a container's (or the task's) reason.
+    pub fn of(reason: &str) -> Option<Self> {
+        let r = reason.to_ascii_lowercase();
+        if r.contains("exec format error") {
+            Some(StartProblem::WrongArchitecture)
+        } else if r.contains("permission denied") {
+            Some(StartProblem::NotExecutable)
+        } else if r.contains("executable file not found")
+            || r.contains("no such file or directory")
+            || r.contains("not found in $path")
+        {
+            Some(StartProblem::NotFound)
+        } else if r.contains("error mounting") || r.contains("mount") {
+            Some(StartProblem::Mount)
+        } else {
+            None
+        }
+    }
+
+    /// What went wrong, completing "could not start: …".
+    pub fn describe(self) -> &'static str {
+        match self {
+            StartProblem::NotExecutable => {
+                "its entry point or command is not executable (permission denied)"
+            }
+            StartProblem::NotFound => "its entry point or command is not in the image",
+            StartProblem::WrongArchitecture => {
+                "its image is built for another CPU architecture (exec format error)"
+            }
+            StartProblem::Mount => "a volume or bind mount could not be mounted",
+        }
+    }
+
+    /// A short name for titles.
+    pub fn title(self) -> &'static str {
+        match self {
+            StartProblem::NotExecutable => "command not executable",
+            StartProblem::NotFound => "command not found",
+            StartProblem::WrongArchitecture => "wrong CPU architecture",
+            StartProblem::Mount => "mount failed",
+        }
+    }
+
+    /// Where to look first.
+    pub fn hint(self) -> &'static str {
+        match self {
+            StartProblem::NotExecutable => {
+                "Make the entry point executable in the image (chmod +x, and a user that may run it), or fix the task definition's entryPoint and command."
+            }
+            StartProblem::NotFound => {
+                "Check the task definition's entryPoint and command against the image: the path exists in it, or a bare name is on its $PATH."
+            }
+            StartProblem::WrongArchitecture => {
+                "Build the image for the task's CPU architecture (runtimePlatform.cpuArchitecture), or publish a multi-architecture image."
+            }
+            StartProblem::Mount => {
+                "Check the task definition's mountPoints and volumes: a file mounted over a directory, a missing host path or EFS access point."
+            }
+        }
+    }
+}
+
 /// A container that exited with a non-zero code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedContainer {
@@ -175,6 +254,18 @@ pub struct FailedContainer {
 }
 
 impl FailedContainer {
+    fn is_oom(&self) -> bool {
+        self.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("OutOfMemoryError"))
+    }
+
+    /// Whether the exit is what ECS's stop does to a container: SIGTERM (143), or SIGKILL (137)
+    /// once the stop timeout ran out, as opposed to an out-of-memory kill.
+    pub fn stopped_by_signal(&self) -> bool {
+        self.exit_code == 143 || (self.exit_code == 137 && !self.is_oom())
+    }
+
     /// What the exit code means, when it means something in particular.
     pub fn meaning(&self) -> Option<&'static str> {
         let oom = self
@@ -211,6 +302,26 @@ pub struct TaskVerdict {
     pub durations: Durations,
     /// Every container that exited non-zero, in event order.
     pub failed_containers: Vec<FailedContainer>,
+    /// The containers whose own exit took the task down: a non-zero exit other than ECS's
+    /// SIGTERM (143) or SIGKILL after the stop timeout (137), or an out-of-memory kill.
+    pub culprits: Vec<String>,
+    /// What kept a container from starting, when its reason says.
+    pub start_problem: Option<StartProblem>,
+}
+
+impl TaskVerdict {
+    /// The containers ECS stopped once `culprits` had taken the task down: failed containers
+    /// that exited 143 (SIGTERM) or 137 without running out of memory (SIGKILL after their
+    /// stop timeout). None when no container is to blame.
+    pub fn stopped_by_ecs<'a>(&'a self, culprits: &[&str]) -> Vec<&'a FailedContainer> {
+        if culprits.is_empty() {
+            return Vec::new();
+        }
+        self.failed_containers
+            .iter()
+            .filter(|c| !culprits.contains(&c.name.as_str()) && c.stopped_by_signal())
+            .collect()
+    }
 }
 
 fn contains_ci(haystack: &str, needle: &str) -> bool {
@@ -236,10 +347,24 @@ fn exit_codes<'a>(
 
 /// The verdict on a stop that ECS or a person asked for: expected when the containers stopped
 /// cleanly (0 or SIGTERM), `stop_timeout` when one had to be killed, else an error exit.
-fn requested_stop(cause: Cause, containers: &[Container], ok: &[i64]) -> (Outcome, Cause) {
+/// A service task killed after its stop timeout is deploy churn (`expected`, cause
+/// `stop_timeout`): the service replaces it; a job killed so lost its run.
+fn requested_stop(
+    cause: Cause,
+    containers: &[Container],
+    ok: &[i64],
+    service: bool,
+) -> (Outcome, Cause) {
     if exit_codes(containers, ok).all(|code| code == 0 || code == 143) {
         (Outcome::Expected, cause)
-    } else if exit_codes(containers, ok).any(|code| code == 137) {
+    } else if exit_codes(containers, ok).all(|code| code == 0 || code == 143 || code == 137) {
+        let outcome = if service {
+            Outcome::Expected
+        } else {
+            Outcome::Failure
+        };
+        (outcome, Cause::StopTimeout)
+    } else if exit_codes(containers, ok).any(|code| code == 137) && !service {
         (Outcome::Failure, Cause::StopTimeout)
     } else {
         (Outcome::Failure, Cause::ExitNonzero)
@@ -304,11 +429,16 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
         };
         (outcome, Cause::Infrastructure)
     } else if stopped_reason.starts_with("Scaling activity initiated by") {
-        requested_stop(Cause::Deployment, &task.containers, ok)
+        requested_stop(
+            Cause::Deployment,
+            &task.containers,
+            ok,
+            trigger.is_service(),
+        )
     } else if stop_code == "UserInitiated" {
-        requested_stop(Cause::UserStop, &task.containers, ok)
+        requested_stop(Cause::UserStop, &task.containers, ok, trigger.is_service())
     } else if stop_code == "ServiceSchedulerInitiated" {
-        requested_stop(Cause::Scheduler, &task.containers, ok)
+        requested_stop(Cause::Scheduler, &task.containers, ok, trigger.is_service())
     } else {
         let mut codes = exit_codes(&task.containers, ok).peekable();
         if codes.peek().is_none() {
@@ -322,7 +452,7 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
         }
     };
 
-    let failed_containers = task
+    let failed_containers: Vec<FailedContainer> = task
         .containers
         .iter()
         .filter_map(|c| {
@@ -336,6 +466,16 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
             })
         })
         .collect();
+    let culprits = failed_containers
+        .iter()
+        .filter(|c| !c.stopped_by_signal())
+        .map(|c| c.name.clone())
+        .collect();
+    let start_problem = if cause == Cause::StartFailure {
+        reasons().find_map(StartProblem::of)
+    } else {
+        None
+    };
 
     TaskVerdict {
         outcome,
@@ -343,6 +483,8 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
         trigger,
         durations: Durations::of(task),
         failed_containers,
+        culprits,
+        start_problem,
     }
 }
 
@@ -404,13 +546,35 @@ mod tests {
             ],
         );
         assert_eq!(verdict(&clean), (Outcome::Expected, Cause::Deployment));
+        // A service task that ignored SIGTERM on a deploy is churn, counted as a stop timeout;
+        // a job killed the same way lost its run.
         let killed = task(
             "ServiceSchedulerInitiated",
             reason,
             "service:api",
             vec![container("app", Some(137), None)],
         );
-        assert_eq!(verdict(&killed), (Outcome::Failure, Cause::StopTimeout));
+        assert_eq!(verdict(&killed), (Outcome::Expected, Cause::StopTimeout));
+        let job_killed = task(
+            "UserInitiated",
+            "Task stopped by user",
+            "family:job",
+            vec![container("app", Some(137), None)],
+        );
+        assert_eq!(verdict(&job_killed), (Outcome::Failure, Cause::StopTimeout));
+        let crashed_on_deploy = task(
+            "ServiceSchedulerInitiated",
+            reason,
+            "service:api",
+            vec![
+                container("app", Some(1), None),
+                container("sidecar", Some(137), None),
+            ],
+        );
+        assert_eq!(
+            verdict(&crashed_on_deploy),
+            (Outcome::Failure, Cause::ExitNonzero)
+        );
         let crashed = task(
             "UserInitiated",
             "Task stopped by user",
@@ -546,6 +710,98 @@ mod tests {
         let v = classify(&t, &[3]);
         assert_eq!((v.outcome, v.cause), (Outcome::Success, Cause::Completed));
         assert!(v.failed_containers.is_empty());
+    }
+
+    #[test]
+    fn sidecars_stopped_by_ecs_are_told_apart_from_the_culprit() {
+        let t = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "family:job",
+            vec![
+                container("envoy", Some(143), None),
+                container("app", Some(2), None),
+                container("agent", Some(137), None),
+            ],
+        );
+        let v = classify(&t, &[]);
+        assert_eq!(v.culprits, ["app"]);
+        let stopped: Vec<&str> = v
+            .stopped_by_ecs(&["app"])
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(stopped, ["envoy", "agent"]);
+        // A sidecar that exited on its own is the culprit; the app ECS stopped is not.
+        let t = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "service:api",
+            vec![
+                container("app", Some(143), None),
+                container("envoy", Some(1), None),
+            ],
+        );
+        let v = classify(&t, &[]);
+        assert_eq!(v.culprits, ["envoy"]);
+        assert_eq!(v.stopped_by_ecs(&["envoy"])[0].name, "app");
+        // An OOM kill (137 with its reason) is never taken for ECS's stop.
+        let oom = task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "service:api",
+            vec![
+                container(
+                    "app",
+                    Some(137),
+                    Some("OutOfMemoryError: Container killed due to memory usage"),
+                ),
+                container("envoy", Some(143), None),
+            ],
+        );
+        let v = classify(&oom, &[]);
+        assert_eq!(v.culprits, ["app"]);
+        assert_eq!(v.stopped_by_ecs(&["app"]).len(), 1);
+        // Nobody to blame: nothing is said to be stopped by ECS.
+        assert!(v.stopped_by_ecs(&[]).is_empty());
+    }
+
+    #[test]
+    fn start_problems_are_named_from_the_container_reason() {
+        let reason = |r: &str| {
+            let t = task(
+                "TaskFailedToStart",
+                "Essential container in task exited",
+                "family:job",
+                vec![container("app", None, Some(r))],
+            );
+            let v = classify(&t, &[]);
+            assert_eq!(v.cause, Cause::StartFailure, "{r}");
+            v.start_problem
+        };
+        assert_eq!(
+            reason(
+                r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/run.sh": permission denied: unknown"#
+            ),
+            Some(StartProblem::NotExecutable)
+        );
+        assert_eq!(
+            reason(
+                r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/run.sh": stat /app/run.sh: no such file or directory: unknown"#
+            ),
+            Some(StartProblem::NotFound)
+        );
+        assert_eq!(
+            reason(
+                r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "gunicorn": executable file not found in $PATH: unknown"#
+            ),
+            Some(StartProblem::NotFound)
+        );
+        assert_eq!(
+            reason("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec format error: unknown"),
+            Some(StartProblem::WrongArchitecture)
+        );
+        assert_eq!(reason("CannotStartContainerError: API error (500)"), None);
     }
 
     #[test]

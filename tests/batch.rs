@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod support;
+
 use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
 use serde_json::{json, Value};
@@ -129,37 +131,20 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
     let dist = to(&datadog, "/api/v1/distribution_points").await;
     assert_eq!(
         (series.len(), dist.len()),
-        (1, 1),
-        "one request per endpoint"
+        (0, 1),
+        "one request for the batch's metrics (counts are distributions too)"
     );
-    let body: Value = serde_json::from_slice(&series[0].body).unwrap();
-    let stopped: f64 = body["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["points"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["value"].as_f64().unwrap())
-        })
-        .sum();
-    assert_eq!(stopped, 4.0, "one stop per task event");
-    let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
-    let values: usize = body["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["points"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p[1].as_array().unwrap().len())
-        })
-        .sum();
-    assert_eq!(values, 12, "3 durations for each of 4 tasks");
+    let stopped = support::distribution_values(&dist[0].body, "ecs.task.stopped");
+    assert_eq!(stopped, [1.0; 4], "one stop per task event");
+    let durations: usize = [
+        "ecs.task.duration",
+        "ecs.task.startup_duration",
+        "ecs.task.pull_duration",
+    ]
+    .iter()
+    .map(|m| support::distribution_values(&dist[0].body, m).len())
+    .sum();
+    assert_eq!(durations, 12, "3 durations for each of 4 tasks");
     assert_eq!(
         to(&datadog, "/api/v1/events").await.len(),
         2,
@@ -278,25 +263,10 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     let posted = slack.received_requests().await.unwrap();
     assert_eq!(posted.len(), 1, "one alert for the whole loop");
     // Datadog still counted every stop.
-    let counted: f64 = to(&datadog, "/api/v2/series")
+    let counted: f64 = to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
-        .flat_map(|r| {
-            let body: Value = serde_json::from_slice(&r.body).unwrap();
-            body["series"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|s| {
-                    s["points"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| p["value"].as_f64().unwrap())
-                        .collect::<Vec<_>>()
-                })
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stopped"))
         .sum();
     assert_eq!(counted, 24.0);
 
@@ -426,18 +396,20 @@ async fn datadog_413_splits_the_payload_until_it_fits() {
         .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     // Every series arrived on its own in the end, and every stop was counted once.
-    let accepted: Vec<Value> = to(&datadog, "/api/v2/series")
-        .await
+    let all = to(&datadog, "/api/v1/distribution_points").await;
+    let accepted: Vec<&Request> = all
         .iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
-        .filter(|b| b["series"].as_array().unwrap().len() == 1)
+        .filter(|r| {
+            let b: Value = serde_json::from_slice(&r.body).unwrap();
+            b["series"].as_array().unwrap().len() == 1
+        })
         .collect();
     let counted: f64 = accepted
         .iter()
-        .map(|b| b["series"][0]["points"][0]["value"].as_f64().unwrap())
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stopped"))
         .sum();
     assert_eq!(counted, 5.0);
-    let refused = to(&datadog, "/api/v2/series").await.len() - accepted.len();
+    let refused = all.len() - accepted.len();
     assert!(refused >= 1, "the first, whole request was refused");
 }
 
@@ -473,8 +445,8 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
     );
     assert_eq!(
         datadog.received_requests().await.unwrap().len(),
-        2,
-        "one request per endpoint, no retries"
+        1,
+        "one request for the batch's metrics, no retries"
     );
     // Slack delivered meanwhile, and will not be posted again when the records return.
     assert_eq!(slack.received_requests().await.unwrap().len(), 2);
@@ -564,15 +536,10 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
             .any(|b| b.contains("Scheduled run not launched: nightly-etl")),
         "{posted:?}"
     );
-    let launch_failed: f64 = to(&datadog, "/api/v2/series")
+    let launch_failed: f64 = to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
-        .flat_map(|r| {
-            let body: Value = serde_json::from_slice(&r.body).unwrap();
-            body["series"].as_array().cloned().unwrap_or_default()
-        })
-        .filter(|s| s["metric"] == "ecs.task.launch_failed")
-        .map(|s| s["points"][0]["value"].as_f64().unwrap())
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.launch_failed"))
         .sum();
     assert_eq!(launch_failed, 2.0, "both dead letters counted");
 

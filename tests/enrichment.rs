@@ -371,9 +371,7 @@ async fn tags_route_mention_mute_and_declare_success() {
     .await;
     assert_eq!(planned.summary.verdict, "success");
     assert!(planned.slack.is_none());
-    assert!(planned.datadog.series[0]
-        .tags
-        .contains(&"result:success".to_string()));
+    assert!(stopped_tags(&planned).contains(&"result:success".to_string()));
 
     // Muted: no Slack, Datadog still counts the failure.
     let muted = support::seed_task_definition(
@@ -392,9 +390,7 @@ async fn tags_route_mention_mute_and_declare_success() {
     assert!(e.skipped.is_empty(), "{:?}", e.skipped);
     assert_eq!(planned.summary.verdict, "failure");
     assert!(planned.slack.is_none());
-    assert!(planned.datadog.series[0]
-        .tags
-        .contains(&"result:failure".to_string()));
+    assert!(stopped_tags(&planned).contains(&"result:failure".to_string()));
 
     // Notify on every run.
     let chatty = support::seed_task_definition(
@@ -786,4 +782,15 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
     let (enrichment, planned) = enrich_and_plan(&enricher, &launched).await;
     assert_eq!(enrichment, Enrichment::default());
     assert!(planned.slack.is_none());
+}
+
+/// The tags of the plan's `ecs.task.stopped` count.
+fn stopped_tags(planned: &ecs_notifier::plan::Plan) -> Vec<String> {
+    planned
+        .datadog
+        .distributions
+        .iter()
+        .find(|d| d.metric == "ecs.task.stopped")
+        .map(|d| d.tags.to_vec())
+        .unwrap_or_default()
 }

@@ -109,14 +109,41 @@ fn every_sample_gets_the_specified_verdict() {
                 let want_failed: Vec<(String, i64)> =
                     serde_json::from_value(want["failed_containers"].clone()).unwrap();
                 assert_eq!(failed, want_failed, "{name}: failed containers");
+                if let Some(want_stopped) = want.get("stopped_by_ecs") {
+                    let culprits: Vec<&str> = v.culprits.iter().map(String::as_str).collect();
+                    let stopped: Vec<&str> = v
+                        .stopped_by_ecs(&culprits)
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    assert_eq!(
+                        serde_json::json!(stopped),
+                        *want_stopped,
+                        "{name}: containers stopped by ECS"
+                    );
+                }
+                says(&name, &planned, &want);
                 assert_eq!(
                     planned.slack.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
-                // One stop count per task, tagged with result and cause.
-                assert_eq!(planned.datadog.series.len(), 1, "{name}");
-                let tags = &planned.datadog.series[0].tags;
+                // One stop count per task (a distribution value of 1, which Datadog adds up
+                // across submitters), tagged with result and cause; no series.
+                assert!(planned.datadog.series.is_empty(), "{name}: no series");
+                assert_eq!(
+                    planned.datadog.count_of("ecs.task.stopped"),
+                    1,
+                    "{name}: one stop counted"
+                );
+                let stopped = planned
+                    .datadog
+                    .distributions
+                    .iter()
+                    .find(|d| d.metric == "ecs.task.stopped")
+                    .unwrap();
+                assert_eq!(stopped.points[0].1, [1.0], "{name}");
+                let tags = &stopped.tags;
                 assert!(
                     tags.contains(&format!("result:{}", want["result"].as_str().unwrap())),
                     "{name}: {tags:?}"
@@ -208,6 +235,7 @@ fn every_sample_gets_the_specified_verdict() {
                         "{name}: message names the service"
                     );
                 }
+                says(&name, &planned, &want);
             }
             ("run_task" | "target_failure" | "retirement" | "check", _) => {
                 let s = &planned.summary;
@@ -220,27 +248,24 @@ fn every_sample_gets_the_specified_verdict() {
                     want["slack"] == true,
                     "{name}: slack"
                 );
-                let text = planned
-                    .slack
-                    .as_ref()
-                    .map(|m| m.texts().join("\n"))
-                    .unwrap_or_default();
-                for says in want["says"].as_array().into_iter().flatten() {
-                    let says = says.as_str().unwrap();
-                    assert!(text.contains(says), "{name}: says {says}: {text}");
-                }
+                says(&name, &planned, &want);
                 match want["launch_failed"].as_f64() {
                     Some(count) => {
-                        let series = &planned.datadog.series;
-                        assert_eq!(series.len(), 1, "{name}");
-                        assert_eq!(series[0].metric, "ecs.task.launch_failed", "{name}");
-                        assert_eq!(series[0].points[0].value, count, "{name}");
+                        assert!(planned.datadog.series.is_empty(), "{name}: no series");
+                        let counted = &planned.datadog.distributions;
+                        assert_eq!(counted.len(), 1, "{name}");
+                        assert_eq!(counted[0].metric, "ecs.task.launch_failed", "{name}");
+                        assert_eq!(
+                            planned.datadog.count_of("ecs.task.launch_failed") as f64,
+                            count,
+                            "{name}: one value per task not launched"
+                        );
                         let launcher =
                             format!("launcher:{}", want["launched_by"].as_str().unwrap());
                         assert!(
-                            series[0].tags.contains(&launcher),
+                            counted[0].tags.contains(&launcher),
                             "{name}: {:?}",
-                            series[0].tags
+                            counted[0].tags
                         );
                         assert!(
                             planned.flood_key.is_some(),
@@ -263,6 +288,19 @@ fn every_sample_gets_the_specified_verdict() {
     assert_eq!(kinds.len(), 8, "samples cover every kind: {kinds:?}");
 }
 
+/// The Slack message says every text the expectation's `says` lists (as escaped mrkdwn).
+fn says(name: &str, planned: &ecs_notifier::plan::Plan, want: &Value) {
+    let text = planned
+        .slack
+        .as_ref()
+        .map(|m| m.texts().join("\n"))
+        .unwrap_or_default();
+    for says in want["says"].as_array().into_iter().flatten() {
+        let says = ecs_notifier::slack::mrkdwn::escape(says.as_str().unwrap());
+        assert!(text.contains(&says), "{name}: says {says}: {text}");
+    }
+}
+
 /// Every `<` in a message must open a link this function made itself (the console link).
 fn only_own_links(name: &str, text: &str) {
     for (idx, _) in text.match_indices('<') {
@@ -283,6 +321,7 @@ fn only_own_links(name: &str, text: &str) {
 fn messages_are_escaped_and_within_slack_limits() {
     let options = Options {
         notify_on_success: true,
+        notify_on_stop_timeout: true,
     };
     let mut messages = 0;
     for (name, input, _) in samples() {
@@ -378,6 +417,7 @@ fn success_is_quiet_unless_asked() {
             &Enrichment::default(),
             &Options {
                 notify_on_success: true,
+                ..Options::default()
             },
             Utc::now(),
         );

@@ -148,11 +148,14 @@ fn check(input: &Value) -> Result<(), TestCaseError> {
         let Ok(event) = event else {
             continue;
         };
-        for notify_on_success in [false, true] {
+        for notify in [false, true] {
             let planned = plan(
                 &event,
                 &Enrichment::default(),
-                &Options { notify_on_success },
+                &Options {
+                    notify_on_success: notify,
+                    notify_on_stop_timeout: notify,
+                },
                 Utc::now(),
             );
             if let Some(message) = &planned.slack {

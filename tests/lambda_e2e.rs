@@ -268,10 +268,20 @@ fn expectations() -> serde_json::Map<String, Value> {
 /// What one sample must make the sinks receive.
 struct Want {
     slack: bool,
-    series: bool,
-    /// The distribution metrics and values, when any duration is known.
-    distributions: BTreeMap<&'static str, f64>,
+    /// One `ecs.task.stopped` value of 1 (a stopped task).
+    stopped: bool,
+    /// Tasks a refused launch or a dead letter did not launch (`ecs.task.launch_failed`).
+    launch_failed: Option<f64>,
+    /// The duration metrics and values, when any duration is known.
+    durations: BTreeMap<&'static str, f64>,
     event_alert_type: Option<String>,
+}
+
+impl Want {
+    /// Whether the event's metrics go to Datadog (all counts are distributions).
+    fn distributions(&self) -> bool {
+        self.stopped || self.launch_failed.is_some() || !self.durations.is_empty()
+    }
 }
 
 fn want(name: &str, expected: &Value) -> Want {
@@ -279,7 +289,7 @@ fn want(name: &str, expected: &Value) -> Want {
         .as_str()
         .unwrap_or_else(|| panic!("{name}: expectation without `kind`"));
     let stopped = kind == "task_stopped";
-    let mut distributions = BTreeMap::new();
+    let mut durations = BTreeMap::new();
     if stopped {
         for (field, metric) in [
             ("run_seconds", "ecs.task.duration"),
@@ -287,14 +297,15 @@ fn want(name: &str, expected: &Value) -> Want {
             ("pull_seconds", "ecs.task.pull_duration"),
         ] {
             if let Some(v) = expected[field].as_f64() {
-                distributions.insert(metric, v);
+                durations.insert(metric, v);
             }
         }
     }
     Want {
         slack: expected["slack"].as_bool() == Some(true),
-        series: stopped || expected["launch_failed"].is_number(),
-        distributions,
+        stopped,
+        launch_failed: expected["launch_failed"].as_f64(),
+        durations,
         event_alert_type: match kind {
             "deployment" => Some(
                 expected["alert_type"]
@@ -308,6 +319,14 @@ fn want(name: &str, expected: &Value) -> Want {
     }
 }
 
+/// The tags of one series of a Datadog body.
+fn tags_of(series: &Value) -> Vec<&str> {
+    series["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// Checks what one invocation of sample `name` delivered against what it must.
 fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
     assert_eq!(
@@ -319,101 +338,98 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
     for r in &got.slack {
         check_slack_body(name, r);
     }
-
     assert_eq!(
         got.series.len(),
-        usize::from(want.series),
-        "{name}: {DD_SERIES} posts"
+        0,
+        "{name}: {DD_SERIES} posts (counts go as distributions)"
     );
-    for r in got
-        .series
-        .iter()
-        .filter(|_| expected["launch_failed"].is_number())
-    {
-        // A launch that failed: counted by launcher and cause.
-        let body = json_body(&format!("{name}: series"), r);
-        let series = &body["series"][0];
-        assert_eq!(series["metric"], "ecs.task.launch_failed", "{name}: {body}");
-        assert_eq!(
-            series["points"][0]["value"].as_f64(),
-            expected["launch_failed"].as_f64(),
-            "{name}: tasks not launched: {body}"
-        );
-        let launcher = format!(
-            "launcher:{}",
-            expected["launched_by"].as_str().unwrap_or("?")
-        );
-        assert!(
-            series["tags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|t| t == &json!(launcher)),
-            "{name}: series lacks tag {launcher}: {body}"
-        );
-    }
-    for r in got
-        .series
-        .iter()
-        .filter(|_| !expected["launch_failed"].is_number())
-    {
-        let body = json_body(&format!("{name}: series"), r);
-        let series = body["series"].as_array().cloned().unwrap_or_default();
-        let stopped: Vec<&Value> = series
-            .iter()
-            .filter(|s| s["metric"] == "ecs.task.stopped")
-            .collect();
-        assert_eq!(
-            stopped.len(),
-            1,
-            "{name}: one ecs.task.stopped series: {body}"
-        );
-        let tags: Vec<&str> = stopped[0]["tags"]
-            .as_array()
-            .map(|t| t.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for key in ["result", "cause", "trigger"] {
-            let value = expected[key].as_str().unwrap_or_default();
-            let tag = format!("{key}:{value}");
-            assert!(
-                tags.contains(&tag.as_str()),
-                "{name}: series lacks tag {tag}: {tags:?}"
-            );
-        }
-        assert_eq!(
-            stopped[0]["points"][0]["value"].as_f64(),
-            Some(1.0),
-            "{name}: ecs.task.stopped counts one task: {body}"
-        );
-    }
-
-    let want_distributions = usize::from(!want.distributions.is_empty());
     assert_eq!(
         got.distributions.len(),
-        want_distributions,
-        "{name}: {DD_DISTRIBUTIONS} posts (durations known: {:?})",
-        want.distributions
+        usize::from(want.distributions()),
+        "{name}: {DD_DISTRIBUTIONS} posts (stopped: {}, launch_failed: {:?}, durations: {:?})",
+        want.stopped,
+        want.launch_failed,
+        want.durations
     );
     for r in &got.distributions {
         let body = json_body(&format!("{name}: distributions"), r);
-        let mut seen = BTreeMap::new();
+        let mut seen: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in body["series"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(s["type"], "distribution", "{name}: {body}");
             let metric = s["metric"].as_str().unwrap_or_default().to_string();
-            let value = s["points"][0][1][0].as_f64();
+            let values: Vec<f64> = s["points"][0][1]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect();
+            tags.insert(
+                metric.clone(),
+                tags_of(&s).into_iter().map(String::from).collect(),
+            );
             assert!(
-                seen.insert(metric.clone(), value).is_none(),
+                seen.insert(metric.clone(), values).is_none(),
                 "{name}: {metric} sent twice: {body}"
             );
         }
-        let names: Vec<&String> = seen.keys().collect();
-        let wanted: Vec<&&str> = want.distributions.keys().collect();
+        // A stop counts one, tagged with its result, cause and trigger.
+        match seen.get("ecs.task.stopped") {
+            Some(values) => {
+                assert!(want.stopped, "{name}: a stop counted: {body}");
+                assert_eq!(
+                    values,
+                    &[1.0],
+                    "{name}: ecs.task.stopped counts one task: {body}"
+                );
+                for key in ["result", "cause", "trigger"] {
+                    let tag = format!("{key}:{}", expected[key].as_str().unwrap_or_default());
+                    assert!(
+                        tags["ecs.task.stopped"].contains(&tag),
+                        "{name}: ecs.task.stopped lacks tag {tag}: {body}"
+                    );
+                }
+            }
+            None => assert!(!want.stopped, "{name}: no ecs.task.stopped: {body}"),
+        }
+        // A launch that failed: counted by launcher and cause, one value per task.
+        match (seen.get("ecs.task.launch_failed"), want.launch_failed) {
+            (Some(values), Some(count)) => {
+                assert_eq!(
+                    values.len() as f64,
+                    count,
+                    "{name}: tasks not launched: {body}"
+                );
+                assert!(values.iter().all(|v| *v == 1.0), "{name}: {body}");
+                let launcher = format!(
+                    "launcher:{}",
+                    expected["launched_by"].as_str().unwrap_or("?")
+                );
+                assert!(
+                    tags["ecs.task.launch_failed"].contains(&launcher),
+                    "{name}: launch_failed lacks tag {launcher}: {body}"
+                );
+            }
+            (None, None) => {}
+            (got, want) => panic!("{name}: launch_failed {got:?}, expected {want:?}: {body}"),
+        }
+        let durations: BTreeMap<&str, f64> = seen
+            .iter()
+            .filter(|(m, _)| {
+                m.as_str() != "ecs.task.stopped" && m.as_str() != "ecs.task.launch_failed"
+            })
+            .map(|(m, v)| {
+                assert_eq!(v.len(), 1, "{name}: one {m} value: {body}");
+                (m.as_str(), v[0])
+            })
+            .collect();
         assert_eq!(
-            names.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            wanted.iter().map(|s| **s).collect::<Vec<_>>(),
+            durations.keys().collect::<Vec<_>>(),
+            want.durations.keys().collect::<Vec<_>>(),
             "{name}: distribution metrics: {body}"
         );
-        for (metric, value) in &want.distributions {
-            let got = seen[*metric].unwrap_or(f64::NAN);
+        for (metric, value) in &want.durations {
+            let got = durations[metric];
             assert!(
                 (got - value).abs() < 0.001,
                 "{name}: {metric} is {got}, expected {value}"
@@ -605,7 +621,25 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
         }
         texts.push(format!("{reported:?}"));
         let got = Seen::now(&slack, &datadog).await.since(&before);
-        check_delivery(name, &expected[name], &want, &got);
+        match expected[name]["update_of"].as_str() {
+            // A later STOPPED update of a task an earlier sample stopped: one stop, one alert,
+            // one count, so nothing at all.
+            Some(original) => {
+                assert!(
+                    original < name.as_str() && expected.contains_key(original),
+                    "{name}: updates {original}, which must come first"
+                );
+                assert_eq!(report["verdict"], "superseded", "{name}: {report}");
+                assert!(
+                    report["cause"].as_str().is_some_and(
+                        |c| c.starts_with("superseded: task already stopped at version ")
+                    ),
+                    "{name}: {report}"
+                );
+                assert_delivered_nothing(name, &got);
+            }
+            None => check_delivery(name, &expected[name], &want, &got),
+        }
     }
 
     // 2. Duplicate delivery of a sample that posts everywhere: same body, nothing sent again.
@@ -668,7 +702,12 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     }
 
     // Totals so far are exactly what the expectations list.
-    let count = |pred: &dyn Fn(&Value) -> bool| expected.values().filter(|v| pred(v)).count();
+    let count = |pred: &dyn Fn(&Value) -> bool| {
+        expected
+            .values()
+            .filter(|v| v.get("update_of").is_none() && pred(v))
+            .count()
+    };
     let slack_true = count(&|v| v["slack"].as_bool() == Some(true));
     let counted = count(&|v| v["kind"] == "task_stopped" || v["launch_failed"].is_number());
     let datadog_events = count(&|v| v["kind"] == "deployment" || v["kind"] == "retirement");
@@ -676,12 +715,13 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     assert_eq!(
         totals.slack.len(),
         slack_true,
-        "Slack posts == samples with slack: true"
+        "Slack posts == samples with slack: true (updates of a stop excepted)"
     );
+    assert_eq!(totals.series.len(), 0, "no series posts for events");
     assert_eq!(
-        totals.series.len(),
+        totals.distributions.len(),
         counted,
-        "series posts == task_stopped and launch failure samples"
+        "distribution posts == task_stopped and launch failure samples"
     );
     assert_eq!(
         totals.events.len(),
@@ -691,7 +731,8 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
 
     // 4. The process still serves a new, valid event after the bad ones.
     let mut fresh = with_id(dup_event, "7d0f7a51-2222-4f0e-8c41-freshevent01");
-    fresh["detail"]["version"] = json!(99);
+    fresh["detail"]["taskArn"] =
+        json!("arn:aws:ecs:eu-west-1:123456789012:task/prod/00000000000000000000000000f2e5e1");
     let before = Seen::now(&slack, &datadog).await;
     let reported = lambda
         .invoke(
@@ -755,7 +796,7 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     let (event, exp, want_oom) = sample(name);
     let event_id = event["id"].as_str().expect("id").to_string();
     assert!(
-        want_oom.slack && want_oom.series,
+        want_oom.slack && want_oom.distributions(),
         "{name} posts to Slack and Datadog"
     );
     let reported = lambda.invoke("req-retry-1", &event, &event_id).await;
@@ -785,14 +826,9 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
         check_slack_body(name, r);
     }
     assert_eq!(
-        first.series.len(),
-        1,
-        "{name}: series sent although Slack failed"
-    );
-    assert_eq!(
         first.distributions.len(),
-        usize::from(!want_oom.distributions.is_empty()),
-        "{name}: distributions sent although Slack failed"
+        1,
+        "{name}: metrics sent although Slack failed"
     );
     lambda.assert_alive("after a failed invocation");
 
@@ -810,14 +846,9 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     );
     check_slack_body(name, &second.slack[0]);
     assert_eq!(
-        second.series.len(),
-        1,
-        "{name}: the retry does not send the series again"
-    );
-    assert_eq!(
         second.distributions.len(),
         first.distributions.len(),
-        "{name}: the retry does not send the distributions again"
+        "{name}: the retry does not send the metrics again"
     );
     assert_eq!(second.events.len(), 0, "{name}: no Datadog event");
     let merged = Seen {
@@ -828,33 +859,31 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
     };
     check_delivery(name, &exp, &want_oom, &merged);
 
-    // Datadog series down: the invocation fails after Slack posted; the retry only sends the
-    // series.
+    // Datadog's metrics intake down: the invocation fails after Slack posted; the retry only
+    // sends the metrics.
     let name = "task-exit-nonzero.json";
     let (event, exp_nonzero, want_nonzero) = sample(name);
     let event_id = event["id"].as_str().expect("id").to_string();
     assert!(
-        want_nonzero.slack && want_nonzero.series,
+        want_nonzero.slack && want_nonzero.distributions(),
         "{name} posts to Slack and Datadog"
     );
     let before = Seen::now(&slack, &datadog).await;
     datadog.reset().await;
-    mount_datadog(&datadog, &[DD_SERIES]).await;
+    mount_datadog(&datadog, &[DD_DISTRIBUTIONS]).await;
     let reported = lambda.invoke("req-retry-2", &event, &event_id).await;
     texts.push(format!("{reported:?}"));
     assert!(
-        matches!(&reported, Reported::Error { body, .. } if body.contains("series")),
-        "{name} with the series endpoint answering 500 must fail the invocation, got {reported:?}"
+        matches!(&reported, Reported::Error { body, .. } if body.contains("datadog.distributions")),
+        "{name} with the distribution endpoint answering 500 must fail the invocation, got {reported:?}"
     );
     let failed = Seen::now(&slack, &datadog).await;
     let slack_failed_phase = failed.since(&before).slack;
     assert_eq!(slack_failed_phase.len(), 1, "{name}: Slack posted once");
     check_slack_body(name, &slack_failed_phase[0]);
-    assert!(!failed.series.is_empty(), "{name}: the series was tried");
-    assert_eq!(
-        failed.distributions.len(),
-        usize::from(!want_nonzero.distributions.is_empty()),
-        "{name}: distributions sent once"
+    assert!(
+        !failed.distributions.is_empty(),
+        "{name}: the metrics were tried"
     );
     datadog.reset().await;
     mount_datadog(&datadog, &[]).await;
@@ -869,20 +898,15 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
         "{name}: the retry does not post to Slack again"
     );
     assert_eq!(
-        retried.series.len(),
-        1,
-        "{name}: the retry sends the series"
-    );
-    assert_eq!(
         retried.distributions.len(),
-        0,
-        "{name}: distributions not sent again"
+        1,
+        "{name}: the retry sends the metrics"
     );
     assert_eq!(retried.events.len(), 0, "{name}: no Datadog event");
     let merged = Seen {
         slack: slack_failed_phase,
         series: retried.series,
-        distributions: failed.distributions,
+        distributions: retried.distributions,
         events: Vec::new(),
     };
     check_delivery(name, &exp_nonzero, &want_nonzero, &merged);
@@ -1057,18 +1081,28 @@ async fn lambda_enriches_alerts_from_moto() {
         "moto still describes {td_arn} after deleting it"
     );
 
-    // 2. Warm: the same task stopped again (new event id, higher version); a DescribeTaskDefinition
-    // would now fail and show in `not_enriched`, and the post would lack the limit and mention.
+    // 2. Warm: another task of the same task definition stopped (a new event and task); a
+    // DescribeTaskDefinition would now fail and show in `not_enriched`, and the post would lack
+    // the limit and mention.
     let warm_id = "5e0c1f2a-3333-4b7d-9e61-warmenrich01";
+    let warm_task = "0000000000000000000000000000a2e1";
     let mut warm_event = with_id(&event, warm_id);
-    warm_event["detail"]["version"] =
-        json!(event["detail"]["version"].as_i64().expect("version") + 1);
+    let warm_arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/prod/{warm_task}");
+    warm_event["detail"]["taskArn"] = json!(warm_arn);
+    warm_event["resources"] = json!([warm_arn]);
+    seed_log_stream(
+        &logs,
+        "/ecs/checkout-api",
+        &format!("ecs/app/{warm_task}"),
+        &lines,
+    )
+    .await;
     let reported = lambda.invoke("req-enrich-warm", &warm_event, warm_id).await;
     expect_response("warm enrichment", &reported);
     texts.push(format!("{reported:?}"));
     let warm = Seen::now(&slack, &datadog).await.since(&cold);
     check_delivery(name, &expected[name], &want_oom, &warm);
-    check_enriched_slack("warm enrichment", &warm.slack[0], &task_id);
+    check_enriched_slack("warm enrichment", &warm.slack[0], warm_task);
 
     assert_only_known_requests(&requests(&slack).await, &[SLACK_PATH], false);
     assert_only_known_requests(

@@ -74,6 +74,38 @@ async fn series_points(datadog: &MockServer, from: usize, metric: &str) -> Vec<(
     out
 }
 
+/// Every value of distribution `metric` sent since request `from`, with its tags: a count sent
+/// as a distribution has one value of 1 per thing counted.
+async fn distribution_points(
+    datadog: &MockServer,
+    from: usize,
+    metric: &str,
+) -> Vec<(f64, Vec<String>)> {
+    let mut out = Vec::new();
+    for r in requests(datadog).await.iter().skip(from) {
+        if r.url.path() != "/api/v1/distribution_points" {
+            continue;
+        }
+        let body: Value = serde_json::from_slice(&r.body).expect("distribution JSON");
+        for s in body["series"].as_array().into_iter().flatten() {
+            if s["metric"] == metric {
+                let tags: Vec<String> = s["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect();
+                for p in s["points"].as_array().into_iter().flatten() {
+                    for v in p[1].as_array().into_iter().flatten() {
+                        out.push((v.as_f64().unwrap_or(f64::NAN), tags.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A successful run of `task_definition` (an ARN with revision) in cluster `batch`, created 20
 /// minutes before it stopped at `stopped_at`.
 fn success(id: &str, task_definition: &str, started_by: &str, stopped_at: &str) -> Value {
@@ -285,8 +317,9 @@ async fn scenario() {
     ] {
         assert!(alert.contains(says), "the alert says {says}: {alert}");
     }
-    let missed = series_points(&datadog, d1, "ecs.job.missed").await;
+    let missed = distribution_points(&datadog, d1, "ecs.job.missed").await;
     assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0].0, 1.0, "{missed:?}");
     assert!(missed[0].1.contains(&"task_family:hourly-sync".to_string()));
     let overdue = series_points(&datadog, d1, "ecs.job.overdue").await;
     assert!(

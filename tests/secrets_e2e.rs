@@ -745,7 +745,7 @@ async fn hung_up_sinks_never_show_a_secret() {
     );
     match &reported {
         Reported::Error { body, .. } => {
-            for part in ["slack: failed after", "datadog.series: failed after"] {
+            for part in ["slack: failed after", "datadog.distributions: failed after"] {
                 assert!(body.contains(part), "{run}: /error lacks `{part}`: {body}");
             }
         }

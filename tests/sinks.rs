@@ -106,13 +106,35 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
     assert_eq!(body["blocks"][0]["type"], "header");
     assert!(body["blocks"].as_array().unwrap().len() <= 50);
 
-    let series = requests_to(&datadog, "/api/v2/series").await;
-    assert_eq!(series.len(), 1);
-    let body: Value = serde_json::from_slice(&series[0].body).unwrap();
-    let s = &body["series"][0];
-    assert_eq!(s["metric"], "ecs.task.stopped");
-    assert_eq!(s["type"], 1);
-    assert_eq!(s["points"][0]["value"], 1.0);
+    assert!(
+        requests_to(&datadog, "/api/v2/series").await.is_empty(),
+        "counts go as distributions, which Datadog adds up across submitters"
+    );
+    let dist = requests_to(&datadog, "/api/v1/distribution_points").await;
+    assert_eq!(dist.len(), 1);
+    let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
+    let metrics: Vec<&str> = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "ecs.task.duration",
+            "ecs.task.startup_duration",
+            "ecs.task.pull_duration",
+            "ecs.task.stopped"
+        ]
+    );
+    let s = &body["series"][3];
+    assert_eq!(s["type"], "distribution");
+    assert_eq!(
+        s["points"][0][1],
+        serde_json::json!([1.0]),
+        "one value per stop"
+    );
     let tags: Vec<&str> = s["tags"]
         .as_array()
         .unwrap()
@@ -130,24 +152,6 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
     ] {
         assert!(tags.contains(&want), "{want} in {tags:?}");
     }
-
-    let dist = requests_to(&datadog, "/api/v1/distribution_points").await;
-    assert_eq!(dist.len(), 1);
-    let body: Value = serde_json::from_slice(&dist[0].body).unwrap();
-    let metrics: Vec<&str> = body["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["metric"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        metrics,
-        [
-            "ecs.task.duration",
-            "ecs.task.startup_duration",
-            "ecs.task.pull_duration"
-        ]
-    );
     assert_eq!(body["series"][0]["type"], "distribution");
     let run = body["series"][0]["points"][0][1][0].as_f64().unwrap();
     assert!((run - 3241.775).abs() < 0.001, "{run}");
@@ -240,7 +244,9 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
         "bounded retries"
     );
     assert_eq!(
-        requests_to(&datadog, "/api/v2/series").await.len(),
+        requests_to(&datadog, "/api/v1/distribution_points")
+            .await
+            .len(),
         1,
         "datadog delivered anyway"
     );
@@ -253,11 +259,13 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
         .await;
     let report = n.handle(&event, soon(10), None).await.unwrap();
     assert_eq!(report.delivered, vec!["slack"]);
+    assert_eq!(report.duplicate, vec!["datadog.distributions"]);
     assert_eq!(
-        report.duplicate,
-        vec!["datadog.distributions", "datadog.series"]
+        requests_to(&datadog, "/api/v1/distribution_points")
+            .await
+            .len(),
+        1
     );
-    assert_eq!(requests_to(&datadog, "/api/v2/series").await.len(), 1);
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 6);
 }
 
@@ -280,7 +288,9 @@ async fn client_errors_are_not_retried_and_carry_the_error_text() {
         "no retry on 400"
     );
     assert_eq!(
-        requests_to(&datadog, "/api/v2/series").await.len(),
+        requests_to(&datadog, "/api/v1/distribution_points")
+            .await
+            .len(),
         1,
         "no retry on 403"
     );
@@ -335,33 +345,56 @@ async fn a_slow_sink_is_cut_off_by_the_deadline_without_holding_up_the_other() {
     );
 }
 
+/// Answers after a delay, recording when each request arrived.
+#[derive(Clone)]
+struct Arrivals {
+    at: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    answer: ResponseTemplate,
+}
+
+impl wiremock::Respond for Arrivals {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.at.lock().unwrap().push(std::time::Instant::now());
+        self.answer.clone()
+    }
+}
+
 #[tokio::test]
 async fn sinks_are_posted_concurrently() {
+    const DELAY: Duration = Duration::from_millis(600);
+    let at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
+        .respond_with(Arrivals {
+            at: at.clone(),
+            answer: ResponseTemplate::new(200)
                 .set_body_string("ok")
-                .set_delay(Duration::from_millis(600)),
-        )
+                .set_delay(DELAY),
+        })
         .mount(&slack)
         .await;
     let datadog = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(600)))
+        .respond_with(Arrivals {
+            at: at.clone(),
+            answer: ResponseTemplate::new(202).set_delay(DELAY),
+        })
         .mount(&datadog)
         .await;
     let n = notifier(&slack, &datadog, &[]);
-    let started = Instant::now();
     let report = n
         .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap();
-    assert_eq!(report.delivered.len(), 3);
-    let took = started.elapsed();
+    assert_eq!(report.delivered, ["slack", "datadog.distributions"]);
+    // Sent one after the other, the second request could only arrive once the first was
+    // answered, 600 ms later; sent together, both arrive before either is answered.
+    let at = at.lock().unwrap().clone();
+    assert_eq!(at.len(), 2);
+    let apart = at[1].duration_since(at[0]);
     assert!(
-        took < Duration::from_millis(1500),
-        "three 600 ms posts in parallel took {took:?}"
+        apart < DELAY,
+        "the second request arrived {apart:?} after the first: not concurrent"
     );
 }
 
@@ -374,23 +407,32 @@ async fn the_same_event_alerts_once() {
     n.handle(&event, soon(10), None).await.unwrap();
     let again = n.handle(&event, soon(10), None).await.unwrap();
     assert!(again.delivered.is_empty());
-    assert_eq!(again.duplicate.len(), 3);
+    assert_eq!(again.duplicate.len(), 2);
     // Redelivered under a new event id: same task and version, still once.
     let mut renamed = event.clone();
     renamed["id"] = Value::from("11111111-2222-3333-4444-555555555555");
     let third = n.handle(&renamed, soon(10), None).await.unwrap();
     assert!(third.delivered.is_empty());
-    // A later version of the task is a new event.
+    // A later STOPPED update of the same task (a higher version) is the same stop: nothing.
     let mut later = event.clone();
     later["id"] = Value::from("99999999-2222-3333-4444-555555555555");
     later["detail"]["version"] = Value::from(later["detail"]["version"].as_i64().unwrap() + 1);
+    let fourth = n.handle(&later, soon(10), None).await.unwrap();
+    assert_eq!(fourth.verdict, "superseded");
+    assert!(fourth.delivered.is_empty() && fourth.duplicate.is_empty());
+    // Another task of the same service is a new stop.
+    let mut other = event.clone();
+    other["id"] = Value::from("aaaaaaaa-2222-3333-4444-555555555555");
+    other["detail"]["taskArn"] = Value::from(
+        "arn:aws:ecs:eu-west-1:123456789012:task/prod/0000000000000000000000000000beef",
+    );
     assert_eq!(
-        n.handle(&later, soon(10), None)
+        n.handle(&other, soon(10), None)
             .await
             .unwrap()
             .delivered
             .len(),
-        3
+        2
     );
     assert_eq!(requests_to(&slack, WEBHOOK_PATH).await.len(), 2);
 }
@@ -517,7 +559,9 @@ async fn tags_route_alerts_to_a_team_webhook() {
     other["id"] = Value::from("0b7c0b7c-0000-4000-8000-000000000002");
     other["detail"]["taskDefinitionArn"] =
         Value::from("arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:24");
-    other["detail"]["version"] = Value::from(99);
+    other["detail"]["taskArn"] = Value::from(
+        "arn:aws:ecs:eu-west-1:123456789012:task/batch/000000000000000000000000000000aa",
+    );
     n.handle(&other, soon(10), Some("123456789012"))
         .await
         .unwrap();

@@ -117,15 +117,16 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
         assert!(ra.duplicate.contains(&"slack") || rb.duplicate.contains(&"slack"));
     }
     assert_eq!(slack.received_requests().await.unwrap().len(), 5);
-    // Datadog too: each series once.
-    let series = datadog
+    // Datadog too: each stop counted once.
+    let stopped: usize = datadog
         .received_requests()
         .await
         .unwrap()
         .iter()
-        .filter(|r| r.url.path() == "/api/v2/series")
-        .count();
-    assert_eq!(series, 3, "the three task events");
+        .filter(|r| r.url.path() == "/api/v1/distribution_points")
+        .map(|r| support::distribution_values(&r.body, "ecs.task.stopped").len())
+        .sum();
+    assert_eq!(stopped, 3, "the three task events");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,10 +146,7 @@ async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
         vec!["slack"],
         "Datadog was already delivered by the first instance"
     );
-    assert_eq!(
-        report.duplicate,
-        vec!["datadog.distributions", "datadog.series"]
-    );
+    assert_eq!(report.duplicate, vec!["datadog.distributions"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

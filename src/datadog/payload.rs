@@ -12,6 +12,11 @@ use crate::notice::Notice;
 pub type Tags = Arc<[String]>;
 
 /// One distribution metric point: `/api/v1/distribution_points`.
+///
+/// Datadog aggregates distribution values server-side across every submitter, so counts are
+/// sent as distributions too (one value of 1 per thing counted), as Datadog's own Lambda
+/// libraries do: two invocations that count the same series in the same second add up, where
+/// two `count` points of `/api/v2/series` would overwrite each other.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Distribution {
     pub metric: &'static str,
@@ -23,9 +28,23 @@ pub struct Distribution {
 
 impl Distribution {
     pub fn new(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
+        Self::values(metric, timestamp, vec![value], tags)
+    }
+
+    /// A count of `n` things at `timestamp`: `n` values of 1 (`sum:` and `count:` both give `n`).
+    pub fn count(metric: &'static str, timestamp: i64, n: usize, tags: impl Into<Tags>) -> Self {
+        Self::values(metric, timestamp, vec![1.0; n], tags)
+    }
+
+    fn values(
+        metric: &'static str,
+        timestamp: i64,
+        values: Vec<f64>,
+        tags: impl Into<Tags>,
+    ) -> Self {
         Self {
             metric,
-            points: vec![(timestamp, vec![value])],
+            points: vec![(timestamp, values)],
             tags: tags.into(),
             kind: "distribution",
         }
@@ -39,12 +58,11 @@ pub struct Point {
     pub value: f64,
 }
 
-/// Metric type `count` in `/api/v2/series`.
-pub const COUNT: u8 = 1;
 /// Metric type `gauge` in `/api/v2/series`.
 pub const GAUGE: u8 = 3;
 
-/// One series of `/api/v2/series`.
+/// One gauge series of `/api/v2/series`: a level at a time (the missed-run check's job ages),
+/// where the last value sent for a timestamp is the one that counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     pub metric: &'static str,
@@ -55,15 +73,6 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn count(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
-        Self {
-            metric,
-            kind: COUNT,
-            points: vec![Point { timestamp, value }],
-            tags: tags.into(),
-        }
-    }
-
     pub fn gauge(metric: &'static str, timestamp: i64, value: f64, tags: impl Into<Tags>) -> Self {
         Self {
             metric,
@@ -135,9 +144,8 @@ impl Submission {
         self.distributions.is_empty() && self.series.is_empty() && self.events.is_empty()
     }
 
-    /// One submission for many events: points of the same metric and tags share a series, and
-    /// counts with the same timestamp are summed (gauges keep the last) (Datadog keeps only the last value sent for a
-    /// series and timestamp, so separate points would undercount).
+    /// One submission for many events: points of the same metric and tags share a series (a
+    /// gauge keeps its latest value per timestamp); distribution values are all kept.
     pub fn merge(parts: impl IntoIterator<Item = Submission>) -> Submission {
         let mut out = Submission::default();
         let mut distributions: HashMap<(&'static str, Tags), usize> = HashMap::new();
@@ -163,8 +171,6 @@ impl Submission {
                                 .iter_mut()
                                 .find(|q| q.timestamp == p.timestamp)
                             {
-                                // Counts add up; a gauge keeps its latest value.
-                                Some(q) if s.kind == COUNT => q.value += p.value,
                                 Some(q) => q.value = p.value,
                                 None => target.points.push(p),
                             }
@@ -181,21 +187,22 @@ impl Submission {
         out
     }
 
-    /// Every metric point, counted: distribution values and the sum of count values (tests and
-    /// logs check that nothing is lost in merging and splitting).
-    pub fn totals(&self) -> (usize, f64) {
-        let values = self
-            .distributions
+    /// Distribution values in all (tests and logs check that nothing is lost in merging and
+    /// splitting).
+    pub fn values(&self) -> usize {
+        self.distributions
             .iter()
             .flat_map(|d| d.points.iter().map(|(_, v)| v.len()))
-            .sum();
-        let counts = self
-            .series
+            .sum()
+    }
+
+    /// The values of distribution `metric`: what a count sent as a distribution counts.
+    pub fn count_of(&self, metric: &str) -> usize {
+        self.distributions
             .iter()
-            .filter(|s| s.kind == COUNT)
-            .flat_map(|s| s.points.iter().map(|p| p.value))
-            .sum();
-        (values, counts)
+            .filter(|d| d.metric == metric)
+            .flat_map(|d| d.points.iter().map(|(_, v)| v.len()))
+            .sum()
     }
 }
 
@@ -265,41 +272,44 @@ mod tests {
     }
 
     #[test]
-    fn merging_sums_counts_and_groups_points() {
+    fn merging_keeps_every_value_and_groups_points() {
         let tags = vec!["service:a".to_string()];
         let one = |ts, v| Submission {
-            distributions: vec![Distribution::new("ecs.task.duration", ts, v, tags.clone())],
-            series: vec![Series::count("ecs.task.stopped", ts, 1.0, tags.clone())],
-            events: vec![],
-        };
-        let other = Submission {
-            series: vec![Series::count(
-                "ecs.task.stopped",
-                10,
-                1.0,
-                vec!["service:b".into()],
-            )],
+            distributions: vec![
+                Distribution::new("ecs.task.duration", ts, v, tags.clone()),
+                Distribution::count("ecs.task.stopped", ts, 1, tags.clone()),
+            ],
             ..Submission::default()
         };
-        let merged = Submission::merge([one(10, 1.5), one(10, 2.5), one(11, 3.0), other]);
-        assert_eq!(merged.distributions.len(), 1);
+        let gauge = |v| Submission {
+            series: vec![Series::gauge("ecs.job.overdue", 10, v, tags.clone())],
+            ..Submission::default()
+        };
+        let merged = Submission::merge([
+            one(10, 1.5),
+            one(10, 2.5),
+            one(11, 3.0),
+            gauge(1.0),
+            gauge(0.0),
+        ]);
+        assert_eq!(merged.distributions.len(), 2);
         assert_eq!(merged.distributions[0].points.len(), 3);
-        assert_eq!(merged.series.len(), 2);
-        let a = &merged.series[0];
+        let stopped = &merged.distributions[1];
         assert_eq!(
-            a.points,
-            vec![
-                Point {
-                    timestamp: 10,
-                    value: 2.0
-                },
-                Point {
-                    timestamp: 11,
-                    value: 1.0
-                }
-            ]
+            stopped.points,
+            vec![(10, vec![1.0]), (10, vec![1.0]), (11, vec![1.0])],
+            "two stops in the same second stay two values"
         );
-        assert_eq!(merged.totals(), (3, 4.0));
+        assert_eq!(merged.values(), 6);
+        assert_eq!(merged.series.len(), 1);
+        assert_eq!(
+            merged.series[0].points,
+            vec![Point {
+                timestamp: 10,
+                value: 0.0
+            }],
+            "a gauge keeps its latest value"
+        );
     }
 
     #[test]
@@ -315,10 +325,16 @@ mod tests {
             d,
             serde_json::json!({"metric":"ecs.task.duration","points":[[10,[1.5]]],"tags":["a:b"],"type":"distribution"})
         );
-        let s = serde_json::to_value(Series::count("ecs.task.stopped", 10, 1.0, vec![])).unwrap();
+        let c = serde_json::to_value(Distribution::count("ecs.task.launch_failed", 10, 2, vec![]))
+            .unwrap();
+        assert_eq!(
+            c,
+            serde_json::json!({"metric":"ecs.task.launch_failed","points":[[10,[1.0,1.0]]],"tags":[],"type":"distribution"})
+        );
+        let s = serde_json::to_value(Series::gauge("ecs.job.overdue", 10, 1.0, vec![])).unwrap();
         assert_eq!(
             s,
-            serde_json::json!({"metric":"ecs.task.stopped","type":1,"points":[{"timestamp":10,"value":1.0}],"tags":[]})
+            serde_json::json!({"metric":"ecs.job.overdue","type":3,"points":[{"timestamp":10,"value":1.0}],"tags":[]})
         );
     }
 }

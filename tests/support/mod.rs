@@ -387,3 +387,18 @@ pub async fn create_state_table(endpoint: &str, name: &str) {
         .await
         .expect("CreateTable");
 }
+
+/// The values of distribution `metric` in a `/api/v1/distribution_points` body
+/// (`{"series": [{"metric", "points": [[ts, [v, …]], …]}, …]}`): one value per thing counted.
+pub fn distribution_values(body: &[u8], metric: &str) -> Vec<f64> {
+    let body: serde_json::Value = serde_json::from_slice(body).expect("distribution body is JSON");
+    body["series"]
+        .as_array()
+        .expect("distribution body has series")
+        .iter()
+        .filter(|s| s["metric"] == metric)
+        .flat_map(|s| s["points"].as_array().cloned().unwrap_or_default())
+        .flat_map(|p| p[1].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_f64())
+        .collect()
+}
