@@ -14,7 +14,7 @@
 //! batches follow stop time, as a standard queue roughly does.
 //!
 //! What must arrive is worked out with the library itself (`decode` + `plan` per event, and
-//! `flood::admit` in event-time order per batch, as `handle_batch` does): the `ecs.task.stopped`
+//! `flood::admit` in event-time order per batch, as `handle_batch` does): the `ecs.task.stops`
 //! count sum must be exactly the number of events and every distribution value must arrive;
 //! the Slack posts are compared with that simulation. Slack pacing (≥ 1 s between posts to one
 //! webhook within an invocation) is real waiting: the report shows how much of the wall time it
@@ -154,7 +154,7 @@ struct Sinks {
     /// Values in `/api/v1/distribution_points` bodies.
     distribution_values: AtomicU64,
     series_requests: AtomicU64,
-    /// Values of the `ecs.task.stopped` distribution (one per stopped task).
+    /// Values of the `ecs.task.stops` distribution (one per stopped task).
     stopped_sum: Mutex<f64>,
     /// Points of `/api/v2/series` (none expected: task events send distributions only).
     other_series_points: AtomicU64,
@@ -180,7 +180,7 @@ async fn distributions(State(s): State<Arc<Sinks>>, body: Bytes) -> Response {
     match series_of(&body) {
         Some(series) => {
             // {"series": [{"metric": m, "points": [[ts, [v, ...]], ...]}, ...]}: one value of 1
-            // per stopped task for `ecs.task.stopped`, durations for the others.
+            // per stopped task for `ecs.task.stops`, durations for the others.
             let mut stopped = 0usize;
             for one in &series {
                 let values: usize = one
@@ -190,7 +190,7 @@ async fn distributions(State(s): State<Arc<Sinks>>, body: Bytes) -> Response {
                     .flatten()
                     .filter_map(|p| p.get(1)?.as_array().map(Vec::len))
                     .sum();
-                if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stopped") {
+                if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stops") {
                     stopped += values;
                 } else {
                     s.distribution_values
@@ -507,7 +507,7 @@ fn expect(events: &[Generated], batch: usize) -> Expected {
             match decode(&g.event) {
                 Ok(event) => {
                     let p = plan(&event, &Enrichment::default(), &Options::default(), now);
-                    let stopped = p.datadog.count_of("ecs.task.stopped");
+                    let stopped = p.datadog.count_of("ecs.task.stops");
                     e.distribution_values += (p.datadog.values() - stopped) as u64;
                     e.stopped_sum += stopped as f64;
                     *e.per_verdict.entry(p.summary.verdict.clone()).or_default() += 1;
@@ -889,7 +889,7 @@ fn report(args: &Args, e: &Expected, m: &Measured, s: &Sinks) -> (String, bool) 
     );
     let _ = writeln!(
         t,
-        "| `ecs.task.stopped` values (one per stopped task) | {stopped} | {} | {} |",
+        "| `ecs.task.stops` values (one per stopped task) | {stopped} | {} | {} |",
         args.events,
         ok(stopped.round() as u64 == args.events as u64)
     );

@@ -164,9 +164,9 @@ fn parse_args() -> Result<Option<Args>, Error> {
 #[derive(Default)]
 struct Counters {
     slack_posts: AtomicU64,
-    /// Values in `/api/v1/distribution_points` bodies, but for `ecs.task.stopped`.
+    /// Values in `/api/v1/distribution_points` bodies, but for `ecs.task.stops`.
     distribution_values: AtomicU64,
-    /// Values of `ecs.task.stopped` (one per stopped task) in those bodies.
+    /// Values of `ecs.task.stops` (one per stopped task) in those bodies.
     stopped_count: AtomicU64,
     datadog_events: AtomicU64,
     /// Requests to any other path, or bodies that are not what Datadog expects.
@@ -234,12 +234,12 @@ async fn distributions(State(c): State<Arc<Counters>>, body: Bytes) -> Response 
                     .flatten()
                     .filter_map(|p| p.get(1)?.as_array().map(Vec::len))
                     .sum();
-                let counter =
-                    if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stopped") {
-                        &c.stopped_count
-                    } else {
-                        &c.distribution_values
-                    };
+                let counter = if one.get("metric").and_then(Value::as_str) == Some("ecs.task.stops")
+                {
+                    &c.stopped_count
+                } else {
+                    &c.distribution_values
+                };
                 counter.fetch_add(values as u64, Ordering::SeqCst);
             }
         }
@@ -335,7 +335,7 @@ impl Events {
             &Options::default(),
             chrono::Utc::now(),
         );
-        let stopped = p.datadog.count_of("ecs.task.stopped");
+        let stopped = p.datadog.count_of("ecs.task.stops");
         Ok(Arrived {
             slack_posts: u64::from(p.slack.is_some()),
             distribution_values: (p.datadog.values() - stopped) as u64,

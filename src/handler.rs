@@ -550,6 +550,16 @@ impl Notifier {
                 .map(|p| log.delivered(&p.dedupe_keys))
                 .collect()
         };
+        // The same event twice in one batch (at-least-once delivery into the queue): the first
+        // copy delivers, the others are duplicates of it.
+        let mut identities = std::collections::HashSet::new();
+        for (k, plan) in plans.iter().enumerate() {
+            if let Some(identity) = plan.dedupe_keys.last() {
+                if !identities.insert(identity.as_str()) {
+                    already[k].extend(self.sinks.parts(plan));
+                }
+            }
+        }
         let (mine, blocked) = self.claim(&plans, &mut already, deadline).await;
         let threads = self.threads_of(&plans).await;
         let mut outcomes = self

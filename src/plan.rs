@@ -713,7 +713,7 @@ fn task_metrics(
     ]
     .into_iter()
     .filter_map(|(metric, value)| value.map(|v| Distribution::new(metric, ts, v, tags.clone())))
-    .chain([Distribution::count("ecs.task.stopped", ts, 1, tags.clone())])
+    .chain([Distribution::count("ecs.task.stops", ts, 1, tags.clone())])
     .collect();
     Submission {
         distributions,

@@ -139,7 +139,7 @@ pub fn plan_run_task(
     let ts = metric_time(call.event_time.or(envelope.time), now);
     let datadog = Submission {
         distributions: vec![Distribution::count(
-            "ecs.task.launch_failed",
+            "ecs.task.launch_failures",
             ts,
             refused.max(0) as usize,
             tags,
@@ -248,7 +248,7 @@ pub fn plan_target_failure(
     }
     let ts = metric_time(envelope.time, now);
     let datadog = Submission {
-        distributions: vec![Distribution::count("ecs.task.launch_failed", ts, 1, tags)],
+        distributions: vec![Distribution::count("ecs.task.launch_failures", ts, 1, tags)],
         ..Submission::default()
     };
     (summary, Some(notice), datadog)
@@ -585,7 +585,7 @@ pub fn plan_missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Plan {
     tags.push(tag("cause", "missed_run"));
     let datadog = Submission {
         distributions: vec![Distribution::count(
-            "ecs.job.missed",
+            "ecs.job.missed_runs",
             now.timestamp(),
             1,
             tags,
@@ -637,7 +637,7 @@ mod tests {
         let (s, notice, dd) = refused("AWSBatch-ce-1a2b", "batch.amazonaws.com", None);
         assert_eq!(s.verdict, "expected");
         assert!(notice.is_none());
-        assert_eq!(dd.distributions[0].metric, "ecs.task.launch_failed");
+        assert_eq!(dd.distributions[0].metric, "ecs.task.launch_failures");
         assert!(dd.distributions[0]
             .tags
             .contains(&"launcher:aws_service".to_string()));

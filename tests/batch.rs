@@ -134,7 +134,7 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
         (0, 1),
         "one request for the batch's metrics (counts are distributions too)"
     );
-    let stopped = support::distribution_values(&dist[0].body, "ecs.task.stopped");
+    let stopped = support::distribution_values(&dist[0].body, "ecs.task.stops");
     assert_eq!(stopped, [1.0; 4], "one stop per task event");
     let durations: usize = [
         "ecs.task.duration",
@@ -266,7 +266,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     let counted: f64 = to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
-        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stopped"))
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stops"))
         .sum();
     assert_eq!(counted, 24.0);
 
@@ -406,7 +406,7 @@ async fn datadog_413_splits_the_payload_until_it_fits() {
         .collect();
     let counted: f64 = accepted
         .iter()
-        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stopped"))
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stops"))
         .sum();
     assert_eq!(counted, 5.0);
     let refused = all.len() - accepted.len();
@@ -539,7 +539,7 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
     let launch_failed: f64 = to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
-        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.launch_failed"))
+        .flat_map(|r| support::distribution_values(&r.body, "ecs.task.launch_failures"))
         .sum();
     assert_eq!(launch_failed, 2.0, "both dead letters counted");
 

@@ -412,6 +412,60 @@ async fn tags_route_mention_mute_and_declare_success() {
     assert!(planned.slack.unwrap().text.starts_with("Completed"));
 }
 
+/// A service task killed after its stop timeout on a scale-in is quiet churn, unless its tags ask
+/// for notices (`ecs-notifier:notify=all`): then a warning, not a red alert. Only the tags are
+/// read for it (no log lines).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_timeout_on_scale_in_posts_a_notice_only_when_the_tags_ask() {
+    let moto = Moto::start().await;
+    moto.warm_up().await;
+    let (ecs, _) = support::clients(&moto.endpoint).await;
+    let cluster = support::seed_cluster(&ecs, "prod").await;
+    let app = ContainerSeed {
+        memory: Some(512),
+        log: Some(("/ecs/search-api", "ecs")),
+        ..ContainerSeed::new("app", "search:58")
+    };
+    let quiet = support::seed_task_definition(&ecs, "search-api", &[app], &[]).await;
+    let asking = support::seed_task_definition(
+        &ecs,
+        "search-api",
+        &[app],
+        &[("ecs-notifier:notify", "all")],
+    )
+    .await;
+    let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
+    let (e, planned) = enrich_and_plan(
+        &enricher,
+        &task_event("task-stop-timeout-scale-in.json", &cluster, &quiet),
+    )
+    .await;
+    assert_eq!(
+        (
+            planned.summary.verdict.as_str(),
+            planned.summary.cause.as_str()
+        ),
+        ("expected", "stop_timeout")
+    );
+    assert!(planned.slack.is_none(), "quiet by default");
+    assert!(e.task_definition.is_some(), "its tags were read");
+    assert!(e.logs.is_empty(), "no log lines for churn");
+    assert!(stopped_tags(&planned).contains(&"result:expected".to_string()));
+
+    let (_, planned) = enrich_and_plan(
+        &enricher,
+        &task_event("task-stop-timeout-scale-in.json", &cluster, &asking),
+    )
+    .await;
+    let text = slack_text(&planned);
+    assert!(
+        text.contains(":warning: Killed after stop timeout: search-api"),
+        "{text}"
+    );
+    assert!(text.contains("Handle SIGTERM"), "{text}");
+    assert!(stopped_tags(&planned).contains(&"cause:stop_timeout".to_string()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_task_definition_leaves_the_alert_intact() {
     let moto = Moto::start().await;
@@ -784,13 +838,13 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
     assert!(planned.slack.is_none());
 }
 
-/// The tags of the plan's `ecs.task.stopped` count.
+/// The tags of the plan's `ecs.task.stops` count.
 fn stopped_tags(planned: &ecs_notifier::plan::Plan) -> Vec<String> {
     planned
         .datadog
         .distributions
         .iter()
-        .find(|d| d.metric == "ecs.task.stopped")
+        .find(|d| d.metric == "ecs.task.stops")
         .map(|d| d.tags.to_vec())
         .unwrap_or_default()
 }

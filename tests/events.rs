@@ -132,7 +132,7 @@ fn every_sample_gets_the_specified_verdict() {
                 // across submitters), tagged with result and cause; no series.
                 assert!(planned.datadog.series.is_empty(), "{name}: no series");
                 assert_eq!(
-                    planned.datadog.count_of("ecs.task.stopped"),
+                    planned.datadog.count_of("ecs.task.stops"),
                     1,
                     "{name}: one stop counted"
                 );
@@ -140,7 +140,7 @@ fn every_sample_gets_the_specified_verdict() {
                     .datadog
                     .distributions
                     .iter()
-                    .find(|d| d.metric == "ecs.task.stopped")
+                    .find(|d| d.metric == "ecs.task.stops")
                     .unwrap();
                 assert_eq!(stopped.points[0].1, [1.0], "{name}");
                 let tags = &stopped.tags;
@@ -254,9 +254,9 @@ fn every_sample_gets_the_specified_verdict() {
                         assert!(planned.datadog.series.is_empty(), "{name}: no series");
                         let counted = &planned.datadog.distributions;
                         assert_eq!(counted.len(), 1, "{name}");
-                        assert_eq!(counted[0].metric, "ecs.task.launch_failed", "{name}");
+                        assert_eq!(counted[0].metric, "ecs.task.launch_failures", "{name}");
                         assert_eq!(
-                            planned.datadog.count_of("ecs.task.launch_failed") as f64,
+                            planned.datadog.count_of("ecs.task.launch_failures") as f64,
                             count,
                             "{name}: one value per task not launched"
                         );

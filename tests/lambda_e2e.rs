@@ -268,9 +268,9 @@ fn expectations() -> serde_json::Map<String, Value> {
 /// What one sample must make the sinks receive.
 struct Want {
     slack: bool,
-    /// One `ecs.task.stopped` value of 1 (a stopped task).
+    /// One `ecs.task.stops` value of 1 (a stopped task).
     stopped: bool,
-    /// Tasks a refused launch or a dead letter did not launch (`ecs.task.launch_failed`).
+    /// Tasks a refused launch or a dead letter did not launch (`ecs.task.launch_failures`).
     launch_failed: Option<f64>,
     /// The duration metrics and values, when any duration is known.
     durations: BTreeMap<&'static str, f64>,
@@ -337,6 +337,18 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
     );
     for r in &got.slack {
         check_slack_body(name, r);
+        // What the expectations say the alert says, as the posted body says it.
+        let body = json_body(&format!("{name}: Slack"), r);
+        let mut texts = Vec::new();
+        strings(&body, &mut texts);
+        let text = texts.join("\n");
+        for says in expected["says"].as_array().into_iter().flatten() {
+            let says = ecs_notifier::slack::mrkdwn::escape(says.as_str().unwrap_or_default());
+            assert!(
+                text.contains(&says),
+                "{name}: the Slack post lacks `{says}`:\n{text}"
+            );
+        }
     }
     assert_eq!(
         got.series.len(),
@@ -374,26 +386,26 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
             );
         }
         // A stop counts one, tagged with its result, cause and trigger.
-        match seen.get("ecs.task.stopped") {
+        match seen.get("ecs.task.stops") {
             Some(values) => {
                 assert!(want.stopped, "{name}: a stop counted: {body}");
                 assert_eq!(
                     values,
                     &[1.0],
-                    "{name}: ecs.task.stopped counts one task: {body}"
+                    "{name}: ecs.task.stops counts one task: {body}"
                 );
                 for key in ["result", "cause", "trigger"] {
                     let tag = format!("{key}:{}", expected[key].as_str().unwrap_or_default());
                     assert!(
-                        tags["ecs.task.stopped"].contains(&tag),
-                        "{name}: ecs.task.stopped lacks tag {tag}: {body}"
+                        tags["ecs.task.stops"].contains(&tag),
+                        "{name}: ecs.task.stops lacks tag {tag}: {body}"
                     );
                 }
             }
-            None => assert!(!want.stopped, "{name}: no ecs.task.stopped: {body}"),
+            None => assert!(!want.stopped, "{name}: no ecs.task.stops: {body}"),
         }
         // A launch that failed: counted by launcher and cause, one value per task.
-        match (seen.get("ecs.task.launch_failed"), want.launch_failed) {
+        match (seen.get("ecs.task.launch_failures"), want.launch_failed) {
             (Some(values), Some(count)) => {
                 assert_eq!(
                     values.len() as f64,
@@ -406,7 +418,7 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
                     expected["launched_by"].as_str().unwrap_or("?")
                 );
                 assert!(
-                    tags["ecs.task.launch_failed"].contains(&launcher),
+                    tags["ecs.task.launch_failures"].contains(&launcher),
                     "{name}: launch_failed lacks tag {launcher}: {body}"
                 );
             }
@@ -416,7 +428,7 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
         let durations: BTreeMap<&str, f64> = seen
             .iter()
             .filter(|(m, _)| {
-                m.as_str() != "ecs.task.stopped" && m.as_str() != "ecs.task.launch_failed"
+                m.as_str() != "ecs.task.stops" && m.as_str() != "ecs.task.launch_failures"
             })
             .map(|(m, v)| {
                 assert_eq!(v.len(), 1, "{name}: one {m} value: {body}");

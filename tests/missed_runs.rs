@@ -317,7 +317,7 @@ async fn scenario() {
     ] {
         assert!(alert.contains(says), "the alert says {says}: {alert}");
     }
-    let missed = distribution_points(&datadog, d1, "ecs.job.missed").await;
+    let missed = distribution_points(&datadog, d1, "ecs.job.missed_runs").await;
     assert_eq!(missed.len(), 1, "{missed:?}");
     assert_eq!(missed[0].0, 1.0, "{missed:?}");
     assert!(missed[0].1.contains(&"task_family:hourly-sync".to_string()));

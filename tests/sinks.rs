@@ -125,7 +125,7 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
             "ecs.task.duration",
             "ecs.task.startup_duration",
             "ecs.task.pull_duration",
-            "ecs.task.stopped"
+            "ecs.task.stops"
         ]
     );
     let s = &body["series"][3];

@@ -124,7 +124,7 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
         .unwrap()
         .iter()
         .filter(|r| r.url.path() == "/api/v1/distribution_points")
-        .map(|r| support::distribution_values(&r.body, "ecs.task.stopped").len())
+        .map(|r| support::distribution_values(&r.body, "ecs.task.stops").len())
         .sum();
     assert_eq!(stopped, 3, "the three task events");
 }

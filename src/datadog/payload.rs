@@ -277,7 +277,7 @@ mod tests {
         let one = |ts, v| Submission {
             distributions: vec![
                 Distribution::new("ecs.task.duration", ts, v, tags.clone()),
-                Distribution::count("ecs.task.stopped", ts, 1, tags.clone()),
+                Distribution::count("ecs.task.stops", ts, 1, tags.clone()),
             ],
             ..Submission::default()
         };
@@ -325,11 +325,16 @@ mod tests {
             d,
             serde_json::json!({"metric":"ecs.task.duration","points":[[10,[1.5]]],"tags":["a:b"],"type":"distribution"})
         );
-        let c = serde_json::to_value(Distribution::count("ecs.task.launch_failed", 10, 2, vec![]))
-            .unwrap();
+        let c = serde_json::to_value(Distribution::count(
+            "ecs.task.launch_failures",
+            10,
+            2,
+            vec![],
+        ))
+        .unwrap();
         assert_eq!(
             c,
-            serde_json::json!({"metric":"ecs.task.launch_failed","points":[[10,[1.0,1.0]]],"tags":[],"type":"distribution"})
+            serde_json::json!({"metric":"ecs.task.launch_failures","points":[[10,[1.0,1.0]]],"tags":[],"type":"distribution"})
         );
         let s = serde_json::to_value(Series::gauge("ecs.job.overdue", 10, 1.0, vec![])).unwrap();
         assert_eq!(
