@@ -494,12 +494,23 @@ fn task_notice(
         Some(false) => " (not essential)",
         None => "",
     };
+    // A container's line: what its exit says, its reason, whether it is essential.
+    let container_item = |c: &crate::verdict::FailedContainer, mut text: String| {
+        if let Some(reason) = &c.reason {
+            text.push_str(&format!(". Reason: {reason}"));
+        }
+        text.push_str(essential_note(&c.name));
+        Item {
+            lead: c.name.clone(),
+            text,
+        }
+    };
     let broke: Vec<Item> = verdict
         .failed_containers
         .iter()
         .filter(|c| !stopped_by_ecs.iter().any(|s| s.name == c.name))
         .map(|c| {
-            let mut text = if unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
+            let text = if unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
                 format!(
                     "failed its health check, then exited {} when ECS stopped the task",
                     c.exit_code
@@ -511,14 +522,7 @@ fn task_notice(
                 }
                 text
             };
-            if let Some(reason) = &c.reason {
-                text.push_str(&format!(". Reason: {reason}"));
-            }
-            text.push_str(essential_note(&c.name));
-            Item {
-                lead: c.name.clone(),
-                text,
-            }
+            container_item(c, text)
         })
         .collect();
     if !broke.is_empty() {
@@ -536,20 +540,13 @@ fn task_notice(
         let items = stopped_by_ecs
             .iter()
             .map(|c| {
-                let mut text = match c.exit_code {
+                let text = match c.exit_code {
                     143 => "exited 143 (SIGTERM)".to_string(),
                     code => format!(
                         "exited {code}: killed (SIGKILL) when it did not stop within its stopTimeout"
                     ),
                 };
-                if let Some(reason) = &c.reason {
-                    text.push_str(&format!(". Reason: {reason}"));
-                }
-                text.push_str(essential_note(&c.name));
-                Item {
-                    lead: c.name.clone(),
-                    text,
-                }
+                container_item(c, text)
             })
             .collect();
         sections.push(Section {
