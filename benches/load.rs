@@ -46,10 +46,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::decode;
-use ecs_notifier::flood::{admit, Admission, FloodState};
-use ecs_notifier::plan::{plan, Options};
+use ecs_notifier::judge::flood::{admit, Admission, FloodState};
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options};
+use ecs_notifier::source::decode;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -506,7 +506,7 @@ fn expect(events: &[Generated], batch: usize) -> Expected {
             *e.per_mix.entry(g.mix).or_default() += 1;
             match decode(&g.event) {
                 Ok(event) => {
-                    let p = plan(&event, &Enrichment::default(), &Options::default(), now);
+                    let p = judge(&event, &Enrichment::default(), &Options::default(), now);
                     let stopped = p.datadog.count_of("ecs.task.stops");
                     e.distribution_values += (p.datadog.values() - stopped) as u64;
                     e.stopped_sum += stopped as f64;

@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ecs_notifier::datadog::api::series_body;
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::decode;
-use ecs_notifier::plan::{plan, Options, Plan};
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options, Outgoing};
+use ecs_notifier::sinks::datadog::client::series_body;
+use ecs_notifier::source::decode;
 use serde_json::Value;
 
 /// The sample events measured: one per kind of outcome the function sees most.
@@ -74,7 +74,7 @@ struct Case {
 /// Every request body the function sends for a plan, serialized as the sinks serialize them:
 /// the Slack message as is (src/slack/webhook.rs), distributions and series wrapped in
 /// `{"series": [...]}` (`series_body`, src/datadog/api.rs), each Datadog event on its own.
-fn bodies(plan: &Plan) -> Vec<Vec<u8>> {
+fn bodies(plan: &Outgoing) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(4);
     if let Some(message) = &plan.slack {
         out.push(serde_json::to_vec(message).unwrap_or_default());
@@ -95,7 +95,7 @@ fn bodies(plan: &Plan) -> Vec<Vec<u8>> {
 /// Decode, plan, serialize: the pure part for an event already parsed.
 fn from_value(event: &Value, now: DateTime<Utc>) -> Vec<Vec<u8>> {
     let decoded = decode(event).expect("a sample ECS event decodes");
-    let plan = plan(&decoded, &Enrichment::default(), &Options::default(), now);
+    let plan = judge(&decoded, &Enrichment::default(), &Options::default(), now);
     bodies(&plan)
 }
 
@@ -114,7 +114,7 @@ fn load(case: &Case, now: DateTime<Utc>) -> (Vec<u8>, Value) {
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let value: Value = serde_json::from_slice(&raw).expect("a sample event is JSON");
     let decoded = decode(&value).expect("a sample ECS event decodes");
-    let planned = plan(&decoded, &Enrichment::default(), &Options::default(), now);
+    let planned = judge(&decoded, &Enrichment::default(), &Options::default(), now);
     assert_eq!(planned.summary.verdict, case.verdict, "{}", case.file);
     assert_eq!(
         planned.slack.is_some(),
@@ -150,7 +150,7 @@ fn pipeline(c: &mut Criterion) {
     // Where the time of the costliest case goes: parse the bytes, decode, plan, serialize.
     let (raw, value) = load(&CASES[0], now);
     let decoded = decode(&value).expect("a sample ECS event decodes");
-    let planned = plan(&decoded, &Enrichment::default(), &Options::default(), now);
+    let planned = judge(&decoded, &Enrichment::default(), &Options::default(), now);
     let mut group = c.benchmark_group(format!("{}_stages", CASES[0].name));
     group.throughput(Throughput::Elements(1));
     group.bench_function("1_parse", |b| {
@@ -161,7 +161,7 @@ fn pipeline(c: &mut Criterion) {
     });
     group.bench_function("3_plan", |b| {
         b.iter(|| {
-            plan(
+            judge(
                 black_box(&decoded),
                 &Enrichment::default(),
                 &Options::default(),

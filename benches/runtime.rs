@@ -47,9 +47,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::decode;
-use ecs_notifier::plan::{plan, Options};
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options};
+use ecs_notifier::source::decode;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -329,7 +329,7 @@ impl Events {
     /// What one such event must bring to the sinks (enrichment off, default options).
     fn expected_per_event(&self) -> Result<Arrived, Error> {
         let event = decode(&self.nth(0, 0)).map_err(|e| format!("task-oom.json: {e}"))?;
-        let p = plan(
+        let p = judge(
             &event,
             &Enrichment::default(),
             &Options::default(),

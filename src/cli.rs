@@ -7,12 +7,11 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use crate::enrichment::Enrichment;
-use crate::event::{decode_all, DecodeError, Event};
-use crate::plan::{plan, Options, Plan};
-use crate::silent::plan_check;
-use crate::slack::preview::preview;
-use crate::stops::{judge, superseded, Standing, StopKey, StopRecord};
+use crate::judge::jobs::missed_run;
+use crate::judge::stops::{superseded, Standing, StopKey, StopRecord};
+use crate::judge::{judge, Enrichment, Options, Outgoing};
+use crate::sinks::slack::preview::preview;
+use crate::source::{events, DecodeError, Event};
 
 /// How to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +23,7 @@ pub enum Format {
 }
 
 /// The Datadog part of a plan, in a few readable lines.
-fn datadog_lines(plan: &Plan) -> String {
+fn datadog_lines(plan: &Outgoing) -> String {
     let mut out = String::new();
     for d in &plan.datadog.distributions {
         for (ts, values) in &d.points {
@@ -78,7 +77,7 @@ pub fn render_value(
     format: Format,
     stops: &mut Stops,
 ) -> String {
-    let events = decode_all(value);
+    let events = events(value);
     let several = events.len() > 1;
     let mut out = String::new();
     for (i, (_, event)) in events.into_iter().enumerate() {
@@ -89,7 +88,7 @@ pub fn render_value(
         };
         if let Ok(Event::Task(envelope, task)) = &event {
             if let Some(key) = StopKey::of(envelope, task) {
-                match judge(stops.get(&key.task_arn), &key) {
+                match Standing::of(stops.get(&key.task_arn), &key) {
                     Standing::Superseded(record) => {
                         let why = superseded(&record, &key);
                         out.push_str(&match format {
@@ -134,11 +133,11 @@ fn render_event(
         // A check, with the jobs recorded for it: an alert per missed run, then the gauges.
         Event::Check(envelope) if !enrichment.jobs.is_empty() => {
             let now = envelope.time.unwrap_or_else(Utc::now);
-            let (mut plans, _, ages) = plan_check(enrichment.jobs.clone(), now);
-            plans.push(Plan::metrics_only("check", ages));
+            let (mut plans, _, ages) = missed_run::plan(enrichment.jobs.clone(), now);
+            plans.push(Outgoing::metrics_only("check", ages));
             plans
         }
-        _ => vec![plan(&event, enrichment, options, Utc::now())],
+        _ => vec![judge(&event, enrichment, options, Utc::now())],
     };
     plans
         .iter()
@@ -146,7 +145,7 @@ fn render_event(
         .collect()
 }
 
-fn render_plan(name: &str, plan: &Plan, enrichment: &Enrichment, format: Format) -> String {
+fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: Format) -> String {
     match format {
         Format::Json => {
             json!({

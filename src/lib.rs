@@ -1,38 +1,18 @@
 //! ecs-notifier: Amazon ECS events in, Slack alerts and Datadog metrics out.
+//!
+//! An event takes the stages in this order: [`source`] (the payload becomes typed events),
+//! [`enrich`] (what the ECS, Logs and Scheduler APIs add), [`judge`] (verdict, notice, metrics,
+//! routing: pure), [`sinks`] (Slack and Datadog). [`handler`] is the glue of one invocation,
+//! [`state`] what outlives it, [`config`] the settings; [`cli`] is `render`, offline.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod arn;
 pub mod aws;
-pub mod cache;
 pub mod cli;
-pub mod cloudtrail;
 pub mod config;
-pub mod console;
-pub mod datadog;
-pub mod delivery_log;
-pub mod dlq;
-pub mod durations;
-pub mod enricher;
-pub mod enrichment;
-pub mod event;
-pub mod expect;
-pub mod flood;
+pub mod enrich;
 pub mod handler;
-pub mod health;
-pub mod jobs;
-pub mod lenient;
-pub mod notice;
-pub mod outbox;
-pub mod placement;
-pub mod plan;
-pub mod retry;
-pub mod routing;
-pub mod secret;
-pub mod secrets;
-pub mod silent;
-pub mod slack;
+pub mod judge;
+pub mod sinks;
+pub mod source;
 pub mod state;
-pub mod stops;
-pub mod trigger;
-pub mod verdict;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ecs_notifier::aws::Aws;
 use ecs_notifier::config::Config;
-use ecs_notifier::enricher::Enricher;
+use ecs_notifier::enrich::Enricher;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::state::Table;
 use lambda_runtime::{service_fn, LambdaEvent};

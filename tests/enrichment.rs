@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ecs_notifier::aws::Aws;
-use ecs_notifier::enricher::{EnrichSettings, Enricher};
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::{decode, Event};
-use ecs_notifier::plan::{plan, Options, Plan};
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options, Outgoing};
+use ecs_notifier::source::{decode, Event};
+use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
 use serde_json::{json, Value};
 use support::{ContainerSeed, Moto, ACCOUNT};
 use tokio::time::Instant;
@@ -45,14 +45,14 @@ async fn enricher_for(endpoint: &str, role: Option<&str>, settings: EnrichSettin
     Enricher::with_aws(Aws::with_config(config, role.map(String::from)), settings)
 }
 
-async fn enrich_and_plan(enricher: &Enricher, event: &Value) -> (Enrichment, Plan) {
+async fn enrich_and_plan(enricher: &Enricher, event: &Value) -> (Enrichment, Outgoing) {
     let decoded = decode(event).unwrap();
     let enrichment = enricher.enrich(&decoded, Some(ACCOUNT)).await;
-    let planned = plan(&decoded, &enrichment, &Options::default(), Utc::now());
+    let planned = judge(&decoded, &enrichment, &Options::default(), Utc::now());
     (enrichment, planned)
 }
 
-fn slack_text(p: &Plan) -> String {
+fn slack_text(p: &Outgoing) -> String {
     serde_json::to_string(p.slack.as_ref().expect("a Slack message")).unwrap()
 }
 
@@ -823,11 +823,11 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
         serde_json::from_str(sqs["Records"][0]["body"].as_str().unwrap()).unwrap();
     body["TaskDefinitionArn"] = json!(td);
     sqs["Records"][0]["body"] = json!(body.to_string());
-    let (_, decoded) = ecs_notifier::event::decode_record(&sqs["Records"][0]);
+    let (_, decoded) = ecs_notifier::source::payload::message(&sqs["Records"][0]);
     let decoded = decoded.unwrap();
     let enrichment = enricher.enrich(&decoded, Some(ACCOUNT)).await;
     assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
-    let planned = plan(&decoded, &enrichment, &Options::default(), Utc::now());
+    let planned = judge(&decoded, &enrichment, &Options::default(), Utc::now());
     assert_eq!(planned.slack_route.as_deref(), Some("data-team"));
     assert!(slack_text(&planned).contains("<!here>"));
 
@@ -839,7 +839,7 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
 }
 
 /// The tags of the plan's `ecs.task.stops` count.
-fn stopped_tags(planned: &ecs_notifier::plan::Plan) -> Vec<String> {
+fn stopped_tags(planned: &ecs_notifier::judge::Outgoing) -> Vec<String> {
     planned
         .datadog
         .distributions

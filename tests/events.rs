@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::Utc;
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::{decode_all, Event};
-use ecs_notifier::plan::{plan, Options};
-use ecs_notifier::verdict::classify;
+use ecs_notifier::judge::task::verdict::classify;
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options};
+use ecs_notifier::source::{events, Event};
 use serde_json::Value;
 
 fn load(path: &Path) -> Value {
@@ -46,7 +46,7 @@ fn samples() -> Vec<(String, Value, Value)> {
 
 /// The one event of a sample: an EventBridge event, or an SQS event with one record.
 fn decode_one(name: &str, input: &Value) -> Event {
-    let mut all = decode_all(input);
+    let mut all = events(input);
     assert_eq!(all.len(), 1, "{name}: one event per sample");
     all.remove(0).1.unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -68,7 +68,7 @@ fn every_sample_gets_the_specified_verdict() {
     let mut kinds = BTreeSet::new();
     for (name, input, want) in samples() {
         let event = decode_one(&name, &input);
-        let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
+        let planned = judge(&event, &Enrichment::default(), &options, Utc::now());
         let kind = want["kind"].as_str().unwrap();
         kinds.insert(kind.to_string());
         match (kind, &event) {
@@ -289,14 +289,14 @@ fn every_sample_gets_the_specified_verdict() {
 }
 
 /// The Slack message says every text the expectation's `says` lists (as escaped mrkdwn).
-fn says(name: &str, planned: &ecs_notifier::plan::Plan, want: &Value) {
+fn says(name: &str, planned: &ecs_notifier::judge::Outgoing, want: &Value) {
     let text = planned
         .slack
         .as_ref()
         .map(|m| m.texts().join("\n"))
         .unwrap_or_default();
     for says in want["says"].as_array().into_iter().flatten() {
-        let says = ecs_notifier::slack::mrkdwn::escape(says.as_str().unwrap());
+        let says = ecs_notifier::sinks::slack::mrkdwn::escape(says.as_str().unwrap());
         assert!(text.contains(&says), "{name}: says {says}: {text}");
     }
 }
@@ -326,7 +326,7 @@ fn messages_are_escaped_and_within_slack_limits() {
     let mut messages = 0;
     for (name, input, _) in samples() {
         let event = decode_one(&name, &input);
-        let planned = plan(&event, &Enrichment::default(), &options, Utc::now());
+        let planned = judge(&event, &Enrichment::default(), &options, Utc::now());
         let Some(message) = planned.slack else {
             continue;
         };
@@ -353,7 +353,7 @@ fn failure_alerts_say_what_broke_and_where() {
         let Event::Task(_, task) = &event else {
             unreachable!()
         };
-        let message = plan(
+        let message = judge(
             &event,
             &Enrichment::default(),
             &Options::default(),
@@ -382,7 +382,7 @@ fn failure_alerts_say_what_broke_and_where() {
             );
         }
         if let Some(reason) = &task.stopped_reason {
-            let head: String = ecs_notifier::slack::mrkdwn::escape(reason)
+            let head: String = ecs_notifier::sinks::slack::mrkdwn::escape(reason)
                 .chars()
                 .take(40)
                 .collect();
@@ -402,7 +402,7 @@ fn success_is_quiet_unless_asked() {
         }
         let event = decode_one(&name, &input);
         assert!(
-            plan(
+            judge(
                 &event,
                 &Enrichment::default(),
                 &Options::default(),
@@ -412,7 +412,7 @@ fn success_is_quiet_unless_asked() {
             .is_none(),
             "{name}"
         );
-        let loud = plan(
+        let loud = judge(
             &event,
             &Enrichment::default(),
             &Options {
@@ -433,7 +433,7 @@ fn a_refused_launch_and_its_dead_letter_share_a_flood_window() {
     let key = |file: &str| {
         let (name, input, _) = samples.iter().find(|(n, ..)| n == file).unwrap();
         let event = decode_one(name, input);
-        plan(
+        judge(
             &event,
             &Enrichment::default(),
             &Options::default(),

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
-use ecs_notifier::enrichment::Enrichment;
-use ecs_notifier::event::decode_all;
-use ecs_notifier::plan::{plan, Options};
+use ecs_notifier::judge::Enrichment;
+use ecs_notifier::judge::{judge, Options};
+use ecs_notifier::source::events;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -144,12 +144,12 @@ fn mutate(value: &mut Value, choices: &[(u8, Value)], depth: usize) {
 /// What must hold for any input.
 fn check(input: &Value) -> Result<(), TestCaseError> {
     TRIED.fetch_add(1, Ordering::Relaxed);
-    for (_, event) in decode_all(input) {
+    for (_, event) in events(input) {
         let Ok(event) = event else {
             continue;
         };
         for notify in [false, true] {
-            let planned = plan(
+            let planned = judge(
                 &event,
                 &Enrichment::default(),
                 &Options {
@@ -167,7 +167,7 @@ fn check(input: &Value) -> Result<(), TestCaseError> {
 }
 
 /// A Slack message within Slack's limits, whose only links are the console's.
-fn check_message(message: &ecs_notifier::slack::Message) -> Result<(), TestCaseError> {
+fn check_message(message: &ecs_notifier::sinks::slack::Message) -> Result<(), TestCaseError> {
     prop_assert_eq!(message.limit_violation(), None);
     for (i, text) in message.texts().into_iter().enumerate() {
         if i == 1 {
@@ -290,7 +290,7 @@ proptest! {
         if mention {
             tags.insert("ecs-notifier:mention".to_string(), "subteam:S0FUZZ".to_string());
         }
-        let job = ecs_notifier::jobs::Job {
+        let job = ecs_notifier::judge::jobs::Job {
             account: text.clone(),
             region: text.clone(),
             cluster: text.clone(),
@@ -307,7 +307,7 @@ proptest! {
             tags,
         };
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
-        let (missed, _, ages) = ecs_notifier::silent::plan_check(vec![job], now);
+        let (missed, _, ages) = ecs_notifier::judge::jobs::missed_run::plan(vec![job], now);
         prop_assert_eq!(missed.len(), 1);
         prop_assert_eq!(ages.series.len(), 2);
         check_message(missed[0].slack.as_ref().unwrap())?;

@@ -343,7 +343,8 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
         strings(&body, &mut texts);
         let text = texts.join("\n");
         for says in expected["says"].as_array().into_iter().flatten() {
-            let says = ecs_notifier::slack::mrkdwn::escape(says.as_str().unwrap_or_default());
+            let says =
+                ecs_notifier::sinks::slack::mrkdwn::escape(says.as_str().unwrap_or_default());
             assert!(
                 text.contains(&says),
                 "{name}: the Slack post lacks `{says}`:\n{text}"
@@ -609,7 +610,7 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     // 1. Every sample, in file-name order.
     for (i, (name, event)) in samples.iter().enumerate() {
         // The id the function logs: the event's, or a dead letter's (an SQS record).
-        let ids = ecs_notifier::event::decode_all(event);
+        let ids = ecs_notifier::source::events(event);
         let event_id = ids[0].0.as_str();
         assert!(!event_id.is_empty(), "{name}: samples have an id");
         let want = want(name, &expected[name]);

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use chrono::Utc;
 use ecs_notifier::cli::load_enrichment;
-use ecs_notifier::event::{decode_all, Event};
-use ecs_notifier::plan::{plan, Options};
-use ecs_notifier::silent::plan_check;
-use ecs_notifier::slack::preview::preview;
+use ecs_notifier::judge::jobs::missed_run;
+use ecs_notifier::judge::{judge, Options};
+use ecs_notifier::sinks::slack::preview::preview;
+use ecs_notifier::source::{events, Event};
 
 #[test]
 fn readme_alerts_match_the_renderer() {
@@ -23,16 +23,18 @@ fn readme_alerts_match_the_renderer() {
         let shown = &rest[body_start..body_end];
 
         let text = std::fs::read_to_string(root.join("events").join(name)).unwrap();
-        let (_, event) = decode_all(&serde_json::from_str(&text).unwrap()).remove(0);
+        let (_, event) = events(&serde_json::from_str(&text).unwrap()).remove(0);
         let event = event.unwrap();
         let dir = root.join("events/enrichment");
         let enrichment = load_enrichment(dir.to_str(), name).unwrap();
         let planned = match &event {
             // A check pictures its first missed-run alert, from the recorded jobs.
-            Event::Check(envelope) => plan_check(enrichment.jobs.clone(), envelope.time.unwrap())
-                .0
-                .remove(0),
-            _ => plan(&event, &enrichment, &Options::default(), Utc::now()),
+            Event::Check(envelope) => {
+                missed_run::plan(enrichment.jobs.clone(), envelope.time.unwrap())
+                    .0
+                    .remove(0)
+            }
+            _ => judge(&event, &enrichment, &Options::default(), Utc::now()),
         };
         let rendered = preview(&planned.slack.unwrap());
         assert_eq!(

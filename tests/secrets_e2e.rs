@@ -320,7 +320,7 @@ fn every_event() -> Vec<(String, Value, String)> {
         .map(|file| {
             let event = load(file);
             // The id the function logs: the event's, or a dead letter's.
-            let id = ecs_notifier::event::decode_all(&event)
+            let id = ecs_notifier::source::events(&event)
                 .first()
                 .map(|(id, _)| id.clone())
                 .expect("samples hold an event");

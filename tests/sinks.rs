@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
-use ecs_notifier::retry::SendError;
+use ecs_notifier::sinks::retry::SendError;
 use serde_json::Value;
 use tokio::time::Instant;
 use wiremock::matchers::{header, method, path};
@@ -470,7 +470,7 @@ async fn sinks_without_settings_are_off() {
 #[tokio::test]
 async fn tags_route_alerts_to_a_team_webhook() {
     use ecs_notifier::aws::Aws;
-    use ecs_notifier::enricher::{EnrichSettings, Enricher};
+    use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
 
     // A fake ECS endpoint whose task definition carries the routing tag.
     let ecs = MockServer::start().await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
-use ecs_notifier::retry::SendError;
+use ecs_notifier::sinks::retry::SendError;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -141,7 +141,7 @@ async fn invalid_auth_fails_at_once_with_slacks_error() {
 
 #[tokio::test]
 async fn a_wrong_routed_channel_falls_back_to_the_default() {
-    use ecs_notifier::enricher::{EnrichSettings, Enricher};
+    use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"channel": "payments-alerts"})))

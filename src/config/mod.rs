@@ -1,0 +1,14 @@
+//! Settings and secrets: read from the environment once at start (pure), with the secrets stored
+//! in Secrets Manager or SSM read then (the one I/O here, [`secrets`]).
+
+pub mod duration;
+pub mod filter;
+pub mod secret;
+pub mod secrets;
+pub mod settings;
+
+pub use secret::Secret;
+pub use settings::{
+    parse_bool, Config, ConfigError, DatadogSettings, EnrichSettings, SecretSetting,
+    SlackBotSettings, ROUTE_PREFIX, SECRET_SUFFIX,
+};

@@ -1,0 +1,490 @@
+//! The settings, read once from the environment at start: sinks, enrichment, filters, flood
+//! control, the state table; secrets by value or by where they are stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use thiserror::Error;
+
+use super::duration;
+use super::filter::{route_name, Filter};
+use super::secret::{Secret, SecretError, SecretRef};
+
+/// Prefix of the variables that name extra Slack webhooks: `SLACK_WEBHOOK_URL_PAYMENTS` is the
+/// route `payments`, chosen with the tag `ecs-notifier:slack=payments`.
+pub const ROUTE_PREFIX: &str = "SLACK_WEBHOOK_URL_";
+/// Suffix of settings that name where a secret is stored instead of holding it.
+pub const SECRET_SUFFIX: &str = "_SECRET_ARN";
+
+/// A setting with a value this function cannot use.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} must be {expected}, got `{value}`")]
+    Invalid {
+        name: String,
+        expected: &'static str,
+        value: String,
+    },
+    /// For secrets: the value is never echoed.
+    #[error("{name} must be {expected} (value not shown)")]
+    InvalidSecret {
+        name: String,
+        expected: &'static str,
+    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+fn invalid(name: &str, expected: &'static str, value: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_string(),
+        expected,
+        value: value.to_string(),
+    }
+}
+
+/// A secret: its value (from the environment, or read at start), or where to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSetting {
+    Value(Secret),
+    Stored {
+        /// The `*_SECRET_ARN` variable, for errors.
+        setting: String,
+        reference: SecretRef,
+    },
+}
+
+impl SecretSetting {
+    /// The value, once known.
+    pub fn value(&self) -> Option<&Secret> {
+        match self {
+            SecretSetting::Value(secret) => Some(secret),
+            SecretSetting::Stored { .. } => None,
+        }
+    }
+}
+
+/// Where Datadog requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatadogSettings {
+    pub api_key: SecretSetting,
+    /// `https://api.<DD_SITE>`, or `DD_API_URL`; no trailing slash.
+    pub base_url: String,
+}
+
+/// Slack app mode: `chat.postMessage` with a bot token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackBotSettings {
+    pub token: SecretSetting,
+    /// `SLACK_CHANNEL`: the default channel (name without `#`, or id).
+    pub channel: String,
+    /// `SLACK_API_URL`, default `https://slack.com/api`.
+    pub api_url: String,
+}
+
+/// How much enrichment may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnrichSettings {
+    /// All calls for one event together.
+    pub budget: Duration,
+    /// Last log lines per failed container; 0 turns log reading off.
+    pub log_lines: u32,
+}
+
+impl Default for EnrichSettings {
+    fn default() -> Self {
+        Self {
+            budget: Duration::from_secs(2),
+            log_lines: 10,
+        }
+    }
+}
+
+/// Everything the function is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `SLACK_WEBHOOK_URL` (or `…_SECRET_ARN`); Slack is off without it or a bot token.
+    pub slack_webhook: Option<SecretSetting>,
+    /// `SLACK_WEBHOOK_URL_<NAME>` (or `…_<NAME>_SECRET_ARN`): webhooks tags can route to.
+    pub slack_routes: BTreeMap<String, SecretSetting>,
+    /// `SLACK_BOT_TOKEN` (or `…_SECRET_ARN`) with `SLACK_CHANNEL`; takes precedence over webhooks.
+    pub slack_bot: Option<SlackBotSettings>,
+    /// `DD_API_KEY` (or `…_SECRET_ARN`) with `DD_SITE`, `DD_API_URL`; Datadog is off without it.
+    pub datadog: Option<DatadogSettings>,
+    /// `NOTIFY_ON_SUCCESS`: post successful job runs to Slack too.
+    pub notify_on_success: bool,
+    /// `NOTIFY_ON_STOP_TIMEOUT`: post a notice when a service task had to be killed after its
+    /// stop timeout on a deployment or scale-in.
+    pub notify_on_stop_timeout: bool,
+    /// `HTTP_TIMEOUT_MS`: the longest one HTTP attempt may take.
+    pub http_timeout: Duration,
+    /// `ENRICHMENT`: read the ECS and CloudWatch Logs APIs (default on).
+    pub enrichment: bool,
+    /// `ENRICH_BUDGET_MS`, `LOG_LINES`.
+    pub enrich: EnrichSettings,
+    /// `ENRICH_ROLE_ARN`: role pattern with `{account}`, assumed for events of other accounts.
+    pub enrich_role: Option<String>,
+    /// `INCLUDE_CLUSTERS`, `EXCLUDE_CLUSTERS`, `INCLUDE_NAMES`, `EXCLUDE_NAMES`.
+    pub filter: Filter,
+    /// `FLOOD_WINDOW_SECONDS` (default 600; 0 turns flood control off).
+    pub flood_window: Duration,
+    /// `STATE_TABLE`: the DynamoDB table shared by all instances (optional).
+    pub state_table: Option<String>,
+    /// `EXPECT_GRACE` (default `15m`): how late a job tagged `ecs-notifier:expect-every` may
+    /// finish before its run counts as missed.
+    pub expect_grace: Duration,
+}
+
+/// The Datadog sites, for validation of `DD_SITE`.
+pub const DATADOG_SITES: [&str; 7] = [
+    "datadoghq.com",
+    "us3.datadoghq.com",
+    "us5.datadoghq.com",
+    "ap1.datadoghq.com",
+    "ap2.datadoghq.com",
+    "datadoghq.eu",
+    "ddog-gov.com",
+];
+
+/// A true/false setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case).
+pub fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
+        _ => Err(invalid(name, "true or false", value)),
+    }
+}
+
+pub(super) fn is_url(value: &str) -> bool {
+    value.starts_with("https://") || value.starts_with("http://")
+}
+
+impl Config {
+    /// Reads the process environment (secrets stored elsewhere are read by
+    /// [`Config::resolve_secrets`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads settings from name/value pairs (the environment, or a list in tests). Empty values
+    /// count as unset.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_string()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let get = |name: &str| vars.get(name).cloned();
+        let millis = |name: &str, default: u64| -> Result<Duration, ConfigError> {
+            match get(name) {
+                Some(v) => match v.parse::<u64>() {
+                    Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+                    _ => Err(invalid(name, "a positive number of milliseconds", &v)),
+                },
+                None => Ok(Duration::from_millis(default)),
+            }
+        };
+        // `NAME` holds the secret; `NAME_SECRET_ARN` says where it is stored (and wins).
+        let secret = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
+            let stored = format!("{name}{SECRET_SUFFIX}");
+            if let Some(reference) = get(&stored) {
+                let parsed = SecretRef::parse(&reference).ok_or_else(|| {
+                    invalid(&stored, "a Secrets Manager secret ARN, an SSM parameter ARN, or ssm:/parameter/name", &reference)
+                })?;
+                return Ok(Some(SecretSetting::Stored {
+                    setting: stored,
+                    reference: parsed,
+                }));
+            }
+            Ok(get(name).map(|v| SecretSetting::Value(Secret::new(v))))
+        };
+        let webhook = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
+            let setting = secret(name)?;
+            if let Some(SecretSetting::Value(url)) = &setting {
+                if !is_url(url.expose()) {
+                    return Err(ConfigError::InvalidSecret {
+                        name: name.to_string(),
+                        expected: "an https:// URL",
+                    });
+                }
+            }
+            Ok(setting)
+        };
+
+        let slack_webhook = webhook("SLACK_WEBHOOK_URL")?;
+        let mut slack_routes = BTreeMap::new();
+        for name in vars.keys() {
+            let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
+                continue;
+            };
+            let route = route.strip_suffix(SECRET_SUFFIX).unwrap_or(route);
+            if route == "SECRET_ARN" || route.is_empty() {
+                continue; // SLACK_WEBHOOK_URL_SECRET_ARN is the default webhook's secret
+            }
+            let key = route_name(&route.replace('_', "-")).ok_or_else(|| {
+                invalid(
+                    "SLACK_WEBHOOK_URL_<NAME>",
+                    "a name of letters, digits and underscores",
+                    name,
+                )
+            })?;
+            if let Some(setting) = webhook(&format!("{ROUTE_PREFIX}{route}"))? {
+                slack_routes.insert(key, setting);
+            }
+        }
+
+        let slack_bot = match secret("SLACK_BOT_TOKEN")? {
+            None => None,
+            Some(token) => {
+                let channel = get("SLACK_CHANNEL")
+                    .map(|c| c.trim_start_matches('#').to_string())
+                    .ok_or_else(|| {
+                        invalid(
+                            "SLACK_CHANNEL",
+                            "a channel name or id (required with SLACK_BOT_TOKEN)",
+                            "",
+                        )
+                    })?;
+                let api_url = match get("SLACK_API_URL") {
+                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
+                    Some(url) => return Err(invalid("SLACK_API_URL", "an http(s):// URL", &url)),
+                    None => "https://slack.com/api".to_string(),
+                };
+                Some(SlackBotSettings {
+                    token,
+                    channel,
+                    api_url,
+                })
+            }
+        };
+
+        let datadog = match secret("DD_API_KEY")? {
+            None => None,
+            Some(api_key) => {
+                let base_url = match get("DD_API_URL") {
+                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
+                    Some(url) => return Err(invalid("DD_API_URL", "an http(s):// URL", &url)),
+                    None => {
+                        let site = get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
+                        if !DATADOG_SITES.contains(&site.as_str()) {
+                            return Err(invalid(
+                                "DD_SITE",
+                                "a Datadog site such as datadoghq.com or datadoghq.eu",
+                                &site,
+                            ));
+                        }
+                        format!("https://api.{site}")
+                    }
+                };
+                Some(DatadogSettings { api_key, base_url })
+            }
+        };
+
+        let notify_on_success = match get("NOTIFY_ON_SUCCESS") {
+            Some(v) => parse_bool("NOTIFY_ON_SUCCESS", &v)?,
+            None => false,
+        };
+        let notify_on_stop_timeout = match get("NOTIFY_ON_STOP_TIMEOUT") {
+            Some(v) => parse_bool("NOTIFY_ON_STOP_TIMEOUT", &v)?,
+            None => false,
+        };
+        let http_timeout = millis("HTTP_TIMEOUT_MS", 5000)?;
+        let enrichment = match get("ENRICHMENT") {
+            Some(v) => parse_bool("ENRICHMENT", &v)?,
+            None => true,
+        };
+        let log_lines = match get("LOG_LINES") {
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                invalid("LOG_LINES", "a number of lines (0 turns log lines off)", &v)
+            })?,
+            None => 10,
+        };
+        let enrich = EnrichSettings {
+            budget: millis("ENRICH_BUDGET_MS", 2000)?,
+            log_lines,
+        };
+        let enrich_role = match get("ENRICH_ROLE_ARN") {
+            Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
+            Some(v) => {
+                return Err(invalid(
+                    "ENRICH_ROLE_ARN",
+                    "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
+                    &v,
+                ))
+            }
+            None => None,
+        };
+        let filter = Filter::new(
+            get("INCLUDE_CLUSTERS").as_deref(),
+            get("EXCLUDE_CLUSTERS").as_deref(),
+            get("INCLUDE_NAMES").as_deref(),
+            get("EXCLUDE_NAMES").as_deref(),
+        );
+
+        let flood_window = match get("FLOOD_WINDOW_SECONDS") {
+            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
+                invalid(
+                    "FLOOD_WINDOW_SECONDS",
+                    "a number of seconds (0 turns flood control off)",
+                    &v,
+                )
+            })?),
+            None => Duration::from_secs(600),
+        };
+
+        let expect_grace = match get("EXPECT_GRACE") {
+            Some(v) => duration::parse(&v)
+                .and_then(|d| d.to_std().ok())
+                .ok_or_else(|| {
+                    invalid("EXPECT_GRACE", "a duration such as `15m` or `1h30m`", &v)
+                })?,
+            None => Duration::from_secs(900),
+        };
+
+        Ok(Self {
+            expect_grace,
+            state_table: get("STATE_TABLE"),
+            flood_window,
+            slack_webhook,
+            slack_routes,
+            slack_bot,
+            datadog,
+            notify_on_success,
+            notify_on_stop_timeout,
+            http_timeout,
+            enrichment,
+            enrich,
+            enrich_role,
+            filter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn defaults_leave_sinks_off() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.slack_webhook, None);
+        assert_eq!(c.datadog, None);
+        assert!(!c.notify_on_success);
+        assert_eq!(c.http_timeout, Duration::from_secs(5));
+        assert_eq!(
+            config(&[("SLACK_WEBHOOK_URL", "  ")])
+                .unwrap()
+                .slack_webhook,
+            None
+        );
+    }
+
+    #[test]
+    fn datadog_site_and_override() {
+        let c = config(&[("DD_API_KEY", "k"), ("DD_SITE", "datadoghq.eu")]).unwrap();
+        assert_eq!(
+            c.clone().datadog.unwrap().api_key.value().unwrap().expose(),
+            "k"
+        );
+        assert_eq!(c.datadog.unwrap().base_url, "https://api.datadoghq.eu");
+        let c = config(&[("DD_API_KEY", "k")]).unwrap();
+        assert_eq!(c.datadog.unwrap().base_url, "https://api.datadoghq.com");
+        let c = config(&[("DD_API_KEY", "k"), ("DD_API_URL", "http://127.0.0.1:9/")]).unwrap();
+        assert_eq!(c.datadog.unwrap().base_url, "http://127.0.0.1:9");
+        assert!(config(&[("DD_API_KEY", "k"), ("DD_SITE", "evil.example")]).is_err());
+    }
+
+    #[test]
+    fn bad_secret_is_not_echoed() {
+        let err = config(&[("SLACK_WEBHOOK_URL", "hooks-secret-token")]).unwrap_err();
+        assert!(!err.to_string().contains("hooks-secret-token"), "{err}");
+    }
+
+    #[test]
+    fn routes_enrichment_and_filter() {
+        let c = config(&[
+            ("SLACK_WEBHOOK_URL_PAYMENTS_TEAM", "https://hooks.example/a"),
+            ("ENRICH_ROLE_ARN", "arn:aws:iam::{account}:role/read"),
+            ("LOG_LINES", "0"),
+            ("INCLUDE_CLUSTERS", "prod-*"),
+        ])
+        .unwrap();
+        assert_eq!(c.slack_routes.keys().collect::<Vec<_>>(), ["payments-team"]);
+        assert!(c.enrichment);
+        assert_eq!(c.enrich.log_lines, 0);
+        assert_eq!(c.enrich.budget, Duration::from_secs(2));
+        assert!(!c.filter.admits("staging", "x"));
+        assert!(config(&[("ENRICH_ROLE_ARN", "arn:aws:iam::1:role/read")]).is_err());
+        assert!(!config(&[("ENRICHMENT", "off")]).unwrap().enrichment);
+        let err = config(&[("SLACK_WEBHOOK_URL_X", "route-secret")]).unwrap_err();
+        assert!(!err.to_string().contains("route-secret"));
+    }
+
+    #[test]
+    fn secrets_by_reference_win_over_values() {
+        let c = config(&[
+            ("SLACK_WEBHOOK_URL", "https://hooks.example/plain"),
+            (
+                "SLACK_WEBHOOK_URL_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCd",
+            ),
+            (
+                "SLACK_WEBHOOK_URL_PAYMENTS_SECRET_ARN",
+                "ssm:/ecs-notifier/payments",
+            ),
+            (
+                "DD_API_KEY_SECRET_ARN",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/ecs-notifier/dd",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.stored_secrets(),
+            [
+                "SLACK_WEBHOOK_URL_SECRET_ARN",
+                "SLACK_WEBHOOK_URL_PAYMENTS_SECRET_ARN",
+                "DD_API_KEY_SECRET_ARN"
+            ]
+        );
+        assert_eq!(c.slack_routes.keys().collect::<Vec<_>>(), ["payments"]);
+        assert!(c.slack_webhook.unwrap().value().is_none());
+        assert!(config(&[("DD_API_KEY_SECRET_ARN", "not-an-arn")]).is_err());
+    }
+
+    #[test]
+    fn slack_app_mode_needs_a_channel() {
+        assert!(config(&[("SLACK_BOT_TOKEN", "xoxb-1")]).is_err());
+        let c = config(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_CHANNEL", "#alerts")]).unwrap();
+        let bot = c.slack_bot.unwrap();
+        assert_eq!(bot.channel, "alerts");
+        assert_eq!(bot.api_url, "https://slack.com/api");
+        let err = config(&[
+            ("SLACK_BOT_TOKEN", "xoxb-secret"),
+            ("SLACK_CHANNEL", "a"),
+            ("SLACK_API_URL", "ftp://x"),
+        ])
+        .unwrap_err();
+        assert!(!err.to_string().contains("xoxb-secret"));
+    }
+
+    #[test]
+    fn flags_and_timeouts() {
+        assert!(
+            config(&[("NOTIFY_ON_SUCCESS", "TRUE")])
+                .unwrap()
+                .notify_on_success
+        );
+        assert!(config(&[("NOTIFY_ON_SUCCESS", "maybe")]).is_err());
+        assert!(config(&[("HTTP_TIMEOUT_MS", "0")]).is_err());
+        assert_eq!(
+            config(&[("HTTP_TIMEOUT_MS", "250")]).unwrap().http_timeout,
+            Duration::from_millis(250)
+        );
+    }
+}

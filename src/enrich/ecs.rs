@@ -1,0 +1,200 @@
+//! The ECS lookups: task definitions (cached per revision for the process), services (tags and
+//! deployments, cached a minute for tasks), and the health a stopped task's containers reported.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::budget::{why, within, Why};
+use crate::aws::Clients;
+use crate::judge::enrichment::{
+    AwsLogs, ContainerDef, ContainerHealth, DeploymentInfo, ServiceInfo, TaskDefinitionInfo,
+};
+use crate::state::memory::{lock, Cache};
+
+/// How long service tags and deployments are reused for task and service-action events.
+const SERVICE_TTL: Duration = Duration::from_secs(60);
+
+/// The ECS lookups and their caches, kept across warm invocations.
+pub struct EcsLookups {
+    task_definitions: Mutex<Cache<Arc<TaskDefinitionInfo>>>,
+    services: Mutex<Cache<Arc<ServiceInfo>>>,
+}
+
+impl Default for EcsLookups {
+    fn default() -> Self {
+        Self {
+            task_definitions: Mutex::new(Cache::new(256, None)),
+            services: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),
+        }
+    }
+}
+
+fn to_chrono(t: &aws_sdk_ecs::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+impl EcsLookups {
+    /// DescribeTaskDefinition with tags; revisions never change, so cached for the process.
+    pub async fn task_definition(
+        &self,
+        clients: &Clients,
+        arn: &str,
+        deadline: Instant,
+    ) -> Result<Arc<TaskDefinitionInfo>, Why> {
+        if let Some(hit) = lock(&self.task_definitions).get(arn) {
+            return Ok(hit);
+        }
+        let op = "ecs:DescribeTaskDefinition";
+        let out = within(deadline, op, async {
+            clients
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+                .map_err(|e| why(op, &e))
+        })
+        .await?;
+        let info =
+            Arc::new(task_definition_info(&out).ok_or_else(|| format!("{op}: empty answer"))?);
+        lock(&self.task_definitions).insert(arn.to_string(), info.clone());
+        Ok(info)
+    }
+
+    /// DescribeServices with tags, optionally from the short-lived cache.
+    pub async fn service(
+        &self,
+        clients: &Clients,
+        cluster: &str,
+        name: &str,
+        cached: bool,
+        deadline: Instant,
+    ) -> Result<Arc<ServiceInfo>, Why> {
+        let key = format!("{cluster}/{name}");
+        if cached {
+            if let Some(hit) = lock(&self.services).get(&key) {
+                return Ok(hit);
+            }
+        }
+        let op = "ecs:DescribeServices";
+        let out = within(deadline, op, async {
+            let mut call = clients
+                .ecs
+                .describe_services()
+                .services(name)
+                .include(ServiceField::Tags);
+            if !cluster.is_empty() {
+                call = call.cluster(cluster);
+            }
+            call.send().await.map_err(|e| why(op, &e))
+        })
+        .await?;
+        let service = out.services().first().ok_or_else(|| {
+            let reason = out
+                .failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("not found");
+            format!("{op}: {name}: {reason}")
+        })?;
+        let info = Arc::new(ServiceInfo {
+            tags: service
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect(),
+            deployments: service
+                .deployments()
+                .iter()
+                .map(|d| DeploymentInfo {
+                    id: d.id().unwrap_or("").to_string(),
+                    task_definition: d.task_definition().map(String::from),
+                    created_at: d.created_at().and_then(to_chrono),
+                    status: d.status().map(String::from),
+                })
+                .collect(),
+        });
+        lock(&self.services).insert(key, info.clone());
+        Ok(info)
+    }
+
+    /// DescribeTasks: the health each container last reported.
+    pub async fn health(
+        &self,
+        clients: &Clients,
+        cluster: &str,
+        task_arn: &str,
+        deadline: Instant,
+    ) -> Result<Vec<ContainerHealth>, Why> {
+        let op = "ecs:DescribeTasks";
+        let out = within(deadline, op, async {
+            let mut call = clients.ecs.describe_tasks().tasks(task_arn);
+            if !cluster.is_empty() {
+                call = call.cluster(cluster);
+            }
+            call.send().await.map_err(|e| why(op, &e))
+        })
+        .await?;
+        let task = out
+            .tasks()
+            .first()
+            .ok_or_else(|| format!("{op}: task no longer described"))?;
+        Ok(task
+            .containers()
+            .iter()
+            .map(|c| ContainerHealth {
+                name: c.name().unwrap_or("?").to_string(),
+                status: c
+                    .health_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "UNKNOWN".into()),
+            })
+            .collect())
+    }
+}
+
+/// The parts of a DescribeTaskDefinition answer alerts use.
+pub fn task_definition_info(
+    out: &aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput,
+) -> Option<TaskDefinitionInfo> {
+    let td = out.task_definition()?;
+    Some(TaskDefinitionInfo {
+        arn: td.task_definition_arn().unwrap_or("").to_string(),
+        family: td.family().unwrap_or("").to_string(),
+        revision: td.revision(),
+        memory: td.memory().map(String::from),
+        containers: td
+            .container_definitions()
+            .iter()
+            .map(|c| ContainerDef {
+                name: c.name().unwrap_or("").to_string(),
+                image: c.image().map(String::from),
+                // ECS treats a container without `essential` as essential.
+                essential: c.essential().unwrap_or(true),
+                memory: c.memory(),
+                memory_reservation: c.memory_reservation(),
+                awslogs: c.log_configuration().and_then(|lc| {
+                    if lc.log_driver().as_str() != "awslogs" {
+                        return None;
+                    }
+                    let options = lc.options()?;
+                    Some(AwsLogs {
+                        group: options.get("awslogs-group")?.clone(),
+                        region: options.get("awslogs-region").cloned(),
+                        stream_prefix: options.get("awslogs-stream-prefix").cloned(),
+                    })
+                }),
+            })
+            .collect(),
+        tags: out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+            .collect(),
+    })
+}

@@ -1,0 +1,111 @@
+//! The planner of a schedule's or rule's dead letter: the run did not happen; an alert, always,
+//! with what the error means, counted as a launch failure.
+
+use chrono::{DateTime, Utc};
+
+use crate::sinks::datadog::payload::{metric_time, tag};
+use crate::sinks::datadog::{Distribution, Submission};
+use crate::sinks::notice::{Body, Notice, Section, Severity};
+use crate::source::arn;
+use crate::source::dead_letter::{Launcher, TargetFailure};
+use crate::source::Envelope;
+
+use super::outgoing::Summary;
+use super::run_task::explain;
+use super::words::stamp;
+
+pub fn plan(
+    envelope: &Envelope,
+    failure: &TargetFailure,
+    now: DateTime<Utc>,
+) -> (Summary, Option<Notice>, Submission) {
+    let name = failure.launcher.name();
+    let code = failure.error_code.as_deref().unwrap_or("unknown");
+    let subject = failure.family().map(str::to_string).unwrap_or(name.clone());
+    let summary = Summary {
+        kind: "target_failure",
+        verdict: "failure".into(),
+        cause: code.to_string(),
+        subject: subject.clone(),
+    };
+    let what = match failure.launcher {
+        Launcher::Schedule { .. } => format!("EventBridge Scheduler schedule {name}"),
+        Launcher::Rule { .. } => format!("EventBridge rule {name}"),
+    };
+    let job = match (failure.family(), failure.cluster_name()) {
+        (Some(f), Some(c)) => format!(" task {f} in cluster {c}"),
+        (Some(f), None) => format!(" task {f}"),
+        _ => " target".to_string(),
+    };
+    let mut fields = vec![(
+        match failure.launcher {
+            Launcher::Schedule { .. } => "Schedule",
+            Launcher::Rule { .. } => "Rule",
+        }
+        .to_string(),
+        name.clone(),
+    )];
+    if let Some(td) = &failure.task_definition {
+        fields.push((
+            "Task definition".into(),
+            arn::task_definition(td).to_string(),
+        ));
+    }
+    if let Some(c) = failure.cluster_name() {
+        fields.push(("Cluster".into(), c.to_string()));
+    }
+    if let Some(t) = &failure.target_arn {
+        fields.push(("Target".into(), t.clone()));
+    }
+    if let Some(n) = failure.retry_attempts {
+        let after = match &failure.exhausted {
+            Some(why) => format!("{n} (gave up: {why})"),
+            None => n.to_string(),
+        };
+        fields.push(("Retries".into(), after));
+    }
+    let mut sections = vec![Section {
+        label: "Error".into(),
+        body: Body::Code(match &failure.error_message {
+            Some(m) => format!("{code}: {m}"),
+            None => code.to_string(),
+        }),
+    }];
+    sections.push(Section {
+        label: "What it means".into(),
+        body: Body::Text(explain(code).to_string()),
+    });
+    let mut context = vec![failure.launcher_arn.clone()];
+    if let Some(at) = failure.scheduled_time {
+        context.insert(0, format!("Scheduled for {}", stamp(at)));
+    }
+    let notice = Notice {
+        severity: Severity::Failure,
+        title: format!("Scheduled run not launched: {subject}"),
+        summary: format!(
+            "The {what} could not launch its{job}: {code}. The run did not happen; its dead-letter queue received the request."
+        ),
+        fields,
+        sections,
+        links: Vec::new(),
+        context,
+        mentions: Vec::new(),
+    };
+    let mut tags = vec![
+        tag("launcher", failure.launcher.kind()),
+        tag("schedule", &name),
+        tag("cause", code),
+    ];
+    if let Some(f) = failure.family() {
+        tags.push(tag("task_family", f));
+    }
+    if let Some(c) = failure.cluster_name() {
+        tags.push(tag("cluster", c));
+    }
+    let ts = metric_time(envelope.time, now);
+    let datadog = Submission {
+        distributions: vec![Distribution::count("ecs.task.launch_failures", ts, 1, tags)],
+        ..Submission::default()
+    };
+    (summary, Some(notice), datadog)
+}

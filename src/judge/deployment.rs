@@ -1,0 +1,209 @@
+//! The planner of a Deployment State Change: started, completed (with how long it took),
+//! failed or rolling back (with the revision it returns to); always a Datadog event.
+
+use chrono::{DateTime, Utc};
+
+use crate::sinks::datadog::payload::{event_time, metric_time, tag};
+use crate::sinks::datadog::{Distribution, Event as DatadogEvent, Submission};
+use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::source::{arn, Deployment, Envelope, ServiceRef};
+
+use super::console;
+use super::enrichment::Enrichment;
+use super::outgoing::Summary;
+use super::task::durations::human;
+
+/// Plans a deployment state change; the `bool` says whether it posts on its own (a start
+/// only updates the deployment's thread).
+pub fn plan(
+    envelope: &Envelope,
+    deployment: &Deployment,
+    enrichment: &Enrichment,
+    now: DateTime<Utc>,
+) -> (Summary, Notice, bool, Submission) {
+    let place = ServiceRef::locate(envelope, None, None);
+    let name = deployment.event_name.as_deref().unwrap_or("UNKNOWN");
+    let event_type = deployment.event_type.as_deref().unwrap_or("");
+    let reason = deployment.reason.as_deref().unwrap_or("");
+    let rollback = reason.to_ascii_lowercase().contains("rolling back");
+    let (severity, verb, notify) = match name {
+        "SERVICE_DEPLOYMENT_COMPLETED" => (Severity::Success, "completed", true),
+        "SERVICE_DEPLOYMENT_FAILED" => (Severity::Failure, "failed", true),
+        "SERVICE_DEPLOYMENT_IN_PROGRESS" if rollback => {
+            (Severity::Warning, "is rolling back", true)
+        }
+        "SERVICE_DEPLOYMENT_IN_PROGRESS" => (Severity::Info, "started", false),
+        _ if event_type == "ERROR" => (Severity::Failure, "reported an error", true),
+        _ if event_type == "WARN" => (Severity::Warning, "reported a warning", true),
+        _ => (Severity::Info, "changed state", false),
+    };
+    let deployment_id = deployment.deployment_id.as_deref().unwrap_or("");
+    let service = if place.service.is_empty() {
+        "unknown service"
+    } else {
+        &place.service
+    };
+    let summary_text = format!(
+        "Deployment {deployment_id} of service {service} in cluster {} {verb}.",
+        place.cluster
+    );
+    let mut fields = vec![
+        ("Cluster".to_string(), place.cluster.clone()),
+        ("Service".to_string(), service.to_string()),
+    ];
+    if !deployment_id.is_empty() {
+        fields.push(("Deployment".into(), deployment_id.to_string()));
+    }
+    let td = enrichment.task_definition.as_deref();
+    if let Some(td) = td {
+        fields.push(("Task definition".into(), td.name()));
+    }
+    if rollback {
+        let target = enrichment
+            .rollback_to
+            .as_deref()
+            .map(|arn| {
+                let (family, rev) = arn::family_revision(arn);
+                rev.map(|r| format!("{family}:{r}"))
+                    .unwrap_or_else(|| family.to_string())
+            })
+            .or_else(|| rollback_target(reason).map(String::from));
+        if let Some(target) = target {
+            fields.push(("Rolling back to".into(), target));
+        }
+    }
+    // How long a completed deployment took: from its creation to this event.
+    let started = enrichment
+        .service
+        .as_deref()
+        .and_then(|s| s.deployment(deployment_id))
+        .and_then(|d| d.created_at);
+    let finished = deployment.updated_at.or(envelope.time);
+    let took = match (name, started, finished) {
+        ("SERVICE_DEPLOYMENT_COMPLETED", Some(start), Some(end)) if end >= start => {
+            Some((end - start).num_milliseconds() as f64 / 1000.0)
+        }
+        _ => None,
+    };
+    if let Some(secs) = took {
+        fields.push(("Took".into(), human(secs)));
+    }
+    let mut sections = Vec::new();
+    if let Some(td) = td {
+        let images: Vec<Item> = td
+            .containers
+            .iter()
+            .filter_map(|c| {
+                Some(Item {
+                    lead: c.name.clone(),
+                    text: c.image.clone()?,
+                })
+            })
+            .collect();
+        if !images.is_empty() {
+            sections.push(Section {
+                label: "Images".into(),
+                body: Body::Items(images),
+            });
+        }
+    }
+    if !reason.is_empty() {
+        sections.push(Section {
+            label: "Reason".into(),
+            body: Body::Text(reason.to_string()),
+        });
+    }
+    if severity == Severity::Failure {
+        sections.push(Section {
+            label: "Where to look".into(),
+            body: Body::Text("The service's events and its stopped tasks say why the new tasks did not become healthy; the circuit breaker rolls back when rollback is enabled.".into()),
+        });
+    }
+    let region = console::region_of(envelope, envelope.resources.first().map(String::as_str));
+    let links: Vec<Link> = (!place.service.is_empty() && !region.is_empty())
+        .then(|| Link {
+            label: "Service deployments in the ECS console".into(),
+            url: console::service_url(region, &place.cluster, &place.service, "deployments"),
+        })
+        .into_iter()
+        .collect();
+    let mut context = Vec::new();
+    if let Some(at) = deployment.updated_at.or(envelope.time) {
+        context.push(format!("{name} · {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    let notice = Notice {
+        severity,
+        title: format!("Deployment {}: {service}", verb.trim_start_matches("is ")),
+        summary: summary_text,
+        fields,
+        sections,
+        links,
+        context,
+        mentions: Vec::new(),
+    };
+    let deployment_tags = vec![
+        tag("cluster", &place.cluster),
+        tag("service", &place.service),
+    ];
+    let distributions = took
+        .map(|secs| {
+            Distribution::new(
+                "ecs.deployment.duration",
+                metric_time(finished, now),
+                secs,
+                deployment_tags.clone(),
+            )
+        })
+        .into_iter()
+        .collect();
+    let dd_event = DatadogEvent::of(
+        &notice,
+        Some(deployment_id),
+        event_time(deployment.updated_at.or(envelope.time), now),
+        deployment_tags
+            .iter()
+            .cloned()
+            .chain([tag("ecs_event", name)])
+            .collect(),
+    );
+    (
+        Summary {
+            kind: "deployment",
+            verdict: name.to_string(),
+            cause: if rollback {
+                "rollback".into()
+            } else {
+                event_type.to_string()
+            },
+            subject: place.service,
+        },
+        notice,
+        notify,
+        Submission {
+            events: vec![dd_event],
+            distributions,
+            ..Submission::default()
+        },
+    )
+}
+
+/// `ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.` → `ecs-svc/123`.
+pub fn rollback_target(reason: &str) -> Option<&str> {
+    let rest = &reason[reason.find("deploymentId")? + "deploymentId".len()..];
+    let id = rest.split_whitespace().next()?;
+    Some(id.trim_end_matches(['.', ',', ')']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rollback_target() {
+        assert_eq!(
+            rollback_target("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1234567890123456789."),
+            Some("ecs-svc/1234567890123456789")
+        );
+        assert_eq!(rollback_target("ECS deployment ecs-svc/1 completed."), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! Stage 3 of the pipeline, pure: an event and what enrichment found become an [`Outgoing`]: a
+//! verdict, a notice rendered for Slack, Datadog payloads, and how to route and dedupe them.
+//! One planner per kind of event; no I/O happens here.
+
+pub mod console;
+pub mod dead_letter;
+pub mod deployment;
+pub mod enrichment;
+pub mod flood;
+pub mod held_back;
+pub mod jobs;
+pub mod outgoing;
+pub mod placement;
+pub mod retirement;
+pub mod routing;
+pub mod run_task;
+pub mod service_action;
+pub mod stops;
+pub mod task;
+pub mod words;
+
+use chrono::{DateTime, Utc};
+
+use crate::sinks::datadog::Submission;
+use crate::sinks::notice::Severity;
+use crate::sinks::slack;
+use crate::source::Event;
+
+pub use enrichment::Enrichment;
+pub use outgoing::{Options, Outgoing, Summary};
+use routing::{Mention, Notify, Route};
+
+/// Judges an event: what to post for it, with what enrichment found (`Enrichment::default()` when
+/// it is off). `now` stamps metrics Datadog would refuse at event time.
+pub fn judge(
+    event: &Event,
+    enrichment: &Enrichment,
+    options: &Options,
+    now: DateTime<Utc>,
+) -> Outgoing {
+    let envelope = event.envelope();
+    let mut dedupe_keys = Vec::new();
+    if !envelope.id.is_empty() {
+        dedupe_keys.push(format!("id:{}", envelope.id));
+    }
+    let route = Route::from_tags(enrichment.tags());
+    let notify = route.notify.unwrap_or(if options.notify_on_success {
+        Notify::All
+    } else {
+        Notify::Failures
+    });
+    let mut thread = None;
+    let mut thread_message = None;
+    let (summary, mut notice, datadog) = match event {
+        Event::Task(env, task) => {
+            if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
+                dedupe_keys.push(format!("task:{task_arn}#{version}"));
+            }
+            task::plan(env, task, enrichment, &route, notify, options, now)
+        }
+        Event::Deployment(env, deployment) => {
+            let (summary, notice, posts, datadog) =
+                deployment::plan(env, deployment, enrichment, now);
+            thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
+            thread_message = Some(slack::render(&notice));
+            (summary, Some(notice).filter(|_| posts), datadog)
+        }
+        Event::ServiceAction(env, action) => service_action::plan(env, action),
+        Event::RunTask(env, call) => {
+            if let Some(id) = call.event_id.as_deref().filter(|id| !id.is_empty()) {
+                dedupe_keys.push(format!("cloudtrail:{id}"));
+            }
+            run_task::plan(env, call, now)
+        }
+        Event::TargetFailure(env, failure) => dead_letter::plan(env, failure, now),
+        Event::Retirement(env, health) => retirement::plan(env, health, now),
+        Event::Check(_) => (
+            Summary {
+                kind: "check",
+                verdict: "check".into(),
+                cause: String::new(),
+                subject: String::new(),
+            },
+            None,
+            Submission::default(),
+        ),
+    };
+    if notify == Notify::None {
+        notice = None;
+    }
+    if let Some(n) = notice.as_mut() {
+        if n.severity == Severity::Failure {
+            n.mentions = route
+                .mentions
+                .iter()
+                .map(|m: &Mention| m.token().to_string())
+                .collect();
+        }
+    }
+    let slack = notice.as_ref().map(slack::render);
+    // Failures repeat (a crash loop, a fan-out); deployments and successes do not flood.
+    let flood_key = match (&notice, event) {
+        (Some(n), Event::Task(_, task)) if n.severity == Severity::Failure => Some(format!(
+            "{}/{}/{}",
+            task.cluster(),
+            summary.subject,
+            summary.cause
+        )),
+        (Some(_), Event::ServiceAction(env, action)) => {
+            let place = action.service_ref(env);
+            Some(format!(
+                "{}/{}/{}",
+                place.cluster, place.service, summary.verdict
+            ))
+        }
+        // A capacity shortage refuses a fan-out of launches at once.
+        (Some(_), Event::RunTask(_, call)) => Some(format!(
+            "{}/{}/launch:{}",
+            call.cluster(),
+            summary.subject,
+            summary.cause
+        )),
+        // A schedule retrying a launch ECS refuses shows as refused calls and as dead letters:
+        // one flood window for both when the dead letter names the task.
+        (Some(_), Event::TargetFailure(_, failure)) => {
+            Some(match (failure.cluster_name(), failure.family()) {
+                (Some(cluster), Some(family)) => {
+                    format!("{cluster}/{family}/launch:{}", summary.cause)
+                }
+                _ => format!("dlq/{}/{}", failure.launcher.name(), summary.cause),
+            })
+        }
+        _ => None,
+    };
+    let at = match event {
+        Event::Task(env, task) => task.stopped_at.or(env.time),
+        Event::Deployment(env, d) => d.updated_at.or(env.time),
+        Event::ServiceAction(env, a) => a.created_at.or(env.time),
+        Event::RunTask(env, call) => call.event_time.or(env.time),
+        Event::Retirement(env, _) | Event::TargetFailure(env, _) | Event::Check(env) => env.time,
+    };
+    if notify == Notify::None {
+        thread_message = None;
+    }
+    Outgoing {
+        thread,
+        thread_message,
+        flood_key,
+        at,
+        summary,
+        notice,
+        slack,
+        slack_route: route.slack.clone(),
+        slack_channel: route.slack_channel.clone(),
+        route_problems: route.problems,
+        datadog,
+        dedupe_keys,
+        edit: None,
+    }
+}

@@ -1,0 +1,145 @@
+//! What judging an event gives: everything it sends out (its notice rendered for Slack, its
+//! Datadog payloads) and how to route, deduplicate and flood-control it, with the summary the
+//! log line and `render` show.
+
+use chrono::{DateTime, Utc};
+
+use crate::sinks::datadog::Submission;
+use crate::sinks::notice::{Notice, Severity};
+use crate::sinks::slack::{self, Posted};
+use crate::sinks::Parcel;
+
+use super::flood::Admission;
+
+/// Choices that change what is posted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Post successful job runs to Slack.
+    pub notify_on_success: bool,
+    /// Post a notice when a service task that was asked to stop had to be killed after its stop
+    /// timeout (deploy churn of an application that ignores SIGTERM).
+    pub notify_on_stop_timeout: bool,
+}
+
+/// What was concluded about an event, for the log line and the local renderer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `task`, `deployment`, `service_action`.
+    pub kind: &'static str,
+    /// `failure`, `expected`, `success`, `ignored` for tasks; the event name otherwise.
+    pub verdict: String,
+    /// The cause for tasks; the event type (`INFO`, `WARN`, `ERROR`) otherwise.
+    pub cause: String,
+    /// The service, job or task family concerned.
+    pub subject: String,
+}
+
+/// Everything an event leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub summary: Summary,
+    pub notice: Option<Notice>,
+    pub slack: Option<slack::Message>,
+    /// Deployments: the deployment id, so its state changes can share one Slack message.
+    pub thread: Option<String>,
+    /// Deployments: the message for that shared Slack message, even for states that post
+    /// nothing on their own (a deployment that started).
+    pub thread_message: Option<slack::Message>,
+    /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
+    pub slack_route: Option<String>,
+    /// The Slack channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
+    pub slack_channel: Option<String>,
+    /// Routing tags that could not be used, for the log.
+    pub route_problems: Vec<String>,
+    pub datadog: Submission,
+    /// Keys under which a delivery of this event is remembered: the event id, and for tasks
+    /// the task ARN with its `version` (a redelivery may carry a new event id).
+    pub dedupe_keys: Vec<String>,
+    /// Alerts with the same key are flood-controlled together (`cluster/subject/cause`).
+    pub flood_key: Option<String>,
+    /// When the event happened (stop time, else the event's time).
+    pub at: Option<DateTime<Utc>>,
+    /// App mode: the posted Slack message this plan's message replaces in place (a fuller
+    /// STOPPED update completing the alert of its task's stop), instead of a new post.
+    pub edit: Option<Posted>,
+}
+
+impl Outgoing {
+    /// A plan made outside any event (the periodic check): `notice`, rendered for Slack to the
+    /// default route, and `datadog`.
+    pub fn standalone(
+        summary: Summary,
+        notice: Option<Notice>,
+        datadog: Submission,
+        dedupe_keys: Vec<String>,
+        at: Option<DateTime<Utc>>,
+    ) -> Outgoing {
+        Outgoing {
+            summary,
+            slack: notice.as_ref().map(slack::render),
+            notice,
+            thread: None,
+            thread_message: None,
+            slack_route: None,
+            slack_channel: None,
+            route_problems: Vec::new(),
+            datadog,
+            dedupe_keys,
+            flood_key: None,
+            at,
+            edit: None,
+        }
+    }
+
+    /// A plan that only sends metrics (a check's gauges).
+    pub fn metrics_only(kind: &'static str, datadog: Submission) -> Outgoing {
+        let summary = Summary {
+            kind,
+            verdict: "metrics".into(),
+            cause: String::new(),
+            subject: String::new(),
+        };
+        Outgoing::standalone(summary, None, datadog, Vec::new(), None)
+    }
+
+    /// Applies a flood-control decision: a held-back alert posts nothing to Slack; a summary
+    /// says how many were held back since when.
+    pub fn apply_flood(&mut self, admission: Admission) {
+        match admission {
+            Admission::Alert => {}
+            Admission::Suppress => {
+                self.notice = None;
+                self.slack = None;
+            }
+            Admission::Summary { count, since } => {
+                if let Some(notice) = self.notice.as_mut() {
+                    let since = since.format("%H:%M UTC");
+                    notice.title.push_str(&format!(" (+{count} since {since})"));
+                    notice.summary.push_str(&format!(
+                        " {count} more like it since {since} were held back to keep the channel readable."
+                    ));
+                    self.slack = Some(slack::render(notice));
+                }
+            }
+        }
+    }
+
+    /// What the fan-out needs of this outgoing: the Slack message, its route and thread, and
+    /// the Datadog payloads.
+    pub fn parcel(&self) -> Parcel<'_> {
+        Parcel {
+            slack: self.slack.as_ref(),
+            thread: self.thread.as_deref(),
+            thread_message: self.thread_message.as_ref(),
+            slack_route: self.slack_route.as_deref(),
+            slack_channel: self.slack_channel.as_deref(),
+            loud: self.slack.is_some()
+                && self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| matches!(n.severity, Severity::Failure | Severity::Warning)),
+            edit: self.edit.as_ref(),
+            datadog: &self.datadog,
+        }
+    }
+}

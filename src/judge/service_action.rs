@@ -1,0 +1,155 @@
+//! The planner of a Service Action: `WARN` and `ERROR` events alert, saying what the event means
+//! (a placement failure by its reason); `INFO` is quiet.
+
+use crate::sinks::datadog::Submission;
+use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::source::{arn, Envelope, ServiceAction};
+
+use super::console;
+use super::outgoing::Summary;
+
+/// Title and explanation of a Service Action event.
+fn service_action_words(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "SERVICE_TASK_START_IMPAIRED" => (
+            "Tasks cannot start",
+            "ECS keeps failing to start tasks for this service and is backing off between attempts.",
+        ),
+        "SERVICE_TASK_PLACEMENT_FAILURE" => (
+            "Tasks cannot be placed",
+            "ECS cannot place tasks: no capacity has the CPU, memory, ports or attributes they need.",
+        ),
+        "SERVICE_TASK_CONFIGURATION_FAILURE" => (
+            "Task configuration failure",
+            "ECS cannot start tasks because of a configuration error (tags, networking or a missing resource).",
+        ),
+        "SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED" => (
+            "Daemon placement constraint violated",
+            "A daemon task no longer satisfies its placement constraints.",
+        ),
+        "ECS_OPERATION_THROTTLED" => (
+            "ECS API throttled",
+            "ECS throttled API calls made for this service; scaling and deployments may lag.",
+        ),
+        "SERVICE_DISCOVERY_OPERATION_THROTTLED" => (
+            "Service discovery throttled",
+            "Cloud Map throttled registration of this service's tasks.",
+        ),
+        "SERVICE_DISCOVERY_INSTANCE_UNHEALTHY" => (
+            "Service discovery instance unhealthy",
+            "A task registered in Cloud Map for this service is unhealthy.",
+        ),
+        "VPC_LATTICE_TARGET_UNHEALTHY" => (
+            "VPC Lattice target unhealthy",
+            "A VPC Lattice target of this service is unhealthy.",
+        ),
+        "SERVICE_HEALTH_UNKNOWN" => (
+            "Service health unknown",
+            "ECS could not determine the health of this service's tasks.",
+        ),
+        _ => ("Service event", "ECS reported a problem with this service."),
+    }
+}
+
+/// Plans a Service Action event.
+pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Notice>, Submission) {
+    let place = action.service_ref(envelope);
+    let name = action.event_name.as_deref().unwrap_or("UNKNOWN");
+    let event_type = action.event_type.as_deref().unwrap_or("INFO");
+    let summary = Summary {
+        kind: "service_action",
+        verdict: name.to_string(),
+        cause: event_type.to_string(),
+        subject: place.service.clone(),
+    };
+    let severity = match event_type {
+        "ERROR" => Severity::Failure,
+        "WARN" => Severity::Warning,
+        _ => return (summary, None, Submission::default()),
+    };
+    let (title, meaning) = service_action_words(name);
+    let service = if place.service.is_empty() {
+        "unknown service"
+    } else {
+        &place.service
+    };
+    // A placement failure is explained by its reason (Fargate Spot out of capacity, no free
+    // memory, a disconnected agent…); an undocumented reason keeps the general words.
+    let reason = action.reason.as_deref().filter(|r| !r.is_empty());
+    let spot = action
+        .capacity_provider_arns
+        .iter()
+        .any(|a| arn::last_segment(a).eq_ignore_ascii_case("FARGATE_SPOT"));
+    let placement = match (name, reason) {
+        ("SERVICE_TASK_PLACEMENT_FAILURE", Some(r)) => super::placement::explain(r, spot),
+        _ => None,
+    };
+    let summary_text = match &placement {
+        Some(p) => format!(
+            "ECS cannot place tasks of service {service} in cluster {}: {}.",
+            place.cluster, p.short
+        ),
+        None => format!("{meaning} Service {service} in cluster {}.", place.cluster),
+    };
+    let mut fields = vec![
+        ("Cluster".to_string(), place.cluster.clone()),
+        ("Service".to_string(), service.to_string()),
+        ("Event".to_string(), format!("{name} ({event_type})")),
+    ];
+    if !action.container_instance_arns.is_empty() {
+        fields.push((
+            "Container instances".into(),
+            action.container_instance_arns.len().to_string(),
+        ));
+    }
+    let mut sections = Vec::new();
+    if let Some(reason) = reason {
+        sections.push(Section {
+            label: "Reason".into(),
+            body: Body::Code(reason.to_string()),
+        });
+    }
+    if let Some(p) = &placement {
+        sections.push(Section {
+            label: "What it means".into(),
+            body: Body::Text(p.long.to_string()),
+        });
+    }
+    if !action.capacity_provider_arns.is_empty() {
+        let items = action
+            .capacity_provider_arns
+            .iter()
+            .map(|a| Item {
+                lead: a.rsplit('/').next().unwrap_or(a).to_string(),
+                text: String::new(),
+            })
+            .collect();
+        sections.push(Section {
+            label: "Capacity providers".into(),
+            body: Body::Items(items),
+        });
+    }
+    let region = console::region_of(envelope, action.cluster_arn.as_deref());
+    let links: Vec<Link> = (!place.service.is_empty() && !region.is_empty())
+        .then(|| Link {
+            label: "Service events in the ECS console".into(),
+            url: console::service_url(region, &place.cluster, &place.service, "events"),
+        })
+        .into_iter()
+        .collect();
+    let mut context = Vec::new();
+    if let Some(at) = action.created_at.or(envelope.time) {
+        context.push(at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    }
+    let notice = Notice {
+        severity,
+        title: format!("{title}: {service}"),
+        summary: summary_text,
+        fields,
+        sections,
+        links,
+        context,
+        mentions: Vec::new(),
+    };
+    (summary, Some(notice), Submission::default())
+}

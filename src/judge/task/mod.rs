@@ -1,0 +1,127 @@
+//! The planner of a stopped task: its verdict, the alert when it failed (or a notice when asked
+//! for), and the Datadog metrics of every stop.
+
+pub mod cause;
+pub mod durations;
+pub mod notice;
+pub mod trigger;
+pub mod verdict;
+
+use chrono::{DateTime, Utc};
+
+use crate::sinks::datadog::payload::{metric_time, tag, Tags};
+use crate::sinks::datadog::{Distribution, Submission};
+use crate::sinks::notice::Notice;
+use crate::source::{Envelope, Task};
+
+use super::enrichment::Enrichment;
+use super::outgoing::{Options, Summary};
+use super::routing::{Notify, Route};
+use cause::Cause;
+use verdict::{classify, Outcome, TaskVerdict};
+
+/// `family:rev`, or the family alone.
+pub fn definition(task: &Task) -> String {
+    match task.family_revision() {
+        (family, Some(rev)) => format!("{family}:{rev}"),
+        (family, None) => family.to_string(),
+    }
+}
+
+/// Plans a Task State Change: ignored unless STOPPED; judged, counted, and alerted on when
+/// it failed.
+pub fn plan(
+    envelope: &Envelope,
+    task: &Task,
+    enrichment: &Enrichment,
+    route: &Route,
+    notify: Notify,
+    options: &Options,
+    now: DateTime<Utc>,
+) -> (Summary, Option<Notice>, Submission) {
+    let (family, _) = task.family_revision();
+    if !task.is_stopped() {
+        let status = task.last_status.as_deref().unwrap_or("unknown");
+        return (
+            Summary {
+                kind: "task",
+                verdict: "ignored".into(),
+                cause: format!("status {status}"),
+                subject: family.to_string(),
+            },
+            None,
+            Submission::default(),
+        );
+    }
+    let verdict = classify(task, &route.success_exit_codes);
+    let subject = verdict
+        .trigger
+        .service()
+        .unwrap_or(if family.is_empty() {
+            task.task_id()
+        } else {
+            family
+        })
+        .to_string();
+    let summary = Summary {
+        kind: "task",
+        verdict: verdict.outcome.as_str().into(),
+        cause: verdict.cause.as_str().into(),
+        subject: subject.clone(),
+    };
+    // A service task killed after its stop timeout is churn: a notice only when asked for.
+    let stop_timeout_notice = verdict.cause == Cause::StopTimeout
+        && (route.notify == Some(Notify::All) || options.notify_on_stop_timeout);
+    let notice = match verdict.outcome {
+        Outcome::Failure => Some(notice::of(envelope, task, &verdict, enrichment, &subject)),
+        Outcome::Success if notify == Notify::All => {
+            Some(notice::of(envelope, task, &verdict, enrichment, &subject))
+        }
+        Outcome::Expected if stop_timeout_notice && notify != Notify::None => {
+            Some(notice::of(envelope, task, &verdict, enrichment, &subject))
+        }
+        _ => None,
+    };
+    (summary, notice, task_metrics(envelope, task, &verdict, now))
+}
+
+/// The Datadog metrics of a stopped task.
+fn task_metrics(
+    envelope: &Envelope,
+    task: &Task,
+    verdict: &TaskVerdict,
+    now: DateTime<Utc>,
+) -> Submission {
+    let (family, _) = task.family_revision();
+    let mut tags = vec![
+        tag("cluster", task.cluster()),
+        tag("task_family", family),
+        tag("launch_type", task.launch_type()),
+        tag("trigger", verdict.trigger.kind()),
+    ];
+    if let Some(service) = verdict.trigger.service() {
+        tags.push(tag("service", service));
+    }
+    if let Some(schedule) = verdict.trigger.schedule() {
+        tags.push(tag("schedule", schedule));
+    }
+    tags.push(tag("result", verdict.outcome.as_str()));
+    tags.push(tag("cause", verdict.cause.as_str()));
+    let tags: Tags = tags.into();
+
+    let ts = metric_time(task.stopped_at.or(envelope.time), now);
+    let d = &verdict.durations;
+    let distributions = [
+        ("ecs.task.duration", d.running),
+        ("ecs.task.startup_duration", d.startup),
+        ("ecs.task.pull_duration", d.pulling),
+    ]
+    .into_iter()
+    .filter_map(|(metric, value)| value.map(|v| Distribution::new(metric, ts, v, tags.clone())))
+    .chain([Distribution::count("ecs.task.stops", ts, 1, tags.clone())])
+    .collect();
+    Submission {
+        distributions,
+        ..Submission::default()
+    }
+}

@@ -1,0 +1,8 @@
+//! How notices write times.
+
+use chrono::{DateTime, Utc};
+
+/// `2026-11-22 03:00 UTC`.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}

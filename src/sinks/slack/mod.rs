@@ -1,0 +1,13 @@
+//! The Slack sink: a notice rendered as Block Kit, escaped for mrkdwn and cut to Slack's limits
+//! (pure: [`render`], [`blocks`], [`mrkdwn`], and [`preview`] for terminals), then posted by the
+//! webhook or Web API [`client`].
+
+pub mod blocks;
+pub mod client;
+pub mod mrkdwn;
+pub mod preview;
+pub mod render;
+
+pub use blocks::Message;
+pub use client::{Posted, SlackApi, SlackWebhook};
+pub use render::render;

@@ -1,0 +1,229 @@
+//! The kinds of event this function acts on, told apart by source and detail type: ECS task,
+//! deployment and service events, RunTask calls recorded by CloudTrail, AWS Health retirement
+//! notices, schedule and rule dead letters, and the periodic missed-run check.
+
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use super::cloudtrail::ApiCall;
+use super::dead_letter::TargetFailure;
+use super::ecs::{Deployment, ServiceAction, ServiceRef, Task};
+use super::envelope::Envelope;
+use super::health::{Affected, HealthEvent};
+
+/// Why an input could not be read as an ECS event this function handles.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("input is not a JSON object")]
+    NotAnObject,
+    #[error("SQS record body is not JSON")]
+    BodyNotJson,
+    #[error("SQS record is not an SQS message (a field of the wrong shape)")]
+    NotSqsMessage,
+    #[error("input has no `{0}` field; not an EventBridge event")]
+    MissingField(&'static str),
+    #[error("event source `{0}` is not aws.ecs, aws.health or aws.events")]
+    OtherSource(String),
+    #[error("API call `{0}` is not handled (only ecs:RunTask)")]
+    OtherApiCall(String),
+    #[error("AWS Health event `{0}` is not handled (only AWS_ECS_TASK_PATCHING_RETIREMENT)")]
+    OtherHealthEvent(String),
+    #[error("detail-type `{0}` is not handled")]
+    OtherDetailType(String),
+    #[error("event detail is not a JSON object")]
+    DetailNotAnObject,
+    /// A field of the EventBridge envelope has the wrong shape (`time`, `resources`).
+    #[error("EventBridge envelope not understood: {0}")]
+    Envelope(String),
+}
+
+/// An ECS event, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A Task State Change; only `STOPPED` ones lead to notices.
+    Task(Envelope, Box<Task>),
+    /// A Deployment State Change.
+    Deployment(Envelope, Deployment),
+    /// A Service Action.
+    ServiceAction(Envelope, ServiceAction),
+    /// An `ecs:RunTask` call recorded by CloudTrail.
+    RunTask(Envelope, Box<ApiCall>),
+    /// An AWS Health notice that Fargate tasks will be retired.
+    Retirement(Envelope, Box<HealthEvent>),
+    /// A schedule or rule target that could not launch its task (its dead-letter message).
+    TargetFailure(Envelope, Box<TargetFailure>),
+    /// The periodic missed-run check (an EventBridge schedule's `Scheduled Event`).
+    Check(Envelope),
+}
+
+impl Event {
+    /// The envelope shared by every kind.
+    pub fn envelope(&self) -> &Envelope {
+        match self {
+            Event::Task(e, _)
+            | Event::Deployment(e, _)
+            | Event::ServiceAction(e, _)
+            | Event::RunTask(e, _)
+            | Event::Retirement(e, _)
+            | Event::TargetFailure(e, _)
+            | Event::Check(e) => e,
+        }
+    }
+
+    /// The cluster and the service (or, for tasks outside services, the task family) the
+    /// event is about, for the function-wide filter.
+    pub fn scope(&self) -> (String, String) {
+        match self {
+            Event::Task(_, task) => {
+                let name = task
+                    .group
+                    .as_deref()
+                    .and_then(|g| g.strip_prefix("service:"))
+                    .unwrap_or(task.family_revision().0);
+                (task.cluster().to_string(), name.to_string())
+            }
+            Event::Deployment(env, _) => {
+                let place = ServiceRef::locate(env, None, None);
+                (place.cluster, place.service)
+            }
+            Event::ServiceAction(env, action) => {
+                let place = action.service_ref(env);
+                (place.cluster, place.service)
+            }
+            Event::RunTask(_, call) => (call.cluster().to_string(), call.family().to_string()),
+            Event::Retirement(env, health) => {
+                match health.affected(&env.resources).into_iter().next() {
+                    Some(Affected::Service { cluster, service }) => (cluster, service),
+                    Some(Affected::Task { cluster, .. }) => (cluster, String::new()),
+                    _ => (String::new(), String::new()),
+                }
+            }
+            Event::TargetFailure(_, f) => (
+                f.cluster_name().unwrap_or("").to_string(),
+                f.family()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| f.launcher.name()),
+            ),
+            Event::Check(_) => (String::new(), String::new()),
+        }
+    }
+}
+
+/// Reads one EventBridge event (the Lambda payload) into a typed ECS event. The envelope is
+/// `aws_lambda_events`' EventBridge event (the periodic check's Scheduled Event too); the detail
+/// of each kind is read leniently.
+pub fn decode(input: &Value) -> Result<Event, DecodeError> {
+    let obj = input.as_object().ok_or(DecodeError::NotAnObject)?;
+    let text = |key: &str| obj.get(key).and_then(Value::as_str);
+    let source = text("source").ok_or(DecodeError::MissingField("source"))?;
+    let detail_type = text("detail-type").ok_or(DecodeError::MissingField("detail-type"))?;
+    if !matches!(source, "aws.ecs" | "aws.health" | "aws.events") {
+        return Err(DecodeError::OtherSource(source.to_string()));
+    }
+    let detail = obj
+        .get("detail")
+        .ok_or(DecodeError::MissingField("detail"))?;
+    if !detail.is_object() {
+        return Err(DecodeError::DetailNotAnObject);
+    }
+    let envelope = Envelope::read(input).map_err(DecodeError::Envelope)?;
+    // Every field of the detail types is lenient, so decoding an object cannot fail; the
+    // fallback keeps that true should a field ever become strict.
+    let decoded = match (source, detail_type) {
+        ("aws.events", "Scheduled Event") => Event::Check(envelope),
+        ("aws.ecs", "AWS API Call via CloudTrail") => {
+            let call = ApiCall::deserialize(detail).unwrap_or_default();
+            match call.event_name.as_deref() {
+                Some("RunTask") => Event::RunTask(envelope, Box::new(call)),
+                other => return Err(DecodeError::OtherApiCall(other.unwrap_or("").to_string())),
+            }
+        }
+        ("aws.health", "AWS Health Event") => {
+            let health = HealthEvent::deserialize(detail).unwrap_or_default();
+            if !health.is_retirement() || health.service.as_deref().is_some_and(|s| s != "ECS") {
+                let code = health.event_type_code.unwrap_or_default();
+                return Err(DecodeError::OtherHealthEvent(code));
+            }
+            Event::Retirement(envelope, Box::new(health))
+        }
+        ("aws.ecs", "ECS Task State Change") => {
+            let mut task = Task::deserialize(detail).unwrap_or_default();
+            task.locate(&envelope);
+            Event::Task(envelope, Box::new(task))
+        }
+        ("aws.ecs", "ECS Deployment State Change") => Event::Deployment(
+            envelope,
+            Deployment::deserialize(detail).unwrap_or_default(),
+        ),
+        ("aws.ecs", "ECS Service Action") => Event::ServiceAction(
+            envelope,
+            ServiceAction::deserialize(detail).unwrap_or_default(),
+        ),
+        (_, other) => return Err(DecodeError::OtherDetailType(other.to_string())),
+    };
+    Ok(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rejects_what_is_not_an_ecs_event() {
+        assert_eq!(decode(&json!([1])), Err(DecodeError::NotAnObject));
+        assert_eq!(decode(&json!({})), Err(DecodeError::MissingField("source")));
+        assert_eq!(
+            decode(&json!({"source":"aws.ec2","detail-type":"x","detail":{}})),
+            Err(DecodeError::OtherSource("aws.ec2".into()))
+        );
+        assert_eq!(
+            decode(
+                &json!({"source":"aws.ecs","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"StopTask"}})
+            ),
+            Err(DecodeError::OtherApiCall("StopTask".into()))
+        );
+        assert_eq!(
+            decode(
+                &json!({"source":"aws.health","detail-type":"AWS Health Event","detail":{"service":"EC2","eventTypeCode":"AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"}})
+            ),
+            Err(DecodeError::OtherHealthEvent(
+                "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED".into()
+            ))
+        );
+        assert_eq!(
+            decode(
+                &json!({"source":"aws.ecs","detail-type":"ECS Container Instance State Change","detail":{}})
+            ),
+            Err(DecodeError::OtherDetailType(
+                "ECS Container Instance State Change".into()
+            ))
+        );
+        assert_eq!(
+            decode(&json!({"source":"aws.ecs","detail-type":"ECS Task State Change","detail":"x"})),
+            Err(DecodeError::DetailNotAnObject)
+        );
+    }
+
+    #[test]
+    fn tolerates_missing_and_odd_fields() {
+        let ev = decode(&json!({
+            "source": "aws.ecs", "detail-type": "ECS Task State Change",
+            "detail": {"lastStatus": "STOPPED", "version": "seven", "stoppedAt": "yesterday",
+                       "containers": [{"name": "app", "exitCode": null}, 42], "newField": {"a": 1}}
+        }))
+        .unwrap();
+        let Event::Task(env, task) = ev else {
+            panic!("not a task")
+        };
+        assert_eq!(env.id, "");
+        assert!(task.is_stopped());
+        assert_eq!(task.version, None);
+        assert_eq!(task.stopped_at, None);
+        assert_eq!(task.containers.len(), 1);
+        assert_eq!(task.containers[0].exit_code, None);
+        assert_eq!(task.cluster(), "");
+        assert_eq!(task.family_revision(), ("", None));
+    }
+}

@@ -1,0 +1,21 @@
+//! Stage 1 of the pipeline, pure: a Lambda payload becomes typed events.
+//!
+//! [`payload`] splits the payload (an SQS batch, or one EventBridge event), [`envelope`] reads
+//! each event's envelope and [`event`] tells the kinds apart. Each kind's detail is read
+//! leniently ([`lenient`]): unknown fields are ignored and odd ones dropped, so an input can end
+//! in a [`DecodeError`] but never in a panic.
+
+pub mod arn;
+pub mod cloudtrail;
+pub mod dead_letter;
+pub mod ecs;
+pub mod envelope;
+pub mod event;
+pub mod health;
+pub mod lenient;
+pub mod payload;
+
+pub use ecs::{Container, Deployment, ServiceAction, ServiceRef, Task};
+pub use envelope::{Envelope, Timestamp};
+pub use event::{decode, DecodeError, Event};
+pub use payload::{events, Decoded, Payload};

@@ -1,0 +1,540 @@
+//! The optional state table (DynamoDB), shared by every instance: which parts of which events
+//! were delivered, task stops, flood-control windows, deployment threads and tracked jobs.
+//! Conditional writes keep two instances from both delivering the same event.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::OnceCell;
+
+use crate::aws::Aws;
+use crate::judge::flood::{admit, Admission, FloodState};
+use crate::judge::held_back::HeldBack;
+use crate::judge::jobs::Job;
+use crate::judge::stops::{StopKey, StopRecord};
+use crate::sinks::slack::Posted;
+
+/// Margin added to a claimer's deadline: its claim lapses only once it can no longer be sending.
+const LEASE_MARGIN: Duration = Duration::seconds(5);
+/// How long delivery records are kept: longer than EventBridge (24 h) and Lambda (6 h) retry.
+const KEEP: Duration = Duration::days(3);
+/// Attempts at a flood-state update that raced another instance.
+const FLOOD_ATTEMPTS: usize = 4;
+
+/// The outcome of claiming an event for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This instance delivers it; `sent` are the parts some instance delivered before.
+    Mine { sent: BTreeSet<String> },
+    /// Another instance is delivering it right now.
+    Elsewhere,
+}
+
+/// The state table.
+pub struct Table {
+    aws: Arc<Aws>,
+    name: String,
+    client: OnceCell<aws_sdk_dynamodb::Client>,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> String {
+    format!(
+        "dynamodb:{operation}: {}",
+        err.code().unwrap_or("no answer")
+    )
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+fn sent_parts(item: &Item) -> BTreeSet<String> {
+    item.get("sent")
+        .and_then(|v| v.as_ss().ok())
+        .map(|parts| parts.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn number(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)?.as_n().ok()?.parse().ok()
+}
+
+impl Table {
+    /// The table `name`; its client is built on first use.
+    pub fn new(aws: Arc<Aws>, name: String) -> Self {
+        Self {
+            aws,
+            name,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.aws.base().await) })
+            .await
+    }
+
+    /// Claims delivery of the event known as `identity` for an instance that must be done by
+    /// `until` (its invocation deadline): past that, the claim lapses, so a retry after a crash
+    /// mid-delivery can take it over. One claim covers every part of the event, so two
+    /// instances never split an event between them.
+    pub async fn claim(
+        &self,
+        identity: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Claim, String> {
+        let taken = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}")))
+            .update_expression("SET #s = :sending, lease_until = :until, expires_at = :expires")
+            .condition_expression(
+                "attribute_not_exists(pk) OR #s <> :sending OR lease_until < :now",
+            )
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":until", n((until + LEASE_MARGIN).timestamp()))
+            .expression_attribute_values(":expires", n((now + KEEP).timestamp()))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match taken {
+            Ok(out) => Ok(Claim::Mine {
+                sent: out.attributes().map(sent_parts).unwrap_or_default(),
+            }),
+            Err(err) if is_condition_failure(&err) => Ok(Claim::Elsewhere),
+            Err(err) => Err(code("UpdateItem", &err)),
+        }
+    }
+
+    /// Ends this instance's claim, recording the parts it delivered.
+    pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), String> {
+        let mut update = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("d#{identity}")))
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":idle", s("idle"));
+        update = if delivered.is_empty() {
+            update.update_expression("SET #s = :idle")
+        } else {
+            update
+                .update_expression("SET #s = :idle ADD sent :parts")
+                .expression_attribute_values(
+                    ":parts",
+                    AttributeValue::Ss(delivered.iter().map(|p| p.to_string()).collect()),
+                )
+        };
+        update
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| code("UpdateItem", &e))
+    }
+
+    /// Claims the stop of a task for the STOPPED event `key`: the first event to write wins,
+    /// atomically. Returns the record of the event that counts (this one, or an earlier one).
+    pub async fn own_stop(&self, key: &StopKey, now: DateTime<Utc>) -> Result<StopRecord, String> {
+        let mut update = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("s#{}", key.task_arn)))
+            .expression_attribute_values(":token", s(&key.token))
+            .expression_attribute_values(":score", n(i64::from(key.score)))
+            .expression_attribute_values(":expires", n((now + KEEP).timestamp()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut set = String::from(
+            "SET #t = if_not_exists(#t, :token), score = if_not_exists(score, :score), \
+             expires_at = if_not_exists(expires_at, :expires)",
+        );
+        update = update.expression_attribute_names("#t", "token");
+        if let Some(version) = key.version {
+            set.push_str(", #v = if_not_exists(#v, :version)");
+            update = update
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":version", n(version));
+        }
+        let out = update
+            .update_expression(set)
+            .send()
+            .await
+            .map_err(|e| code("UpdateItem", &e))?;
+        let item = out.attributes().cloned().unwrap_or_default();
+        Ok(stop_record(&item).unwrap_or_else(|| key.record()))
+    }
+
+    /// Remembers where the Slack alert of a task's stop is, and what its event told.
+    pub async fn set_stop_alert(
+        &self,
+        task_arn: &str,
+        posted: &Posted,
+        score: u32,
+    ) -> Result<(), String> {
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("s#{task_arn}")))
+            .update_expression("SET channel = :c, ts = :ts, score = :score")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":c", s(&posted.channel))
+            .expression_attribute_values(":ts", s(&posted.ts))
+            .expression_attribute_values(":score", n(i64::from(score)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| code("UpdateItem", &e))
+    }
+
+    /// The item `pk`, read consistently.
+    async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
+        let got = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| code("GetItem", &e))?;
+        Ok(got.item)
+    }
+
+    /// Where the Slack message of deployment `id` is, if one was posted.
+    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, String> {
+        let got = self.get(&format!("t#{id}")).await?;
+        Ok(got.as_ref().and_then(|i| {
+            Some(Posted {
+                channel: i.get("channel")?.as_s().ok()?.clone(),
+                ts: i.get("ts")?.as_s().ok()?.clone(),
+            })
+        }))
+    }
+
+    /// Remembers where the Slack message of deployment `id` is.
+    pub async fn set_thread(
+        &self,
+        id: &str,
+        posted: &Posted,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", s(&format!("t#{id}")))
+            .item("channel", s(&posted.channel))
+            .item("ts", s(&posted.ts))
+            .item("expires_at", n((now + KEEP).timestamp()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| code("PutItem", &e))
+    }
+
+    /// Flood control across instances: the decision of [`admit`] on the shared state, written
+    /// back only if no other instance changed it meanwhile.
+    /// `route` and `channel` are where the alert goes, for a summary the check posts later.
+    pub async fn flood(
+        &self,
+        key: &str,
+        event: &str,
+        at: DateTime<Utc>,
+        window: Duration,
+        (route, channel): (Option<&str>, Option<&str>),
+    ) -> Result<Admission, String> {
+        let pk = format!("f#{key}");
+        for _ in 0..FLOOD_ATTEMPTS {
+            let got = self.get(&pk).await?;
+            let item = got.as_ref();
+            let version = item.and_then(|i| number(i, "version"));
+            let state = item.and_then(|i| {
+                Some(FloodState {
+                    window_start: DateTime::from_timestamp(number(i, "window_start")?, 0)?,
+                    suppressed: number(i, "suppressed")?.max(0) as u64,
+                    opener: i.get("opener")?.as_s().ok()?.clone(),
+                })
+            });
+            let (admission, next) = admit(state.as_ref(), event, at, window);
+            let Some(next) = next else {
+                return Ok(admission);
+            };
+            let mut put = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.name)
+                .item("pk", s(&pk))
+                .item("window_start", n(next.window_start.timestamp()))
+                .item("suppressed", n(next.suppressed as i64))
+                .item("opener", s(&next.opener))
+                .item("version", n(version.unwrap_or(0) + 1))
+                // In the by-kind index: the missed-run check posts what a window held back.
+                .item("kind", s("flood"))
+                .item("flood_key", s(key))
+                .item("route", s(route.unwrap_or("")))
+                .item("channel", s(channel.unwrap_or("")))
+                .item(
+                    "expires_at",
+                    n((next.window_start + window * 2).timestamp()),
+                );
+            put = match version {
+                Some(v) => put
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(v)),
+                None => put.condition_expression("attribute_not_exists(pk)"),
+            };
+            match put.send().await {
+                Ok(_) => return Ok(admission),
+                Err(err) if is_condition_failure(&err) => continue, // another instance won; read again
+                Err(err) => return Err(code("PutItem", &err)),
+            }
+        }
+        Err("dynamodb: flood state kept changing under this instance".into())
+    }
+
+    /// Records a run of a job marked `ecs-notifier:expect-every`: its expectation and tags, and,
+    /// when the run is newer than what the table has, its time and result.
+    pub async fn record_job(&self, run: &JobRun) -> Result<(), String> {
+        let job = &run.job;
+        let key = Job::key(&job.account, &job.region, &job.cluster, &job.family);
+        let at = run.at.timestamp();
+        let tags: HashMap<String, AttributeValue> =
+            job.tags.iter().map(|(k, v)| (k.clone(), s(v))).collect();
+        let base = |update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+            update
+                .table_name(&self.name)
+                .key("pk", s(&key))
+                .expression_attribute_values(":job", s("job"))
+                .expression_attribute_values(":account", s(&job.account))
+                .expression_attribute_values(":region", s(&job.region))
+                .expression_attribute_values(":cluster", s(&job.cluster))
+                .expression_attribute_values(":family", s(&job.family))
+                .expression_attribute_values(":expect", s(&job.expect))
+                .expression_attribute_values(":tz", s(job.timezone.as_deref().unwrap_or("")))
+                .expression_attribute_values(":schedule", s(job.schedule.as_deref().unwrap_or("")))
+                .expression_attribute_values(":grace", n(job.grace.num_seconds()))
+                .expression_attribute_values(":tags", AttributeValue::M(tags.clone()))
+                .expression_attribute_values(":at", n(at))
+                .expression_attribute_values(":expires", n(run.keep_until.timestamp()))
+        };
+        const SETTINGS: &str = "kind = :job, account = :account, #r = :region, #c = :cluster, \
+            #f = :family, expect = :expect, tz = :tz, schedule = :schedule, grace = :grace, \
+            tags = :tags, first_seen = if_not_exists(first_seen, :at), expires_at = :expires";
+        let mut newest = base(self.client().await.update_item())
+            .expression_attribute_names("#r", "region")
+            .expression_attribute_names("#c", "cluster")
+            .expression_attribute_names("#f", "family")
+            .expression_attribute_values(":result", s(&run.result))
+            .condition_expression("attribute_not_exists(last_run) OR last_run <= :at");
+        newest = if run.success {
+            newest
+                .update_expression(format!(
+                    "SET {SETTINGS}, last_run = :at, last_result = :result, \
+                     last_success = :at, last_success_ran = :ran"
+                ))
+                .expression_attribute_values(":ran", n(run.ran.num_seconds()))
+        } else {
+            newest.update_expression(format!(
+                "SET {SETTINGS}, last_run = :at, last_result = :result"
+            ))
+        };
+        match newest.send().await {
+            Ok(_) => return Ok(()),
+            Err(err) if is_condition_failure(&err) => {}
+            Err(err) => return Err(code("UpdateItem", &err)),
+        }
+        // An older run delivered late: it can still be the latest success.
+        if !run.success {
+            return Ok(());
+        }
+        let late = base(self.client().await.update_item())
+            .expression_attribute_names("#r", "region")
+            .expression_attribute_names("#c", "cluster")
+            .expression_attribute_names("#f", "family")
+            .update_expression(format!(
+                "SET {SETTINGS}, last_success = :at, last_success_ran = :ran"
+            ))
+            .expression_attribute_values(":ran", n(run.ran.num_seconds()))
+            .condition_expression("attribute_not_exists(last_success) OR last_success < :at")
+            .send()
+            .await;
+        match late {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(code("UpdateItem", &err)),
+        }
+    }
+
+    /// Flood windows holding back alerts, with the version each was read at.
+    pub async fn held_back(&self) -> Result<Vec<HeldBack>, String> {
+        Ok(self
+            .of_kind("flood")
+            .await?
+            .iter()
+            .filter_map(|i| {
+                Some(HeldBack {
+                    key: text(i, "flood_key")?,
+                    since: time(i, "window_start")?,
+                    count: number(i, "suppressed").filter(|n| *n > 0)? as u64,
+                    version: number(i, "version")?,
+                    route: text(i, "route"),
+                    channel: text(i, "channel"),
+                })
+            })
+            .collect())
+    }
+
+    /// Marks what a window held back as told, unless another instance changed the window since
+    /// it was read (then the next alert's summary tells it). Returns whether it was marked.
+    pub async fn release(&self, held: &HeldBack) -> Result<bool, String> {
+        let done = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", s(&format!("f#{}", held.key)))
+            .update_expression("SET suppressed = :zero, version = :next")
+            .condition_expression("version = :v")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":next", n(held.version + 1))
+            .expression_attribute_values(":v", n(held.version))
+            .send()
+            .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(code("UpdateItem", &err)),
+        }
+    }
+
+    /// Every job the table tracks.
+    pub async fn jobs(&self) -> Result<Vec<Job>, String> {
+        Ok(self
+            .of_kind("job")
+            .await?
+            .iter()
+            .filter_map(job_of)
+            .collect())
+    }
+
+    /// Every item of `kind` (`job`, `flood`), from the sparse `by-kind` index, all pages.
+    async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, String> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.name)
+                .index_name(JOB_INDEX)
+                .key_condition_expression("kind = :kind")
+                .expression_attribute_values(":kind", s(kind))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| code("Query", &e))?;
+            out.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+/// The index over job items and flood windows.
+pub const JOB_INDEX: &str = "by-kind";
+
+/// One run of a tracked job, to record.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    /// The job as this run describes it (its `last_*` fields are ignored).
+    pub job: Job,
+    pub at: DateTime<Utc>,
+    pub success: bool,
+    /// `success`, or the failure's cause.
+    pub result: String,
+    /// How long the run took.
+    pub ran: Duration,
+    /// When the table may forget the job if it never runs again.
+    pub keep_until: DateTime<Utc>,
+}
+
+fn text(item: &Item, key: &str) -> Option<String> {
+    item.get(key)?
+        .as_s()
+        .ok()
+        .filter(|v| !v.is_empty())
+        .cloned()
+}
+
+fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(number(item, key)?, 0)
+}
+
+fn stop_record(item: &Item) -> Option<StopRecord> {
+    let posted = match (text(item, "channel"), text(item, "ts")) {
+        (Some(channel), Some(ts)) => Some(Posted { channel, ts }),
+        _ => None,
+    };
+    Some(StopRecord {
+        token: text(item, "token")?,
+        version: number(item, "version"),
+        score: number(item, "score")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+        posted,
+    })
+}
+
+fn job_of(item: &Item) -> Option<Job> {
+    Some(Job {
+        account: text(item, "account").unwrap_or_default(),
+        region: text(item, "region").unwrap_or_default(),
+        cluster: text(item, "cluster").unwrap_or_default(),
+        family: text(item, "family")?,
+        expect: text(item, "expect")?,
+        timezone: text(item, "tz"),
+        schedule: text(item, "schedule"),
+        grace: Duration::seconds(number(item, "grace").unwrap_or(0).max(0)),
+        first_seen: time(item, "first_seen")?,
+        last_success: time(item, "last_success"),
+        last_success_ran: Duration::seconds(number(item, "last_success_ran").unwrap_or(0).max(0)),
+        last_run: time(item, "last_run"),
+        last_result: text(item, "last_result"),
+        tags: item
+            .get("tags")
+            .and_then(|v| v.as_m().ok())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
