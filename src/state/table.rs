@@ -13,7 +13,6 @@ use tokio::sync::OnceCell;
 use crate::aws::Aws;
 use crate::judge::flood::{admit, Admission, FloodState};
 use crate::judge::held_back::HeldBack;
-use crate::judge::jobs::Job;
 use crate::judge::stops::{StopKey, StopRecord};
 use crate::sinks::slack::Posted;
 
@@ -36,28 +35,28 @@ pub enum Claim {
 /// The state table.
 pub struct Table {
     aws: Arc<Aws>,
-    name: String,
+    pub(super) name: String,
     client: OnceCell<aws_sdk_dynamodb::Client>,
 }
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
-fn s(v: &str) -> AttributeValue {
+pub(super) fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
 
-fn n(v: i64) -> AttributeValue {
+pub(super) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> String {
+pub(super) fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> String {
     format!(
         "dynamodb:{operation}: {}",
         err.code().unwrap_or("no answer")
     )
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
 
@@ -68,7 +67,7 @@ fn sent_parts(item: &Item) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-fn number(item: &Item, key: &str) -> Option<i64> {
+pub(super) fn number(item: &Item, key: &str) -> Option<i64> {
     item.get(key)?.as_n().ok()?.parse().ok()
 }
 
@@ -82,7 +81,7 @@ impl Table {
         }
     }
 
-    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+    pub(super) async fn client(&self) -> &aws_sdk_dynamodb::Client {
         self.client
             .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.aws.base().await) })
             .await
@@ -316,79 +315,6 @@ impl Table {
         Err("dynamodb: flood state kept changing under this instance".into())
     }
 
-    /// Records a run of a job marked `ecs-notifier:expect-every`: its expectation and tags, and,
-    /// when the run is newer than what the table has, its time and result.
-    pub async fn record_job(&self, run: &JobRun) -> Result<(), String> {
-        let job = &run.job;
-        let key = Job::key(&job.account, &job.region, &job.cluster, &job.family);
-        let at = run.at.timestamp();
-        let tags: HashMap<String, AttributeValue> =
-            job.tags.iter().map(|(k, v)| (k.clone(), s(v))).collect();
-        let base = |update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
-            update
-                .table_name(&self.name)
-                .key("pk", s(&key))
-                .expression_attribute_values(":job", s("job"))
-                .expression_attribute_values(":account", s(&job.account))
-                .expression_attribute_values(":region", s(&job.region))
-                .expression_attribute_values(":cluster", s(&job.cluster))
-                .expression_attribute_values(":family", s(&job.family))
-                .expression_attribute_values(":expect", s(&job.expect))
-                .expression_attribute_values(":tz", s(job.timezone.as_deref().unwrap_or("")))
-                .expression_attribute_values(":schedule", s(job.schedule.as_deref().unwrap_or("")))
-                .expression_attribute_values(":grace", n(job.grace.num_seconds()))
-                .expression_attribute_values(":tags", AttributeValue::M(tags.clone()))
-                .expression_attribute_values(":at", n(at))
-                .expression_attribute_values(":expires", n(run.keep_until.timestamp()))
-        };
-        const SETTINGS: &str = "kind = :job, account = :account, #r = :region, #c = :cluster, \
-            #f = :family, expect = :expect, tz = :tz, schedule = :schedule, grace = :grace, \
-            tags = :tags, first_seen = if_not_exists(first_seen, :at), expires_at = :expires";
-        let mut newest = base(self.client().await.update_item())
-            .expression_attribute_names("#r", "region")
-            .expression_attribute_names("#c", "cluster")
-            .expression_attribute_names("#f", "family")
-            .expression_attribute_values(":result", s(&run.result))
-            .condition_expression("attribute_not_exists(last_run) OR last_run <= :at");
-        newest = if run.success {
-            newest
-                .update_expression(format!(
-                    "SET {SETTINGS}, last_run = :at, last_result = :result, \
-                     last_success = :at, last_success_ran = :ran"
-                ))
-                .expression_attribute_values(":ran", n(run.ran.num_seconds()))
-        } else {
-            newest.update_expression(format!(
-                "SET {SETTINGS}, last_run = :at, last_result = :result"
-            ))
-        };
-        match newest.send().await {
-            Ok(_) => return Ok(()),
-            Err(err) if is_condition_failure(&err) => {}
-            Err(err) => return Err(code("UpdateItem", &err)),
-        }
-        // An older run delivered late: it can still be the latest success.
-        if !run.success {
-            return Ok(());
-        }
-        let late = base(self.client().await.update_item())
-            .expression_attribute_names("#r", "region")
-            .expression_attribute_names("#c", "cluster")
-            .expression_attribute_names("#f", "family")
-            .update_expression(format!(
-                "SET {SETTINGS}, last_success = :at, last_success_ran = :ran"
-            ))
-            .expression_attribute_values(":ran", n(run.ran.num_seconds()))
-            .condition_expression("attribute_not_exists(last_success) OR last_success < :at")
-            .send()
-            .await;
-        match late {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(code("UpdateItem", &err)),
-        }
-    }
-
     /// Flood windows holding back alerts, with the version each was read at.
     pub async fn held_back(&self) -> Result<Vec<HeldBack>, String> {
         Ok(self
@@ -431,18 +357,8 @@ impl Table {
         }
     }
 
-    /// Every job the table tracks.
-    pub async fn jobs(&self) -> Result<Vec<Job>, String> {
-        Ok(self
-            .of_kind("job")
-            .await?
-            .iter()
-            .filter_map(job_of)
-            .collect())
-    }
-
     /// Every item of `kind` (`job`, `flood`), from the sparse `by-kind` index, all pages.
-    async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, String> {
+    pub(super) async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, String> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -470,22 +386,7 @@ impl Table {
 /// The index over job items and flood windows.
 pub const JOB_INDEX: &str = "by-kind";
 
-/// One run of a tracked job, to record.
-#[derive(Debug, Clone)]
-pub struct JobRun {
-    /// The job as this run describes it (its `last_*` fields are ignored).
-    pub job: Job,
-    pub at: DateTime<Utc>,
-    pub success: bool,
-    /// `success`, or the failure's cause.
-    pub result: String,
-    /// How long the run took.
-    pub ran: Duration,
-    /// When the table may forget the job if it never runs again.
-    pub keep_until: DateTime<Utc>,
-}
-
-fn text(item: &Item, key: &str) -> Option<String> {
+pub(super) fn text(item: &Item, key: &str) -> Option<String> {
     item.get(key)?
         .as_s()
         .ok()
@@ -493,7 +394,7 @@ fn text(item: &Item, key: &str) -> Option<String> {
         .cloned()
 }
 
-fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
+pub(super) fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(number(item, key)?, 0)
 }
 
@@ -512,29 +413,3 @@ fn stop_record(item: &Item) -> Option<StopRecord> {
     })
 }
 
-fn job_of(item: &Item) -> Option<Job> {
-    Some(Job {
-        account: text(item, "account").unwrap_or_default(),
-        region: text(item, "region").unwrap_or_default(),
-        cluster: text(item, "cluster").unwrap_or_default(),
-        family: text(item, "family")?,
-        expect: text(item, "expect")?,
-        timezone: text(item, "tz"),
-        schedule: text(item, "schedule"),
-        grace: Duration::seconds(number(item, "grace").unwrap_or(0).max(0)),
-        first_seen: time(item, "first_seen")?,
-        last_success: time(item, "last_success"),
-        last_success_ran: Duration::seconds(number(item, "last_success_ran").unwrap_or(0).max(0)),
-        last_run: time(item, "last_run"),
-        last_result: text(item, "last_result"),
-        tags: item
-            .get("tags")
-            .and_then(|v| v.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
-}
