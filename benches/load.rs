@@ -34,7 +34,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,11 +51,11 @@ use ecs_notifier::judge::{judge, Options};
 use ecs_notifier::source::decode;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 mod support;
-use support::{lock, series_of, Error, Reported, RuntimeApi};
+use support::{lambda_command, lock, series_of, Error, Reported, RuntimeApi};
 
 const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:ecs-notifier-buffer";
 const SLACK_PATH: &str = "/services/T000/B000/LOADWEBHOOK";
@@ -597,31 +596,13 @@ struct Process {
 
 impl Process {
     async fn spawn(bin: &Path, env: &[(&str, String)], log: PathBuf) -> Result<Self, Error> {
-        let api = RuntimeApi::start().await?;
+        let api = RuntimeApi::start(support::FUNCTION_TIMEOUT, true).await;
         let out = File::create(&log)?;
         let err = out.try_clone()?;
-        let child = Command::new(bin)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
-            )
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        let child = lambda_command(bin, &api)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let pid = child.id().ok_or("the process has no id")?;
@@ -653,10 +634,10 @@ impl Process {
             _ = tokio::time::sleep(WAIT) => Err(format!("nothing reached the Runtime API within {WAIT:?}")),
         };
         match result {
-            Ok(Some(Reported::InitError { body })) => {
+            Ok(Some(Reported::InitError { body, .. })) => {
                 Err(self.failure(format!("init error: {body}")))
             }
-            Ok(Some(Reported::Unexpected { uri })) => {
+            Ok(Some(Reported::Unexpected { uri, .. })) => {
                 Err(self.failure(format!("unexpected Runtime API request {uri}")))
             }
             Ok(Some(reported)) => Ok(reported),
@@ -667,13 +648,12 @@ impl Process {
 
     /// Hands out one SQS batch and returns the response body (`batchItemFailures`).
     async fn invoke(&mut self, request_id: &str, payload: &Value) -> Result<Value, Error> {
-        self.api
-            .queue
-            .send((request_id.to_string(), serde_json::to_vec(payload)?))
-            .map_err(|_| "the Runtime API emulator stopped")?;
+        if !self.api.queue(request_id, serde_json::to_vec(payload)?) {
+            return Err("the Runtime API emulator stopped".into());
+        }
         loop {
             match self.report().await? {
-                Reported::Polled(_) => continue,
+                Reported::Polled { .. } => continue,
                 Reported::Response {
                     request_id: id,
                     body,
@@ -682,6 +662,7 @@ impl Process {
                 Reported::Error {
                     request_id: id,
                     body,
+                    ..
                 } if id == request_id => {
                     return Err(self.failure(format!("invocation {id} reported an error: {body}")))
                 }
@@ -1007,7 +988,7 @@ async fn run(args: Args) -> Result<bool, Error> {
     let spawned = Instant::now();
     let mut process = Process::spawn(&args.bin, &env, log.clone()).await?;
     match process.report().await? {
-        Reported::Polled(_) => {}
+        Reported::Polled { .. } => {}
         other => return Err(process.failure(format!("expected a GET /next first, got {other:?}"))),
     }
     let init = spawned.elapsed();

@@ -36,7 +36,6 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,12 +51,12 @@ use ecs_notifier::judge::{judge, Options};
 use ecs_notifier::source::decode;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 mod support;
-use support::{series_of, Error, Reported, RuntimeApi};
+use support::{lambda_command, series_of, Error, Reported, RuntimeApi};
 
 const SLACK_PATH: &str = "/services/T000/B000/BENCHWEBHOOK";
 /// Longest the harness waits for a process to poll `/next`, or for one result.
@@ -370,33 +369,15 @@ struct Process {
 
 impl Function<'_> {
     async fn spawn(&self, label: &str) -> Result<Process, Error> {
-        let api = RuntimeApi::start().await?;
+        let api = RuntimeApi::start(support::FUNCTION_TIMEOUT, true).await;
         let log = self.log_dir.join(format!("{}-{label}.log", self.name));
         let out = File::create(&log)?;
         let err = out.try_clone()?;
         let started = Instant::now();
-        let child = Command::new(self.binary)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
-            )
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        let child = lambda_command(self.binary, &api)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
         let pid = child.id().ok_or("the process has no id")?;
@@ -444,8 +425,8 @@ impl Process {
     /// Time from the spawn to the first `GET /next`.
     async fn init(&mut self) -> Result<Duration, Error> {
         match self.report().await? {
-            Reported::Polled(at) => Ok(at.duration_since(self.started)),
-            Reported::InitError { body } => Err(self.failure(format!("init error: {body}"))),
+            Reported::Polled { at } => Ok(at.duration_since(self.started)),
+            Reported::InitError { body, .. } => Err(self.failure(format!("init error: {body}"))),
             other => Err(self.failure(format!("expected a GET /next first, got {other:?}"))),
         }
     }
@@ -455,13 +436,12 @@ impl Process {
     async fn invoke(&mut self, event: Vec<u8>) -> Result<Result<Duration, String>, Error> {
         self.served += 1;
         let request_id = format!("req-{:08}", self.served);
-        self.api
-            .queue
-            .send((request_id.clone(), event))
-            .map_err(|_| "the Runtime API emulator stopped")?;
+        if !self.api.queue(&request_id, event) {
+            return Err("the Runtime API emulator stopped".into());
+        }
         loop {
             match self.report().await? {
-                Reported::Polled(_) => continue,
+                Reported::Polled { .. } => continue,
                 Reported::Response {
                     request_id: id,
                     latency,
@@ -470,6 +450,7 @@ impl Process {
                 Reported::Error {
                     request_id: id,
                     body,
+                    ..
                 } if id == request_id => return Ok(Err(body)),
                 other => {
                     return Err(self.failure(format!(

@@ -223,9 +223,10 @@ struct Said(Vec<(String, String)>);
 impl Said {
     fn reported(&mut self, reported: &Reported) {
         let (place, text) = match reported {
-            Reported::Response { request_id, body } => {
-                (format!("/response of {request_id}"), body.clone())
-            }
+            Reported::Polled { .. } => return,
+            Reported::Response {
+                request_id, body, ..
+            } => (format!("/response of {request_id}"), body.clone()),
             Reported::Error {
                 request_id,
                 error_type,

@@ -5,6 +5,6 @@ pub mod jobs;
 pub mod memory;
 pub mod table;
 
-pub use memory::{Cache, DeliveryLog};
 pub use jobs::JobRun;
+pub use memory::{Cache, DeliveryLog};
 pub use table::{Claim, Table, JOB_INDEX};

@@ -412,4 +412,3 @@ fn stop_record(item: &Item) -> Option<StopRecord> {
         posted,
     })
 }
-

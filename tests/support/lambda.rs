@@ -1,6 +1,6 @@
-//! A Lambda Runtime API (2018-06-01) emulator served on 127.0.0.1, and the built `ecs-notifier`
-//! binary run against it exactly as AWS Lambda runs a custom runtime (`Lambda`), with its
-//! output captured.
+//! A Lambda Runtime API (2018-06-01) emulator served on 127.0.0.1 (`RuntimeApi`, which the
+//! benches' harnesses use too), and the built `ecs-notifier` binary run against it exactly as
+//! AWS Lambda runs a custom runtime (`Lambda`), with its output captured.
 //!
 //! Every wait is bounded: a hang, a crash of the function or a missing result fails the test
 //! with the function's captured output instead of blocking it.
@@ -38,9 +38,15 @@ struct Invocation {
 /// What the function reported to the Runtime API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reported {
+    /// A `GET /next` arrived (only when the emulator was asked to report them).
+    Polled {
+        at: std::time::Instant,
+    },
     Response {
         request_id: String,
         body: String,
+        /// From handing out the event to this response.
+        latency: Duration,
     },
     Error {
         request_id: String,
@@ -63,6 +69,12 @@ struct Emulator {
     reported: mpsc::UnboundedSender<Reported>,
     /// `/next` requests waiting for an event right now (`Lambda::wait_polling`).
     polling: Arc<AtomicUsize>,
+    /// Report every `GET /next` as `Reported::Polled` (the benches time init with it).
+    report_polls: bool,
+    /// The deadline handed out with each event.
+    function_timeout: Duration,
+    /// When each outstanding invocation was handed out.
+    served: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// Counts one `/next` request as waiting for as long as it lives (its future may be dropped).
@@ -91,6 +103,11 @@ fn header_text(headers: &HeaderMap, name: &str) -> String {
 
 /// `GET /2018-06-01/runtime/invocation/next`: long-polls until an event is queued.
 async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
+    if emu.report_polls {
+        let _ = emu.reported.send(Reported::Polled {
+            at: std::time::Instant::now(),
+        });
+    }
     let invocation = {
         let mut pending = emu.pending.lock().await;
         let _polling = Polling::start(&emu.polling);
@@ -99,11 +116,15 @@ async fn next_invocation(State(emu): State<Arc<Emulator>>) -> Response {
     let Some(invocation) = invocation else {
         return StatusCode::GONE.into_response();
     };
-    let deadline_ms = (SystemTime::now() + FUNCTION_TIMEOUT)
+    let deadline_ms = (SystemTime::now() + emu.function_timeout)
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_millis()
         .to_string();
+    emu.served
+        .lock()
+        .expect("served")
+        .insert(invocation.request_id.clone(), std::time::Instant::now());
     (
         StatusCode::OK,
         [
@@ -134,9 +155,11 @@ async fn invocation_response(
     UrlPath(request_id): UrlPath<String>,
     body: Bytes,
 ) -> Response {
+    let served = emu.served.lock().expect("served").remove(&request_id);
     let _ = emu.reported.send(Reported::Response {
         request_id,
         body: String::from_utf8_lossy(&body).into_owned(),
+        latency: served.map(|at| at.elapsed()).unwrap_or_default(),
     });
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
@@ -148,6 +171,7 @@ async fn invocation_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    emu.served.lock().expect("served").remove(&request_id);
     let _ = emu.reported.send(Reported::Error {
         request_id,
         error_type: header_text(&headers, "lambda-runtime-function-error-type"),
@@ -177,6 +201,110 @@ async fn unexpected(
     StatusCode::NOT_FOUND.into_response()
 }
 
+/// The Runtime API of one function process, on a port of its own.
+pub struct RuntimeApi {
+    /// `127.0.0.1:PORT`, for `AWS_LAMBDA_RUNTIME_API`.
+    pub addr: String,
+    queue: mpsc::UnboundedSender<Invocation>,
+    /// What the function reported, in order.
+    pub reported: mpsc::UnboundedReceiver<Reported>,
+    polling: Arc<AtomicUsize>,
+    server: JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    /// Serves the Runtime API on loopback. Each event is handed out with a deadline
+    /// `function_timeout` ahead; `report_polls` reports every `GET /next` as well.
+    pub async fn start(function_timeout: Duration, report_polls: bool) -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        let (reported_tx, reported) = mpsc::unbounded_channel();
+        let polling = Arc::new(AtomicUsize::new(0));
+        let emulator = Arc::new(Emulator {
+            pending: AsyncMutex::new(pending),
+            reported: reported_tx,
+            polling: polling.clone(),
+            report_polls,
+            function_timeout,
+            served: Mutex::new(std::collections::HashMap::new()),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(invocation_response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(invocation_error),
+            )
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .fallback(unexpected)
+            .with_state(emulator);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Runtime API emulator");
+        let addr = listener.local_addr().expect("emulator address").to_string();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("emulator serves");
+        });
+        Self {
+            addr,
+            queue,
+            reported,
+            polling,
+            server,
+        }
+    }
+
+    /// Queues an event for `/next`; false once the emulator is gone.
+    pub fn queue(&self, request_id: &str, body: Vec<u8>) -> bool {
+        self.queue
+            .send(Invocation {
+                request_id: request_id.to_string(),
+                body,
+            })
+            .is_ok()
+    }
+
+    /// `/next` requests waiting for an event right now.
+    pub fn polling(&self) -> usize {
+        self.polling.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {}
+}
+
+/// The `binary` as Lambda starts a custom runtime against `api`: an environment of only what
+/// Lambda sets (region eu-west-1, JSON log format), with instance metadata and the host's AWS
+/// profile out of reach. Callers add their settings and where the output goes.
+pub fn lambda_command(binary: &std::path::Path, api: &RuntimeApi) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
+        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        // Whatever a caller enables, the function never reaches for instance metadata (a
+        // non-loopback address) nor the host's AWS profile.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
 // ------------------------------------------------------------------------------------------
 // The function under test
 // ------------------------------------------------------------------------------------------
@@ -184,16 +312,12 @@ async fn unexpected(
 /// The binary running against the emulator, with its captured output.
 pub struct Lambda {
     child: Child,
-    queue: mpsc::UnboundedSender<Invocation>,
-    reported: mpsc::UnboundedReceiver<Reported>,
+    api: RuntimeApi,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
     readers: Vec<JoinHandle<()>>,
-    server: JoinHandle<()>,
     /// `(request id, event id the log line must name)` of every invocation, in order.
     invocations: Vec<(String, String)>,
-    /// `/next` requests of the function waiting for an event.
-    polling: Arc<AtomicUsize>,
 }
 
 /// Captured output of the function once it is stopped.
@@ -231,59 +355,12 @@ impl Lambda {
     /// only what Lambda sets (region eu-west-1, JSON log format) and `env`, applied in order
     /// (a later pair overrides an earlier one): nothing of the host's.
     pub async fn spawn(env: &[(&str, &str)]) -> Self {
-        let (queue, pending) = mpsc::unbounded_channel();
-        let (reported_tx, reported) = mpsc::unbounded_channel();
-        let polling = Arc::new(AtomicUsize::new(0));
-        let emulator = Arc::new(Emulator {
-            pending: AsyncMutex::new(pending),
-            reported: reported_tx,
-            polling: polling.clone(),
-        });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(invocation_response),
-            )
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/error",
-                post(invocation_error),
-            )
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .fallback(unexpected)
-            .with_state(emulator.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Runtime API emulator");
-        let addr = listener.local_addr().expect("emulator address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("emulator serves");
-        });
-        drop(emulator);
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-notifier")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef",
-            )
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-notifier")
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            // Whatever a test enables, the function never reaches for instance metadata (a
-            // non-loopback address) nor the host's AWS profile.
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        let api = RuntimeApi::start(FUNCTION_TIMEOUT, false).await;
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_ecs-notifier"));
+        let mut child = lambda_command(binary, &api)
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("start the ecs-notifier binary");
         let stdout = Arc::new(Mutex::new(Vec::new()));
@@ -294,14 +371,11 @@ impl Lambda {
         ];
         Self {
             child,
-            queue,
-            reported,
+            api,
             stdout,
             stderr,
             readers,
-            server,
             invocations: Vec::new(),
-            polling,
         }
     }
 
@@ -309,7 +383,7 @@ impl Lambda {
     /// event), so that events queued on several functions at once are answered together.
     pub async fn wait_polling(&mut self, within: Duration) {
         let deadline = Instant::now() + within;
-        while self.polling.load(Ordering::SeqCst) == 0 {
+        while self.api.polling() == 0 {
             self.assert_alive("while waiting for it to poll /next");
             if Instant::now() >= deadline {
                 panic!(
@@ -326,12 +400,13 @@ impl Lambda {
     pub fn send(&mut self, request_id: &str, payload: &Value, log_event_id: &str) {
         self.invocations
             .push((request_id.to_string(), log_event_id.to_string()));
-        self.queue
-            .send(Invocation {
-                request_id: request_id.to_string(),
-                body: serde_json::to_vec(payload).expect("payload serializes"),
-            })
-            .expect("emulator queue open");
+        assert!(
+            self.api.queue(
+                request_id,
+                serde_json::to_vec(payload).expect("payload serializes")
+            ),
+            "emulator queue open"
+        );
     }
 
     /// Kills the function wherever it is (as Lambda does on a crash or a timeout) and returns
@@ -348,7 +423,6 @@ impl Lambda {
                 .expect("output readers finish once the process is gone")
                 .expect("output reader task");
         }
-        self.server.abort();
         let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
         let stderr = std::mem::take(&mut *self.stderr.lock().expect("stderr"));
         Output {
@@ -386,15 +460,16 @@ impl Lambda {
     ) -> Reported {
         self.invocations
             .push((request_id.to_string(), log_event_id.to_string()));
-        self.queue
-            .send(Invocation {
-                request_id: request_id.to_string(),
-                body: serde_json::to_vec(payload).expect("payload serializes"),
-            })
-            .expect("emulator queue open");
+        assert!(
+            self.api.queue(
+                request_id,
+                serde_json::to_vec(payload).expect("payload serializes")
+            ),
+            "emulator queue open"
+        );
         let deadline = Instant::now() + INVOCATION_TIMEOUT;
         let reported = tokio::select! {
-            reported = self.reported.recv() => reported.expect("emulator alive"),
+            reported = self.api.reported.recv() => reported.expect("emulator alive"),
             status = self.child.wait() => {
                 // Let the readers drain what the process wrote before it died.
                 sleep(Duration::from_millis(200)).await;
@@ -421,7 +496,7 @@ impl Lambda {
 
     /// Asserts nothing else reached the Runtime API (no stray result, init error or path).
     pub fn assert_nothing_else_reported(&mut self) {
-        if let Ok(extra) = self.reported.try_recv() {
+        if let Ok(extra) = self.api.reported.try_recv() {
             panic!(
                 "unexpected report to the Runtime API: {extra:?}\n{}",
                 self.output_so_far()
@@ -446,7 +521,6 @@ impl Lambda {
                 .expect("output readers finish once the process is gone")
                 .expect("output reader task");
         }
-        self.server.abort();
         let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
         let stderr = std::mem::take(&mut *self.stderr.lock().expect("stderr"));
         Output {
@@ -474,9 +548,8 @@ impl Lambda {
         }
         // A report sent just before the exit is in the channel by now: the handlers answer
         // only after sending it, and the function waits for the answer.
-        self.server.abort();
         let mut reported = Vec::new();
-        while let Ok(report) = self.reported.try_recv() {
+        while let Ok(report) = self.api.reported.try_recv() {
             reported.push(report);
         }
         let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout"));
