@@ -13,7 +13,7 @@
 //! running out of memory every 0.8 s for the whole 20 minutes (1,500 stops by default). The
 //! batches follow stop time, as a standard queue roughly does.
 //!
-//! What must arrive is worked out with the library itself (`decode` + `plan` per event, and
+//! What must arrive is worked out with the library itself (`decode` + `judge` per event, and
 //! `flood::admit` in event-time order per batch, as `handle_batch` does): the `ecs.task.stops`
 //! count sum must be exactly the number of events and every distribution value must arrive;
 //! the Slack posts are compared with that simulation. Slack pacing (≥ 1 s between posts to one
@@ -791,7 +791,7 @@ fn report(args: &Args, e: &Expected, m: &Measured, s: &Sinks) -> (String, bool) 
         .collect();
     let _ = writeln!(
         t,
-        "| verdicts (library's `plan`) | {} | | |",
+        "| verdicts (library's `judge`) | {} | | |",
         verdicts.join(", ")
     );
     let _ = writeln!(

@@ -1,16 +1,8 @@
 //! One structured log line per event: what it was, what was concluded, what was delivered.
 
-use super::Report;
+use super::{describe, Report};
 use crate::judge::Outgoing;
 use crate::sinks::retry::SendError;
-
-pub(super) fn describe(failures: &[(&'static str, SendError)]) -> String {
-    failures
-        .iter()
-        .map(|(part, err)| format!("{part}: {err}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
 
 /// One structured log line per event.
 pub(super) fn log_event(

@@ -33,7 +33,6 @@ use crate::sinks::Sinks;
 use crate::source::payload::{self, Payload};
 use crate::source::Event;
 use crate::state::{Cache, DeliveryLog, Table};
-use log::describe;
 
 /// Time kept back from the Lambda deadline to report the result.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -56,6 +55,15 @@ const ENRICH_CONCURRENCY: usize = 8;
 pub struct DeliveryError {
     pub event_id: String,
     pub failures: Vec<(&'static str, SendError)>,
+}
+
+/// The failed parts of an event, for the error and the log line.
+fn describe(failures: &[(&'static str, SendError)]) -> String {
+    failures
+        .iter()
+        .map(|(part, err)| format!("{part}: {err}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<DeliveryError> for lambda_runtime::Diagnostic {

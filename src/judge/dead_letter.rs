@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag};
-use crate::sinks::datadog::{Distribution, Submission};
+use crate::sinks::datadog::payload::{Distribution, Submission};
 use crate::sinks::notice::{Body, Notice, Section, Severity};
 use crate::source::arn;
 use crate::source::dead_letter::{Launcher, TargetFailure};

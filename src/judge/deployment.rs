@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
-use crate::sinks::datadog::{Distribution, Event as DatadogEvent, Submission};
+use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
 use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::{arn, Deployment, Envelope, ServiceRef};
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::Submission;
+use crate::sinks::datadog::payload::Submission;
 use crate::sinks::notice::{Notice, Severity};
 
 use super::outgoing::{Outgoing, Summary};

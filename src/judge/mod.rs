@@ -21,9 +21,9 @@ pub mod words;
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::Submission;
+use crate::sinks::datadog::payload::Submission;
 use crate::sinks::notice::Severity;
-use crate::sinks::slack;
+use crate::sinks::slack::render;
 use crate::source::Event;
 
 pub use enrichment::Enrichment;
@@ -62,7 +62,7 @@ pub fn judge(
             let (summary, notice, posts, datadog) =
                 deployment::plan(env, deployment, enrichment, now);
             thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
-            thread_message = Some(slack::render(&notice));
+            thread_message = Some(render::render(&notice));
             (summary, Some(notice).filter(|_| posts), datadog)
         }
         Event::ServiceAction(env, action) => service_action::plan(env, action),
@@ -97,7 +97,7 @@ pub fn judge(
                 .collect();
         }
     }
-    let slack = notice.as_ref().map(slack::render);
+    let slack = notice.as_ref().map(render::render);
     // Failures repeat (a crash loop, a fan-out); deployments and successes do not flood.
     let flood_key = match (&notice, event) {
         (Some(n), Event::Task(_, task)) if n.severity == Severity::Failure => Some(format!(

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::Submission;
+use crate::sinks::datadog::payload::Submission;
 use crate::sinks::notice::{Notice, Severity};
-use crate::sinks::slack::{self, Posted};
-use crate::sinks::Parcel;
+use crate::sinks::parcel::Parcel;
+use crate::sinks::slack::blocks::{Message, Posted};
+use crate::sinks::slack::render;
 
 use super::flood::Admission;
 
@@ -39,12 +40,12 @@ pub struct Summary {
 pub struct Outgoing {
     pub summary: Summary,
     pub notice: Option<Notice>,
-    pub slack: Option<slack::Message>,
+    pub slack: Option<Message>,
     /// Deployments: the deployment id, so its state changes can share one Slack message.
     pub thread: Option<String>,
     /// Deployments: the message for that shared Slack message, even for states that post
     /// nothing on their own (a deployment that started).
-    pub thread_message: Option<slack::Message>,
+    pub thread_message: Option<Message>,
     /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
     pub slack_route: Option<String>,
     /// The Slack channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
@@ -76,7 +77,7 @@ impl Outgoing {
     ) -> Outgoing {
         Outgoing {
             summary,
-            slack: notice.as_ref().map(slack::render),
+            slack: notice.as_ref().map(render::render),
             notice,
             thread: None,
             thread_message: None,
@@ -118,7 +119,7 @@ impl Outgoing {
                     notice.summary.push_str(&format!(
                         " {count} more like it since {since} were held back to keep the channel readable."
                     ));
-                    self.slack = Some(slack::render(notice));
+                    self.slack = Some(render(notice));
                 }
             }
         }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{cut, event_time, tag};
-use crate::sinks::datadog::{Event as DatadogEvent, Submission};
+use crate::sinks::datadog::payload::{Event as DatadogEvent, Submission};
 use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::arn;
 use crate::source::health::{Affected, HealthEvent};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag};
-use crate::sinks::datadog::{Distribution, Submission};
+use crate::sinks::datadog::payload::{Distribution, Submission};
 use crate::sinks::notice::{Body, Item, Notice, Section, Severity};
 use crate::source::cloudtrail::{ApiCall, Caller};
 use crate::source::Envelope;

@@ -1,7 +1,7 @@
 //! The planner of a Service Action: `WARN` and `ERROR` events alert, saying what the event means
 //! (a placement failure by its reason); `INFO` is quiet.
 
-use crate::sinks::datadog::Submission;
+use crate::sinks::datadog::payload::Submission;
 use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::{arn, Envelope, ServiceAction};
 

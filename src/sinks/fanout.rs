@@ -11,30 +11,12 @@ use reqwest::Client;
 use tokio::time::Instant;
 
 use super::datadog::{DatadogApi, Submission};
+use super::parcel::Parcel;
 use super::retry::{RetryPolicy, SendError};
-use super::slack::client::{is_channel_error, Posted};
+use super::slack::client::is_channel_error;
+use super::slack::Posted;
 use super::slack::{Message, SlackApi, SlackWebhook};
 use crate::config::{Config, SecretSetting};
-
-/// What one event gives the sinks: its Slack message and where it goes, its Datadog payloads.
-#[derive(Debug, Clone, Copy)]
-pub struct Parcel<'a> {
-    /// The event's own Slack message.
-    pub slack: Option<&'a Message>,
-    /// A deployment's id, so its state changes share one Slack message (app mode).
-    pub thread: Option<&'a str>,
-    /// The message for that shared message, also for states that post nothing on their own.
-    pub thread_message: Option<&'a Message>,
-    /// The named webhook route (webhook mode), else the default.
-    pub slack_route: Option<&'a str>,
-    /// The channel (app mode), else the default.
-    pub slack_channel: Option<&'a str>,
-    /// A failure or warning: an edit of a shared message is followed by a reply that notifies.
-    pub loud: bool,
-    /// App mode: the posted message this one replaces in place, instead of a new post.
-    pub edit: Option<&'a Posted>,
-    pub datadog: &'a Submission,
-}
 
 /// Part names, as remembered by the delivery log and reported per event.
 pub const SLACK: &str = "slack";

@@ -6,7 +6,9 @@
 pub mod datadog;
 pub mod fanout;
 pub mod notice;
+pub mod parcel;
 pub mod retry;
 pub mod slack;
 
-pub use fanout::{Outcome, Parcel, Sinks, DISTRIBUTIONS, EVENT, SERIES, SLACK};
+pub use fanout::{Outcome, Sinks, DISTRIBUTIONS, EVENT, SERIES, SLACK};
+pub use parcel::Parcel;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{tag, Tags};
-use crate::sinks::datadog::{Distribution, Series, Submission};
+use crate::sinks::datadog::payload::{Distribution, Series, Submission};
 use crate::sinks::notice::{Body, Notice, Section, Severity};
 
 use super::job::{standing, Job, Standing};

@@ -10,7 +10,7 @@ pub mod verdict;
 use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag, Tags};
-use crate::sinks::datadog::{Distribution, Submission};
+use crate::sinks::datadog::payload::{Distribution, Submission};
 use crate::sinks::notice::Notice;
 use crate::source::{Envelope, Task};
 

@@ -1,4 +1,5 @@
-//! Block Kit types for the messages this function posts, with Slack's size limits.
+//! Block Kit types for the messages this function posts, with Slack's size limits, and where a
+//! posted message is.
 
 use serde::Serialize;
 
@@ -110,4 +111,11 @@ impl Message {
         }
         None
     }
+}
+
+/// Where a message landed: what `chat.update` needs to edit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
 }

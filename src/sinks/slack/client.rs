@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::blocks::Message;
+use super::blocks::{Message, Posted};
 use crate::config::Secret;
 use crate::sinks::retry::{self, BodyVerdict, RetryPolicy, SendError};
 
@@ -17,13 +17,6 @@ pub struct SlackApi {
     base_url: String,
     token: Secret,
     policy: RetryPolicy,
-}
-
-/// Where a message landed: what `chat.update` needs to edit it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posted {
-    pub channel: String,
-    pub ts: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,6 @@ pub mod mrkdwn;
 pub mod preview;
 pub mod render;
 
-pub use blocks::Message;
-pub use client::{Posted, SlackApi, SlackWebhook};
+pub use blocks::{Message, Posted};
+pub use client::{SlackApi, SlackWebhook};
 pub use render::render;
