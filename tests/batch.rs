@@ -2,107 +2,15 @@
 //! request per endpoint per batch with every point kept, Slack paced per destination, and a
 //! crash loop that alerts once, then summarises.
 
-use std::path::Path;
 use std::time::Duration;
 
 mod support;
 
-use ecs_notifier::config::Config;
-use ecs_notifier::handler::Notifier;
 use serde_json::{json, Value};
+use support::{batch, bodies, crash_at, notifier, requests_to, sample, server, soon};
 use tokio::time::Instant;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
-
-/// An SQS batch whose messages carry `events` (as EventBridge puts them on a queue).
-fn batch(events: &[Value]) -> Value {
-    let records: Vec<Value> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            json!({
-                "messageId": format!("msg-{i}"),
-                "receiptHandle": format!("rh-{i}"),
-                "body": e.to_string(),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "x",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ecs-notifier-events",
-                "awsRegion": "eu-west-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
-/// The `n`-th crash of one service: same service and cause, a new task, `seconds` apart.
-fn crash(n: usize, seconds: i64) -> Value {
-    let mut e = sample("task-oom.json");
-    e["id"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
-    e["detail"]["taskArn"] = json!(format!(
-        "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
-    ));
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:02:00Z").unwrap()
-        + chrono::Duration::seconds(n as i64 * seconds);
-    e["detail"]["stoppedAt"] = json!(at.to_rfc3339());
-    e
-}
-
-async fn server(status: u16, body: &str) -> MockServer {
-    let s = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status).set_body_string(body))
-        .mount(&s)
-        .await;
-    s
-}
-
-fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
-    let mut vars = vec![
-        (
-            "SLACK_WEBHOOK_URL".to_string(),
-            format!("{}/services/T0/B0/x", slack.uri()),
-        ),
-        ("DD_API_KEY".to_string(), "k".to_string()),
-        ("DD_API_URL".to_string(), datadog.uri()),
-        ("ENRICHMENT".to_string(), "off".to_string()),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Notifier::new(&Config::from_vars(vars).unwrap()).unwrap()
-}
-
-async fn to(server: &MockServer, route: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == route)
-        .collect()
-}
-
-/// The bodies of every request `server` received, as text.
-async fn bodies(server: &MockServer) -> Vec<String> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect()
-}
-
-fn soon(secs: u64) -> Instant {
-    Instant::now() + Duration::from_secs(secs)
-}
 
 #[tokio::test]
 async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() {
@@ -127,8 +35,8 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
         .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
 
-    let series = to(&datadog, "/api/v2/series").await;
-    let dist = to(&datadog, "/api/v1/distribution_points").await;
+    let series = requests_to(&datadog, "/api/v2/series").await;
+    let dist = requests_to(&datadog, "/api/v1/distribution_points").await;
     assert_eq!(
         (series.len(), dist.len()),
         (0, 1),
@@ -146,7 +54,7 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
     .sum();
     assert_eq!(durations, 12, "3 durations for each of 4 tasks");
     assert_eq!(
-        to(&datadog, "/api/v1/events").await.len(),
+        requests_to(&datadog, "/api/v1/events").await.len(),
         2,
         "one event per deployment change"
     );
@@ -184,7 +92,7 @@ async fn only_records_that_failed_return_to_the_queue() {
     );
 
     // The queue redelivers msg-1 alone: only its Slack message is tried again.
-    let series_before = to(&datadog, "/api/v2/series").await.len();
+    let series_before = requests_to(&datadog, "/api/v2/series").await.len();
     slack.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
@@ -197,7 +105,7 @@ async fn only_records_that_failed_return_to_the_queue() {
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(slack.received_requests().await.unwrap().len(), 1);
     assert_eq!(
-        to(&datadog, "/api/v2/series").await.len(),
+        requests_to(&datadog, "/api/v2/series").await.len(),
         series_before,
         "metrics not sent twice"
     );
@@ -208,7 +116,7 @@ async fn slack_is_paced_per_destination() {
     let slack = server(200, "ok").await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
-    let events: Vec<Value> = (0..3).map(|i| crash(i, 60)).collect();
+    let events: Vec<Value> = (0..3).map(|i| crash_at(i, 60)).collect();
     let started = Instant::now();
     n.handle_batch(
         batch(&events)["Records"].as_array().unwrap(),
@@ -229,7 +137,7 @@ async fn pacing_past_the_deadline_returns_the_rest_to_the_queue() {
     let slack = server(200, "ok").await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
-    let events: Vec<Value> = (0..5).map(|i| crash(i, 60)).collect();
+    let events: Vec<Value> = (0..5).map(|i| crash_at(i, 60)).collect();
     let answer = n
         .handle_batch(
             batch(&events)["Records"].as_array().unwrap(),
@@ -253,7 +161,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[]);
     // 24 crashes 20 s apart (8 minutes), in batches of 6.
-    let crashes: Vec<Value> = (0..24).map(|i| crash(i, 20)).collect();
+    let crashes: Vec<Value> = (0..24).map(|i| crash_at(i, 20)).collect();
     for chunk in crashes.chunks(6) {
         let answer = n
             .handle_batch(batch(chunk)["Records"].as_array().unwrap(), soon(20), None)
@@ -263,7 +171,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     let posted = slack.received_requests().await.unwrap();
     assert_eq!(posted.len(), 1, "one alert for the whole loop");
     // Datadog still counted every stop.
-    let counted: f64 = to(&datadog, "/api/v1/distribution_points")
+    let counted: f64 = requests_to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
         .flat_map(|r| support::distribution_values(&r.body, "ecs.task.stops"))
@@ -271,7 +179,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     assert_eq!(counted, 24.0);
 
     // Past the window, the next crash posts a summary of those held back.
-    let late = crash(40, 20); // 13m20s after the first
+    let late = crash_at(40, 20); // 13m20s after the first
     n.handle(&late, soon(10), None).await.unwrap();
     let posted = slack.received_requests().await.unwrap();
     assert_eq!(posted.len(), 2);
@@ -287,7 +195,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
     );
 
     // A different cause for the same service alerts at once.
-    let mut other = crash(41, 20);
+    let mut other = crash_at(41, 20);
     other["detail"]["containers"][0]["reason"] = json!(null);
     other["detail"]["containers"][0]["exitCode"] = json!(1);
     let report = n.handle(&other, soon(10), None).await.unwrap();
@@ -310,7 +218,7 @@ async fn the_alert_that_opened_a_window_still_posts_when_retried() {
         .await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "300")]);
-    let first = crash(0, 20);
+    let first = crash_at(0, 20);
     assert!(
         n.handle(&first, soon(10), None).await.is_err(),
         "Slack down: the invocation fails"
@@ -337,7 +245,7 @@ async fn a_single_event_invocation_is_not_mistaken_for_a_batch() {
         .unwrap();
     assert_eq!(single["verdict"], "failure");
     let batched = n
-        .handle_invocation(&batch(&[crash(7, 20)]), deadline, "")
+        .handle_invocation(&batch(&[crash_at(7, 20)]), deadline, "")
         .await
         .unwrap();
     assert_eq!(batched, json!({"batchItemFailures": []}));
@@ -396,7 +304,7 @@ async fn datadog_413_splits_the_payload_until_it_fits() {
         .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     // Every series arrived on its own in the end, and every stop was counted once.
-    let all = to(&datadog, "/api/v1/distribution_points").await;
+    let all = requests_to(&datadog, "/api/v1/distribution_points").await;
     let accepted: Vec<&Request> = all
         .iter()
         .filter(|r| {
@@ -478,7 +386,7 @@ async fn pacing_carries_over_from_one_batch_to_the_next() {
     for i in 0..3 {
         let answer = n
             .handle_batch(
-                batch(&[crash(i, 60)])["Records"].as_array().unwrap(),
+                batch(&[crash_at(i, 60)])["Records"].as_array().unwrap(),
                 soon(20),
                 None,
             )
@@ -536,7 +444,7 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
             .any(|b| b.contains("Scheduled run not launched: nightly-etl")),
         "{posted:?}"
     );
-    let launch_failed: f64 = to(&datadog, "/api/v1/distribution_points")
+    let launch_failed: f64 = requests_to(&datadog, "/api/v1/distribution_points")
         .await
         .iter()
         .flat_map(|r| support::distribution_values(&r.body, "ecs.task.launch_failures"))

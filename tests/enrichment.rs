@@ -4,29 +4,20 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
-use ecs_notifier::aws::Aws;
 use ecs_notifier::judge::Enrichment;
 use ecs_notifier::judge::{judge, Options, Outgoing};
 use ecs_notifier::source::{decode, Event};
 use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
 use serde_json::{json, Value};
-use support::{ContainerSeed, Moto, ACCOUNT};
+use support::{enricher_for, sample, ContainerSeed, Moto, ACCOUNT};
 use tokio::time::Instant;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const OTHER_ACCOUNT: &str = "210987654321";
-
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
 
 fn task_event(name: &str, cluster_arn: &str, td_arn: &str) -> Value {
     let mut event = sample(name);
@@ -38,11 +29,6 @@ fn task_event(name: &str, cluster_arn: &str, td_arn: &str) -> Value {
 fn task_id(event: &Value) -> String {
     let arn = event["detail"]["taskArn"].as_str().unwrap();
     arn.rsplit('/').next().unwrap().to_string()
-}
-
-async fn enricher_for(endpoint: &str, role: Option<&str>, settings: EnrichSettings) -> Enricher {
-    let config = support::sdk_config(endpoint).await;
-    Enricher::with_aws(Aws::with_config(config, role.map(String::from)), settings)
 }
 
 async fn enrich_and_plan(enricher: &Enricher, event: &Value) -> (Enrichment, Outgoing) {

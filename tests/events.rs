@@ -1,8 +1,9 @@
 //! Every sample event in `events/` against what the spec says it must produce
 //! (`tests/expected/events.json`): verdict, cause, trigger, durations, Slack and Datadog output.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use chrono::Utc;
 use ecs_notifier::judge::task::verdict::classify;
@@ -11,35 +12,21 @@ use ecs_notifier::judge::{judge, Options};
 use ecs_notifier::source::{events, Event};
 use serde_json::Value;
 
-fn load(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn samples() -> Vec<(String, Value, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let expected = load(&root.join("tests/expected/events.json"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let names: BTreeSet<String> = files
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let listed: BTreeSet<String> = expected.as_object().unwrap().keys().cloned().collect();
+    let expected = support::expectations();
+    let samples = support::samples();
+    let names: BTreeSet<String> = samples.iter().map(|(name, _)| name.clone()).collect();
+    let listed: BTreeSet<String> = expected.keys().cloned().collect();
     assert_eq!(
         names, listed,
         "every sample has expectations and vice versa"
     );
-    assert!(files.len() >= 15, "at least 15 samples");
-    files
+    assert!(samples.len() >= 15, "at least 15 samples");
+    samples
         .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        .map(|(name, event)| {
             let want = expected[&name].clone();
-            (name, load(&p), want)
+            (name, event, want)
         })
         .collect()
 }

@@ -2,7 +2,8 @@
 //! panic, never produce a Slack message over Slack's limits, and never let event text ping or
 //! link in mrkdwn.
 
-use std::path::Path;
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
@@ -23,16 +24,9 @@ fn cases() -> u32 {
 }
 
 fn samples() -> Vec<Value> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+    support::samples()
+        .into_iter()
+        .map(|(_, event)| event)
         .collect()
 }
 

@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
@@ -16,7 +15,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use support::lambda::{expect_response, Lambda, Output, Reported};
 use support::{
-    clients, seed_cluster, seed_log_stream, seed_service, seed_task_definition, ContainerSeed, Moto,
+    clients, expectations, requests, samples, seed_cluster, seed_log_stream, seed_service,
+    seed_task_definition, with_id, ContainerSeed, Moto,
 };
 
 const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
@@ -94,13 +94,6 @@ async fn mount_datadog(server: &MockServer, failing: &[&str]) {
             .mount(server)
             .await;
     }
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .expect("wiremock records requests")
 }
 
 /// Slack webhook POSTs.
@@ -225,45 +218,6 @@ fn check_slack_body(name: &str, r: &Request) {
 // ------------------------------------------------------------------------------------------
 // Samples and what they must produce
 // ------------------------------------------------------------------------------------------
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn load(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
-}
-
-/// The sample events, sorted by file name.
-fn samples() -> Vec<(String, Value)> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("events"))
-        .expect("events/ exists")
-        .map(|entry| entry.expect("events/ entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p
-                .file_name()
-                .expect("file name")
-                .to_string_lossy()
-                .into_owned();
-            let event = load(&p);
-            (name, event)
-        })
-        .collect()
-}
-
-fn expectations() -> serde_json::Map<String, Value> {
-    match load(&root().join("tests/expected/events.json")) {
-        Value::Object(map) => map,
-        other => panic!("tests/expected/events.json is not an object: {other}"),
-    }
-}
 
 /// What one sample must make the sinks receive.
 struct Want {
@@ -573,12 +527,6 @@ fn handled_fields(output: &Output, event_id: &str) -> serde_json::Map<String, Va
         output.stderr.join("\n")
     );
     found.remove(0)
-}
-
-fn with_id(event: &Value, id: &str) -> Value {
-    let mut event = event.clone();
-    event["id"] = json!(id);
-    event
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1008,7 +956,7 @@ async fn lambda_enriches_alerts_from_moto() {
     // without the service, DescribeServices would land in `not_enriched`.
     seed_service(&ecs, &cluster_arn, "checkout-api", &td_arn, &[], &network).await;
 
-    let mut event = load(&root().join("events/task-oom.json"));
+    let mut event = support::sample("task-oom.json");
     event["detail"]["clusterArn"] = json!(cluster_arn);
     event["detail"]["taskDefinitionArn"] = json!(td_arn);
     let event_id = event["id"].as_str().expect("id").to_string();

@@ -11,34 +11,23 @@ use std::time::Duration;
 
 use aws_sdk_scheduler::types::{EcsParameters, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::path;
+use wiremock::MockServer;
 
 use support::lambda::{expect_response, Lambda, Reported};
-use support::{ContainerSeed, Moto};
+use support::{requests, ContainerSeed, Moto};
 
 const TABLE: &str = "ecs-notifier-state";
 const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
 const DD_SERIES: &str = "/api/v2/series";
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The webhook answering `ok`, and Datadog answering 202 to everything.
 async fn sinks() -> (MockServer, MockServer) {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SLACK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let datadog = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202).set_body_string("{}"))
-        .mount(&datadog)
-        .await;
-    (slack, datadog)
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap_or_default()
+    (
+        support::server_for(path(SLACK_PATH), 200, "ok").await,
+        support::server(202, "{}").await,
+    )
 }
 
 /// Slack message texts posted since request number `from`.

@@ -10,41 +10,25 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{path, path_regex};
+use wiremock::{MockServer, Request};
 
 use support::lambda::{expect_response, Lambda, Output};
-use support::Moto;
+use support::{batch, sample, Moto};
 
 const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
 const DD_KEY: &str = "dd-test-key";
 const TABLE: &str = "ecs-notifier-state";
 
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).expect("sample")).expect("sample JSON")
-}
-
+/// The webhook answering `ok`, and Datadog answering 202 on `/api/…`.
 async fn sinks() -> (MockServer, MockServer) {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SLACK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let datadog = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/api/"))
-        .respond_with(ResponseTemplate::new(202).set_body_string("{}"))
-        .mount(&datadog)
-        .await;
-    (slack, datadog)
+    (
+        support::server_for(path(SLACK_PATH), 200, "ok").await,
+        support::server_for(path_regex("^/api/"), 202, "{}").await,
+    )
 }
 
 /// The function with the webhook and Datadog on loopback, flood control off (these tests send
@@ -172,24 +156,6 @@ fn updates() -> Vec<Value> {
     }
     out.push(first);
     out
-}
-
-/// A batch of SQS messages carrying `events`, as EventBridge puts them on a queue.
-fn batch(events: &[Value]) -> Value {
-    let records: Vec<Value> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            json!({
-                "messageId": format!("msg-{i}"), "receiptHandle": format!("rh-{i}"),
-                "body": e.to_string(), "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ecs-notifier-events",
-                "awsRegion": "eu-west-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,11 +296,11 @@ async fn two_processes_counting_in_the_same_second_both_count() {
     let mut b = function(&slack, &datadog, &[]).await;
     // Two tasks of one service crash in the same second (a crash loop, an incident).
     let crash = |n: usize| {
-        let mut e = sample("task-oom.json");
-        e["id"] = json!(format!("00000000-0000-4000-8000-0000000000c{n}"));
-        let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}");
-        e["detail"]["taskArn"] = json!(arn);
-        e["resources"] = json!([arn]);
+        let mut e = support::with_id(
+            &support::crash(n),
+            &format!("00000000-0000-4000-8000-0000000000c{n}"),
+        );
+        e["resources"] = json!([e["detail"]["taskArn"].clone()]);
         e
     };
     let (one, two) = (crash(1), crash(2));
@@ -392,19 +358,8 @@ async fn two_processes_counting_in_the_same_second_both_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fuller_update_completes_the_alert_in_app_mode() {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "channel": "C0123", "ts": "1763630000.000100"})),
-        )
-        .mount(&slack)
-        .await;
-    let datadog = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202).set_body_string("{}"))
-        .mount(&datadog)
-        .await;
+    let slack = support::server_with(support::slack_api_ok()).await;
+    let datadog = support::server(202, "{}").await;
     let dd = datadog.uri();
     let api = format!("{}/api", slack.uri());
     let mut lambda = Lambda::spawn(&[

@@ -26,7 +26,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,10 +36,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use wiremock::matchers::{header, method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use support::lambda::{Exit, Lambda, Output, Reported};
-use support::{sdk_config, Moto, ACCOUNT, REGION};
+use support::{requests, sdk_config, Moto, ACCOUNT, REGION};
 
 const DD_ENDPOINTS: [&str; 3] = [
     "/api/v2/series",
@@ -299,27 +298,15 @@ impl Said {
 // Events
 // ------------------------------------------------------------------------------------------
 
-fn load(file: &Path) -> Value {
-    let text = std::fs::read_to_string(file)
-        .unwrap_or_else(|err| panic!("read {}: {err}", file.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("parse {}: {err}", file.display()))
-}
-
 /// `(what, payload, event id)`: every file in events/ (by name), a duplicate delivery of one,
 /// and inputs that are not ECS events this function handles.
 fn every_event() -> Vec<(String, Value, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("events/ exists")
-        .map(|entry| entry.expect("events/ entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = support::sample_files();
     assert!(files.len() >= 20, "events/ holds the samples: {files:?}");
     let mut events: Vec<(String, Value, String)> = files
         .iter()
         .map(|file| {
-            let event = load(file);
+            let event = support::load(file);
             // The id the function logs: the event's, or a dead letter's.
             let id = ecs_notifier::source::events(&event)
                 .first()
@@ -402,13 +389,6 @@ fn assert_event_logged(run: &str, said: &Said, event_id: &str) {
 // ------------------------------------------------------------------------------------------
 // Sinks
 // ------------------------------------------------------------------------------------------
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .expect("wiremock records requests")
-}
 
 /// Datadog: the first keyed request is refused with 403 and a body, the rest accepted. Only
 /// requests with the API key match; anything else gets wiremock's 404.

@@ -3,14 +3,13 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::sinks::retry::SendError;
 use serde_json::Value;
+use support::{requests_to, sample, soon};
 use tokio::time::Instant;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -18,66 +17,22 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const WEBHOOK_PATH: &str = "/services/T000/B000/webhooksecret";
 const DD_KEY: &str = "dd-key-for-tests";
 
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
-
+/// `support::notifier_at` with this file's webhook and Datadog key, enrichment off (no AWS here:
+/// enrichment has tests of its own against moto) and flood control off; `extra` is added last.
 fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
-    let mut env: HashMap<String, String> = HashMap::from([
-        (
-            "SLACK_WEBHOOK_URL".into(),
-            format!("{}{WEBHOOK_PATH}", slack.uri()),
-        ),
-        ("DD_API_KEY".into(), DD_KEY.into()),
-        ("DD_API_URL".into(), datadog.uri()),
-        // No AWS here: enrichment has tests of its own against moto.
-        ("ENRICHMENT".into(), "off".into()),
-        // Redeliveries and new versions of one failure are sent on purpose here; flood control
-        // has tests of its own (tests/batch.rs).
-        ("FLOOD_WINDOW_SECONDS".into(), "0".into()),
-    ]);
-    for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
-    }
-    let config = Config::from_vars(env).unwrap();
-    Notifier::new(&config).unwrap()
+    // Redeliveries and new versions of one failure are sent on purpose here; flood control
+    // has tests of its own (tests/batch.rs).
+    let mut vars = vec![("FLOOD_WINDOW_SECONDS", "0")];
+    vars.extend_from_slice(extra);
+    support::notifier_at(slack, WEBHOOK_PATH, datadog, DD_KEY, &vars)
 }
 
 async fn datadog_ok() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(header("DD-API-KEY", DD_KEY))
-        .respond_with(ResponseTemplate::new(202).set_body_string("{}"))
-        .mount(&server)
-        .await;
-    server
+    support::server_for(header("DD-API-KEY", DD_KEY), 202, "{}").await
 }
 
 async fn slack_answering(status: u16, body: &str) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(WEBHOOK_PATH))
-        .respond_with(ResponseTemplate::new(status).set_body_string(body))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn requests_to(server: &MockServer, route: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.url.path() == route)
-        .collect()
-}
-
-fn soon(secs: u64) -> Instant {
-    Instant::now() + Duration::from_secs(secs)
+    support::server_for(path(WEBHOOK_PATH), status, body).await
 }
 
 #[tokio::test]
@@ -469,8 +424,7 @@ async fn sinks_without_settings_are_off() {
 
 #[tokio::test]
 async fn tags_route_alerts_to_a_team_webhook() {
-    use ecs_notifier::aws::Aws;
-    use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
+    use ecs_notifier::config::EnrichSettings;
 
     // A fake ECS endpoint whose task definition carries the routing tag.
     let ecs = MockServer::start().await;
@@ -511,28 +465,25 @@ async fn tags_route_alerts_to_a_team_webhook() {
         .mount(&payments)
         .await;
     let datadog = datadog_ok().await;
-    let config = Config::from_vars([
-        (
-            "SLACK_WEBHOOK_URL".to_string(),
-            format!("{}{WEBHOOK_PATH}", default.uri()),
-        ),
-        (
-            "SLACK_WEBHOOK_URL_PAYMENTS".to_string(),
-            format!("{}/services/T1/B1/payments", payments.uri()),
-        ),
-        ("DD_API_KEY".to_string(), DD_KEY.to_string()),
-        ("DD_API_URL".to_string(), datadog.uri()),
-        ("FLOOD_WINDOW_SECONDS".to_string(), "0".to_string()),
-    ])
-    .unwrap();
-    let sdk = support::sdk_config(&ecs.uri()).await;
-    let enricher = Enricher::with_aws(
-        Aws::with_config(sdk, None),
+    let webhook = format!("{}{WEBHOOK_PATH}", default.uri());
+    let team_webhook = format!("{}/services/T1/B1/payments", payments.uri());
+    let dd = datadog.uri();
+    let config = support::config(&[
+        ("SLACK_WEBHOOK_URL", &webhook),
+        ("SLACK_WEBHOOK_URL_PAYMENTS", &team_webhook),
+        ("DD_API_KEY", DD_KEY),
+        ("DD_API_URL", &dd),
+        ("FLOOD_WINDOW_SECONDS", "0"),
+    ]);
+    let enricher = support::enricher_for(
+        &ecs.uri(),
+        None,
         EnrichSettings {
             log_lines: 0,
             ..EnrichSettings::default()
         },
-    );
+    )
+    .await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
 
     let report = n

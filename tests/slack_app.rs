@@ -3,43 +3,27 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
-use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::sinks::retry::SendError;
 use serde_json::{json, Value};
+use support::{sample, slack_api_ok, soon};
 use tokio::time::Instant;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "xoxb-test-token-secret";
 
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
-
 fn notifier(slack: &MockServer) -> Notifier {
-    let config = Config::from_vars(
-        [
-            ("SLACK_BOT_TOKEN", TOKEN.to_string()),
-            ("SLACK_CHANNEL", "#ops-alerts".to_string()),
-            ("SLACK_API_URL", format!("{}/api", slack.uri())),
-            ("ENRICHMENT", "off".to_string()),
-        ]
-        .map(|(k, v)| (k.to_string(), v)),
-    )
-    .unwrap();
+    let api = format!("{}/api", slack.uri());
+    let config = support::config(&[
+        ("SLACK_BOT_TOKEN", TOKEN),
+        ("SLACK_CHANNEL", "#ops-alerts"),
+        ("SLACK_API_URL", &api),
+        ("ENRICHMENT", "off"),
+    ]);
     Notifier::new(&config).unwrap()
-}
-
-fn ok() -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .set_body_json(json!({"ok": true, "channel": "C0123", "ts": "1763630000.000100"}))
 }
 
 fn slack_error(error: &str) -> ResponseTemplate {
@@ -47,17 +31,7 @@ fn slack_error(error: &str) -> ResponseTemplate {
 }
 
 async fn posts(server: &MockServer) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == "/api/chat.postMessage")
-        .collect()
-}
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
+    support::requests_to(server, "/api/chat.postMessage").await
 }
 
 #[tokio::test]
@@ -66,11 +40,11 @@ async fn posts_with_the_bot_token_to_the_default_channel() {
     Mock::given(method("POST"))
         .and(path("/api/chat.postMessage"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ok())
+        .respond_with(slack_api_ok())
         .mount(&slack)
         .await;
     let report = notifier(&slack)
-        .handle(&sample("task-oom.json"), soon(), None)
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap();
     assert_eq!(report.delivered, vec!["slack"]);
@@ -101,13 +75,13 @@ async fn retries_rate_limits_and_passing_errors() {
         .mount(&slack)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ok())
+        .respond_with(slack_api_ok())
         .with_priority(3)
         .mount(&slack)
         .await;
     let started = Instant::now();
     notifier(&slack)
-        .handle(&sample("task-oom.json"), soon(), None)
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap();
     assert_eq!(posts(&slack).await.len(), 3);
@@ -125,7 +99,7 @@ async fn invalid_auth_fails_at_once_with_slacks_error() {
         .mount(&slack)
         .await;
     let err = notifier(&slack)
-        .handle(&sample("task-oom.json"), soon(), None)
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap_err();
     assert_eq!(posts(&slack).await.len(), 1, "no retry");
@@ -141,7 +115,7 @@ async fn invalid_auth_fails_at_once_with_slacks_error() {
 
 #[tokio::test]
 async fn a_wrong_routed_channel_falls_back_to_the_default() {
-    use ecs_notifier::{config::EnrichSettings, enrich::Enricher};
+    use ecs_notifier::config::EnrichSettings;
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"channel": "payments-alerts"})))
@@ -150,7 +124,7 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
         .await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"channel": "ops-alerts"})))
-        .respond_with(ok())
+        .respond_with(slack_api_ok())
         .mount(&slack)
         .await;
     // The routing tag comes from the task definition, served by a fake ECS endpoint.
@@ -167,28 +141,26 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
         )
         .mount(&ecs)
         .await;
-    let sdk = support::sdk_config(&ecs.uri()).await;
-    let config = Config::from_vars(
-        [
-            ("SLACK_BOT_TOKEN", TOKEN.to_string()),
-            ("SLACK_CHANNEL", "ops-alerts".to_string()),
-            ("SLACK_API_URL", format!("{}/api", slack.uri())),
-        ]
-        .map(|(k, v)| (k.to_string(), v)),
-    )
-    .unwrap();
-    let enricher = Enricher::with_aws(
-        ecs_notifier::aws::Aws::with_config(sdk, None),
+    let api = format!("{}/api", slack.uri());
+    let config = support::config(&[
+        ("SLACK_BOT_TOKEN", TOKEN),
+        ("SLACK_CHANNEL", "ops-alerts"),
+        ("SLACK_API_URL", &api),
+    ]);
+    let enricher = support::enricher_for(
+        &ecs.uri(),
+        None,
         EnrichSettings {
             log_lines: 0,
             ..EnrichSettings::default()
         },
-    );
+    )
+    .await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
     let report = n
         .handle(
             &sample("task-exit-nonzero.json"),
-            soon(),
+            soon(10),
             Some("123456789012"),
         )
         .await
@@ -209,14 +181,7 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
 
 #[tokio::test]
 async fn a_deployment_is_one_message_updated_in_place() {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "channel": "C0123", "ts": "1763630000.000100"})),
-        )
-        .mount(&slack)
-        .await;
+    let slack = support::server_with(slack_api_ok()).await;
     let n = notifier(&slack);
     let id = "ecs-svc/7286439018245531904";
     let mut started = sample("deployment-in-progress.json");
@@ -226,7 +191,7 @@ async fn a_deployment_is_one_message_updated_in_place() {
     let mut rollback = sample("deployment-rollback.json");
     rollback["detail"]["deploymentId"] = json!(id);
     for event in [&started, &failed, &rollback] {
-        n.handle(event, soon(), None).await.unwrap();
+        n.handle(event, soon(10), None).await.unwrap();
     }
     let calls: Vec<(String, Value)> = slack
         .received_requests()
@@ -284,24 +249,11 @@ async fn a_deployment_is_one_message_updated_in_place() {
 
 #[tokio::test]
 async fn webhook_mode_keeps_deployment_starts_quiet() {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let config = Config::from_vars(
-        [
-            (
-                "SLACK_WEBHOOK_URL",
-                format!("{}/services/T0/B0/x", slack.uri()),
-            ),
-            ("ENRICHMENT", "off".to_string()),
-        ]
-        .map(|(k, v)| (k.to_string(), v)),
-    )
-    .unwrap();
+    let slack = support::server(200, "ok").await;
+    let webhook = format!("{}/services/T0/B0/x", slack.uri());
+    let config = support::config(&[("SLACK_WEBHOOK_URL", &webhook), ("ENRICHMENT", "off")]);
     let n = Notifier::new(&config).unwrap();
-    n.handle(&sample("deployment-in-progress.json"), soon(), None)
+    n.handle(&sample("deployment-in-progress.json"), soon(10), None)
         .await
         .unwrap();
     assert!(slack.received_requests().await.unwrap().is_empty());

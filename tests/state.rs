@@ -4,54 +4,31 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_notifier::aws::Aws;
-use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::state::Table;
-use serde_json::{json, Value};
-use support::Moto;
+use serde_json::json;
+use support::{crash, sample, server, soon, Moto};
 use tokio::time::Instant;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TABLE: &str = "ecs-notifier-state";
 
-fn sample(name: &str) -> Value {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
-
-fn crash(n: usize) -> Value {
-    let mut e = sample("task-oom.json");
-    e["id"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
-    e["detail"]["taskArn"] = json!(format!(
-        "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
-    ));
-    e
-}
-
 /// One instance of the function (its own memory), sharing the table at `aws_endpoint`.
 async fn instance(aws_endpoint: &str, slack: &MockServer, datadog: &MockServer) -> Notifier {
-    let config = Config::from_vars(
-        [
-            (
-                "SLACK_WEBHOOK_URL",
-                format!("{}/services/T0/B0/x", slack.uri()),
-            ),
-            ("DD_API_KEY", "k".to_string()),
-            ("DD_API_URL", datadog.uri()),
-            ("ENRICHMENT", "off".to_string()),
-            ("HTTP_TIMEOUT_MS", "500".to_string()),
-        ]
-        .map(|(k, v)| (k.to_string(), v)),
-    )
-    .unwrap();
+    let webhook = format!("{}/services/T0/B0/x", slack.uri());
+    let dd = datadog.uri();
+    let config = support::config(&[
+        ("SLACK_WEBHOOK_URL", &webhook),
+        ("DD_API_KEY", "k"),
+        ("DD_API_URL", &dd),
+        ("ENRICHMENT", "off"),
+        ("HTTP_TIMEOUT_MS", "500"),
+    ]);
     let aws = Arc::new(Aws::with_config(
         support::sdk_config(aws_endpoint).await,
         None,
@@ -59,19 +36,6 @@ async fn instance(aws_endpoint: &str, slack: &MockServer, datadog: &MockServer) 
     Notifier::new(&config)
         .unwrap()
         .with_state(Table::new(aws, TABLE.to_string()))
-}
-
-async fn server(status: u16) -> MockServer {
-    let s = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status).set_body_string("ok"))
-        .mount(&s)
-        .await;
-    s
-}
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +52,7 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
         )
         .mount(&slack)
         .await;
-    let datadog = server(202).await;
+    let datadog = server(202, "ok").await;
     let (a, b) = (
         instance(&moto.endpoint, &slack, &datadog).await,
         instance(&moto.endpoint, &slack, &datadog).await,
@@ -104,8 +68,8 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
             ][n],
         );
         let (ra, rb) = tokio::join!(
-            a.handle(&event, soon(), None),
-            b.handle(&event, soon(), None)
+            a.handle(&event, soon(10), None),
+            b.handle(&event, soon(10), None)
         );
         let (ra, rb) = (ra.unwrap(), rb.unwrap());
         let posted =
@@ -133,14 +97,14 @@ async fn a_duplicate_delivered_to_two_instances_at_once_alerts_once() {
 async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
     let moto = Moto::start().await;
     support::create_state_table(&moto.endpoint, TABLE).await;
-    let down = server(500).await;
-    let up = server(200).await;
-    let datadog = server(202).await;
+    let down = server(500, "ok").await;
+    let up = server(200, "ok").await;
+    let datadog = server(202, "ok").await;
     let a = instance(&moto.endpoint, &down, &datadog).await;
     let b = instance(&moto.endpoint, &up, &datadog).await;
     let event = sample("task-exit-segfault.json");
-    assert!(a.handle(&event, soon(), None).await.is_err());
-    let report = b.handle(&event, soon(), None).await.unwrap();
+    assert!(a.handle(&event, soon(10), None).await.is_err());
+    let report = b.handle(&event, soon(10), None).await.unwrap();
     assert_eq!(
         report.delivered,
         vec!["slack"],
@@ -153,13 +117,13 @@ async fn a_failed_delivery_is_released_for_the_retry_on_another_instance() {
 async fn flood_windows_are_shared_by_instances() {
     let moto = Moto::start().await;
     support::create_state_table(&moto.endpoint, TABLE).await;
-    let slack = server(200).await;
-    let datadog = server(202).await;
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "ok").await;
     let a = instance(&moto.endpoint, &slack, &datadog).await;
     let b = instance(&moto.endpoint, &slack, &datadog).await;
     for n in 0..8 {
         let which = if n % 2 == 0 { &a } else { &b };
-        which.handle(&crash(n), soon(), None).await.unwrap();
+        which.handle(&crash(n), soon(10), None).await.unwrap();
     }
     assert_eq!(
         slack.received_requests().await.unwrap().len(),
@@ -180,12 +144,12 @@ async fn an_unavailable_table_fails_open() {
         )
         .mount(&ddb)
         .await;
-    let slack = server(200).await;
-    let datadog = server(202).await;
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "ok").await;
     let n = instance(&ddb.uri(), &slack, &datadog).await;
     let started = Instant::now();
     let report = n
-        .handle(&sample("task-oom.json"), soon(), None)
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap();
     assert!(
@@ -203,7 +167,7 @@ async fn an_unavailable_table_fails_open() {
     );
     // Within the process, a duplicate is still caught.
     let again = n
-        .handle(&sample("task-oom.json"), soon(), None)
+        .handle(&sample("task-oom.json"), soon(10), None)
         .await
         .unwrap();
     assert!(again.delivered.is_empty());
@@ -216,15 +180,15 @@ async fn a_check_that_cannot_read_the_jobs_fails_the_invocation() {
     // state and are delivered, but a check cannot work without the table, and says so by
     // failing (the function's error metric and alarm see it).
     let moto = Moto::start().await;
-    let slack = server(200).await;
-    let datadog = server(202).await;
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "ok").await;
     let n = instance(&moto.endpoint, &slack, &datadog).await;
     let check = json!({
         "id": "check-1", "source": "aws.events", "detail-type": "Scheduled Event",
         "time": "2026-11-22T05:00:00Z", "region": "eu-west-1", "account": "123456789012",
         "detail": {}
     });
-    let err = n.handle(&check, soon(), None).await.unwrap_err();
+    let err = n.handle(&check, soon(10), None).await.unwrap_err();
     assert_eq!(err.event_id, "check-1");
     assert_eq!(err.failures.len(), 1);
     assert_eq!(err.failures[0].0, "state");
@@ -237,7 +201,7 @@ async fn a_check_that_cannot_read_the_jobs_fails_the_invocation() {
 
     // With the table, and no job tracked yet: a quiet check.
     support::create_state_table(&moto.endpoint, TABLE).await;
-    let report = n.handle(&check, soon(), None).await.unwrap();
+    let report = n.handle(&check, soon(10), None).await.unwrap();
     assert_eq!(
         (report.kind.as_str(), report.verdict.as_str()),
         ("check", "checked")
@@ -249,18 +213,10 @@ async fn a_check_that_cannot_read_the_jobs_fails_the_invocation() {
 async fn the_check_tells_what_a_quiet_flood_window_held_back() {
     let moto = Moto::start().await;
     support::create_state_table(&moto.endpoint, TABLE).await;
-    let slack = server(200).await;
-    let datadog = server(202).await;
+    let slack = server(200, "ok").await;
+    let datadog = server(202, "ok").await;
     let n = instance(&moto.endpoint, &slack, &datadog).await;
-    let posts = || async {
-        slack
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-            .collect::<Vec<_>>()
-    };
+    let posts = || support::bodies(&slack);
     let at = |minute: i64, second: i64| {
         (chrono::DateTime::parse_from_rfc3339("2026-11-20T10:02:00Z").unwrap()
             + chrono::Duration::seconds(minute * 60 + second))
@@ -270,7 +226,7 @@ async fn the_check_tells_what_a_quiet_flood_window_held_back() {
     for i in 0..5 {
         let mut e = crash(100 + i);
         e["detail"]["stoppedAt"] = json!(at(0, 30 * i as i64));
-        n.handle(&e, soon(), None).await.unwrap();
+        n.handle(&e, soon(10), None).await.unwrap();
     }
     assert_eq!(posts().await.len(), 1);
     let check = |id: &str, time: String| {
@@ -278,12 +234,12 @@ async fn the_check_tells_what_a_quiet_flood_window_held_back() {
                "time": time, "region": "eu-west-1", "account": "123456789012", "detail": {}})
     };
     // 10:11: the window (10:02 to 10:12) is still open: nothing to tell yet.
-    n.handle(&check("c1", at(9, 0)), soon(), None)
+    n.handle(&check("c1", at(9, 0)), soon(10), None)
         .await
         .unwrap();
     assert_eq!(posts().await.len(), 1);
     // 10:13: it ended with four held back and nothing since: the check tells it, once.
-    n.handle(&check("c2", at(11, 0)), soon(), None)
+    n.handle(&check("c2", at(11, 0)), soon(10), None)
         .await
         .unwrap();
     let all = posts().await;
@@ -295,14 +251,14 @@ async fn the_check_tells_what_a_quiet_flood_window_held_back() {
         "{}",
         all[1]
     );
-    n.handle(&check("c3", at(16, 0)), soon(), None)
+    n.handle(&check("c3", at(16, 0)), soon(10), None)
         .await
         .unwrap();
     assert_eq!(posts().await.len(), 2, "told once");
     // The next crash alerts without repeating the four.
     let mut e = crash(200);
     e["detail"]["stoppedAt"] = json!(at(20, 0));
-    n.handle(&e, soon(), None).await.unwrap();
+    n.handle(&e, soon(10), None).await.unwrap();
     let all = posts().await;
     assert_eq!(all.len(), 3);
     assert!(!all[2].contains("since 10:02"), "{}", all[2]);

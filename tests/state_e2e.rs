@@ -15,15 +15,14 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use support::lambda::{expect_response, Lambda, Output, Reported};
-use support::Moto;
+use support::{crash, Moto};
 
 const TABLE: &str = "ecs-notifier-state";
 const SLACK_PATH: &str = "/services/T000/B000/XXXXSECRET";
@@ -138,22 +137,10 @@ async fn invoke_both(
 // Samples
 // ------------------------------------------------------------------------------------------
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn load(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
-}
-
 /// The samples that post to Slack (`"slack": true` in tests/expected/events.json), by file
 /// name, with their expected `kind`.
 fn alerting_samples() -> Vec<(String, String, Value)> {
-    let Value::Object(expected) = load(&root().join("tests/expected/events.json")) else {
-        panic!("tests/expected/events.json is not an object");
-    };
+    let expected = support::expectations();
     let samples: Vec<(String, String, Value)> = expected
         .iter()
         // An update of another sample's stop posts nothing after it: it has a test of its own.
@@ -163,7 +150,7 @@ fn alerting_samples() -> Vec<(String, String, Value)> {
                 .as_str()
                 .unwrap_or_else(|| panic!("{name}: expectation without `kind`"))
                 .to_string();
-            (name.clone(), kind, load(&root().join("events").join(name)))
+            (name.clone(), kind, support::sample(name))
         })
         // Single-event invocations (their response is a report); SQS samples are batches.
         .filter(|(_, _, event)| event.get("Records").is_none())
@@ -183,16 +170,6 @@ fn alerting_samples() -> Vec<(String, String, Value)> {
         .collect();
     assert_eq!(ids.len(), samples.len(), "sample event ids are distinct");
     samples
-}
-
-/// Crash number `n` of the same service (task-oom.json with its own event id and task).
-fn crash(n: usize) -> Value {
-    let mut e = load(&root().join("events/task-oom.json"));
-    e["id"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
-    e["detail"]["taskArn"] = json!(format!(
-        "arn:aws:ecs:eu-west-1:123456789012:task/prod/{n:032x}"
-    ));
-    e
 }
 
 // ------------------------------------------------------------------------------------------
@@ -516,7 +493,7 @@ async fn a_retry_after_a_process_died_mid_delivery_is_not_lost() {
         let extra = [("FLOOD_WINDOW_SECONDS", "0"), ("HTTP_TIMEOUT_MS", "10000")];
         let (mut a, mut b) = two_functions(&moto, &slack, &datadog, &extra).await;
 
-        let event = load(&root().join("events/task-oom.json"));
+        let event = support::sample("task-oom.json");
         let id = event["id"].as_str().expect("event id").to_string();
         a.send("a-0", &event, &id);
         // Kill a once its Slack post is in flight.

@@ -1,12 +1,17 @@
 //! Test support shared by integration tests (`mod support;`): a real `moto_server` per test, an
 //! `SdkConfig` pointing at it, and helpers that seed ECS and CloudWatch Logs through the SDK.
+//! Sample events (`samples`), loopback Slack and Datadog with a `Notifier` on them (`sinks`)
+//! and an `Enricher` (`enrich`) are re-exported here too.
 //!
 //! moto's account is 123456789012; everything here is in eu-west-1.
 // Each integration test compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod enrich;
 pub mod lambda;
 mod moto;
+pub mod samples;
+pub mod sinks;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,8 +25,19 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
+#[allow(unused_imports)] // not every test file enriches
+pub use self::enrich::enricher_for;
 #[allow(unused_imports)] // not every test file starts moto
 pub use self::moto::Moto;
+#[allow(unused_imports)] // nor uses every sample helper
+pub use self::samples::{
+    batch, crash, crash_at, expectations, load, root, sample, sample_files, samples, with_id,
+};
+#[allow(unused_imports)] // nor every sink helper
+pub use self::sinks::{
+    bodies, config, notifier, notifier_at, requests, requests_to, server, server_for, server_with,
+    slack_api_ok, soon,
+};
 
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";
