@@ -131,6 +131,7 @@ fn every_sample_gets_the_specified_verdict() {
                     .unwrap();
                 assert_eq!(stopped.points[0].1, [1.0], "{name}");
                 let tags = &stopped.tags;
+                has_tags(&name, tags, &want);
                 assert!(
                     tags.contains(&format!("result:{}", want["result"].as_str().unwrap())),
                     "{name}: {tags:?}"
@@ -224,6 +225,53 @@ fn every_sample_gets_the_specified_verdict() {
                 }
                 says(&name, &planned, &want);
             }
+            (
+                "hook" | "instance_health" | "instance_state" | "daemon_action"
+                | "daemon_deployment" | "other",
+                _,
+            ) => {
+                let s = &planned.summary;
+                assert_eq!(s.kind, kind, "{name}: kind");
+                assert_eq!(s.verdict, want["verdict"], "{name}: verdict");
+                assert_eq!(s.cause, want["cause"], "{name}: cause");
+                assert_eq!(s.subject, want["subject"], "{name}: subject");
+                assert_eq!(
+                    planned.slack.is_some(),
+                    want["slack"] == true,
+                    "{name}: slack"
+                );
+                assert_eq!(
+                    planned.reply_only,
+                    want["reply_only"] == true,
+                    "{name}: only a reply in a thread"
+                );
+                says(&name, &planned, &want);
+                // Counted once, as a distribution value of 1; no series.
+                let metric = want["metric"].as_str().unwrap();
+                assert!(planned.datadog.series.is_empty(), "{name}: no series");
+                assert_eq!(planned.datadog.distributions.len(), 1, "{name}");
+                assert_eq!(planned.datadog.count_of(metric), 1, "{name}: {metric}");
+                has_tags(&name, &planned.datadog.distributions[0].tags, &want);
+                match want["dd_event"].as_str() {
+                    Some(alert_type) => {
+                        assert_eq!(planned.datadog.events.len(), 1, "{name}: one event");
+                        assert_eq!(planned.datadog.events[0].alert_type, alert_type, "{name}");
+                    }
+                    None => assert!(planned.datadog.events.is_empty(), "{name}: no event"),
+                }
+                assert_eq!(
+                    planned.flood_key.is_some(),
+                    want["flood"] == true,
+                    "{name}: alerts that repeat are flood-controlled"
+                );
+                // Besides the event id, a key of what the event tells (a hook's state, an
+                // instance's status), so a redelivery under a new id is not told twice.
+                let keys = planned.dedupe_keys.len();
+                match kind {
+                    "daemon_action" | "other" => assert_eq!(keys, 1, "{name}"),
+                    _ => assert_eq!(keys, 2, "{name}: {:?}", planned.dedupe_keys),
+                }
+            }
             ("run_task" | "target_failure" | "retirement" | "check", _) => {
                 let s = &planned.summary;
                 assert_eq!(s.kind, kind, "{name}: kind");
@@ -272,7 +320,18 @@ fn every_sample_gets_the_specified_verdict() {
             ),
         }
     }
-    assert_eq!(kinds.len(), 8, "samples cover every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 14, "samples cover every kind: {kinds:?}");
+}
+
+/// The metric carries every tag the expectation's `tags` lists.
+fn has_tags(name: &str, tags: &[String], want: &Value) {
+    for t in want["tags"].as_array().into_iter().flatten() {
+        let t = t.as_str().unwrap();
+        assert!(
+            tags.iter().any(|have| have == t),
+            "{name}: tag {t} in {tags:?}"
+        );
+    }
 }
 
 /// The Slack message says every text the expectation's `says` lists (as escaped mrkdwn).

@@ -228,13 +228,18 @@ struct Want {
     launch_failed: Option<f64>,
     /// The duration metrics and values, when any duration is known.
     durations: BTreeMap<&'static str, f64>,
+    /// Other kinds' one count (`ecs.deployment.hooks`, `ecs.instance.health_changes`, …).
+    counted: Option<String>,
     event_alert_type: Option<String>,
 }
 
 impl Want {
     /// Whether the event's metrics go to Datadog (all counts are distributions).
     fn distributions(&self) -> bool {
-        self.stopped || self.launch_failed.is_some() || !self.durations.is_empty()
+        self.stopped
+            || self.launch_failed.is_some()
+            || !self.durations.is_empty()
+            || self.counted.is_some()
     }
 }
 
@@ -256,10 +261,12 @@ fn want(name: &str, expected: &Value) -> Want {
         }
     }
     Want {
-        slack: expected["slack"].as_bool() == Some(true),
+        // A reply that has no thread to go in (webhook mode) is not posted.
+        slack: expected["slack"].as_bool() == Some(true) && expected["reply_only"] != true,
         stopped,
         launch_failed: expected["launch_failed"].as_f64(),
         durations,
+        counted: expected["metric"].as_str().map(String::from),
         event_alert_type: match kind {
             "deployment" => Some(
                 expected["alert_type"]
@@ -268,7 +275,7 @@ fn want(name: &str, expected: &Value) -> Want {
                     .to_string(),
             ),
             "retirement" => Some("warning".to_string()),
-            _ => None,
+            _ => expected["dd_event"].as_str().map(String::from),
         },
     }
 }
@@ -380,10 +387,30 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
             (None, None) => {}
             (got, want) => panic!("{name}: launch_failed {got:?}, expected {want:?}: {body}"),
         }
+        // Another kind's one count, with the tags the expectation lists.
+        match (
+            &want.counted,
+            seen.get(want.counted.as_deref().unwrap_or("-")),
+        ) {
+            (Some(metric), Some(values)) => {
+                assert_eq!(values, &[1.0], "{name}: {metric} counts one: {body}");
+                for tag in expected["tags"].as_array().into_iter().flatten() {
+                    let tag = tag.as_str().unwrap_or_default().to_string();
+                    assert!(
+                        tags[metric].contains(&tag),
+                        "{name}: {metric} lacks tag {tag}: {body}"
+                    );
+                }
+            }
+            (None, _) => {}
+            (Some(metric), None) => panic!("{name}: no {metric}: {body}"),
+        }
         let durations: BTreeMap<&str, f64> = seen
             .iter()
             .filter(|(m, _)| {
-                m.as_str() != "ecs.task.stops" && m.as_str() != "ecs.task.launch_failures"
+                m.as_str() != "ecs.task.stops"
+                    && m.as_str() != "ecs.task.launch_failures"
+                    && Some(m.as_str()) != want.counted.as_deref()
             })
             .map(|(m, v)| {
                 assert_eq!(v.len(), 1, "{name}: one {m} value: {body}");
@@ -669,9 +696,13 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
             .filter(|v| v.get("update_of").is_none() && pred(v))
             .count()
     };
-    let slack_true = count(&|v| v["slack"].as_bool() == Some(true));
-    let counted = count(&|v| v["kind"] == "task_stopped" || v["launch_failed"].is_number());
-    let datadog_events = count(&|v| v["kind"] == "deployment" || v["kind"] == "retirement");
+    let slack_true = count(&|v| v["slack"].as_bool() == Some(true) && v["reply_only"] != true);
+    let counted = count(&|v| {
+        v["kind"] == "task_stopped" || v["launch_failed"].is_number() || v["metric"].is_string()
+    });
+    let datadog_events = count(&|v| {
+        v["kind"] == "deployment" || v["kind"] == "retirement" || v["dd_event"].is_string()
+    });
     let totals = Seen::now(&slack, &datadog).await;
     assert_eq!(
         totals.slack.len(),
@@ -682,12 +713,12 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     assert_eq!(
         totals.distributions.len(),
         counted,
-        "distribution posts == task_stopped and launch failure samples"
+        "distribution posts == samples with a count (stops, launch failures, other kinds)"
     );
     assert_eq!(
         totals.events.len(),
         datadog_events,
-        "Datadog events == deployment and retirement samples"
+        "Datadog events == deployment, retirement and dd_event samples"
     );
 
     // 4. The process still serves a new, valid event after the bad ones.

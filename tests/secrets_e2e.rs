@@ -596,8 +596,9 @@ async fn app_mode_never_shows_a_secret() {
             auth == Some(bearer.as_str())
         );
         let body: Value = serde_json::from_slice(&r.body).expect("Web API JSON");
-        let channel = if r.url.path() == "/api/chat.update" {
-            "C1" // the channel id chat.postMessage answered with
+        // An edit, and a reply in a thread, go to the channel id chat.postMessage answered with.
+        let channel = if r.url.path() == "/api/chat.update" || body.get("thread_ts").is_some() {
+            "C1"
         } else {
             "alerts"
         };

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 use super::budget::{why, within, Why};
 use crate::aws::Clients;
 use crate::judge::enrichment::{
-    AwsLogs, ContainerDef, ContainerHealth, DeploymentInfo, ServiceInfo, TaskDefinitionInfo,
+    AwsLogs, ContainerDef, ContainerHealth, DeploymentInfo, ServiceDeploymentInfo, ServiceInfo,
+    TaskDefinitionInfo,
 };
 use crate::state::memory::{lock, Cache};
 
@@ -156,6 +157,127 @@ impl EcsLookups {
             })
             .collect())
     }
+}
+
+/// The service deployment of a service that failed or is rolling back: the most recent one
+/// ListServiceDeployments names (a rollback's or a failure's first), with its details from
+/// DescribeServiceDeployments and its revisions' task definitions from DescribeServiceRevisions.
+pub async fn service_deployment(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+    deadline: Instant,
+) -> Result<ServiceDeploymentInfo, Why> {
+    let op = "ecs:ListServiceDeployments";
+    let listed = within(deadline, op, async {
+        let mut call = clients
+            .ecs
+            .list_service_deployments()
+            .service(service)
+            .max_results(10);
+        if !cluster.is_empty() {
+            call = call.cluster(cluster);
+        }
+        call.send().await.map_err(|e| why(op, &e))
+    })
+    .await?;
+    let mut briefs: Vec<_> = listed.service_deployments().iter().collect();
+    briefs.sort_by_key(|b| std::cmp::Reverse(b.created_at().map(|t| (t.secs(), t.subsec_nanos()))));
+    let troubled = |status: &str| {
+        status.starts_with("ROLLBACK") || matches!(status, "STOPPED" | "STOP_REQUESTED")
+    };
+    let brief = briefs
+        .iter()
+        .find(|b| b.status().is_some_and(|s| troubled(s.as_str())))
+        .or(briefs.first())
+        .ok_or_else(|| format!("{op}: no service deployment of {service}"))?;
+    let arn = brief
+        .service_deployment_arn()
+        .ok_or_else(|| format!("{op}: a deployment without an ARN"))?
+        .to_string();
+    let op = "ecs:DescribeServiceDeployments";
+    let described = within(deadline, op, async {
+        clients
+            .ecs
+            .describe_service_deployments()
+            .service_deployment_arns(&arn)
+            .send()
+            .await
+            .map_err(|e| why(op, &e))
+    })
+    .await?;
+    let deployment = described
+        .service_deployments()
+        .first()
+        .ok_or_else(|| format!("{op}: {arn} not described"))?;
+    let mut info = ServiceDeploymentInfo {
+        arn: arn.clone(),
+        status: deployment.status().map(|s| s.as_str().to_string()),
+        status_reason: deployment.status_reason().map(String::from),
+        strategy: deployment
+            .deployment_configuration()
+            .and_then(|c| c.strategy())
+            .map(|s| s.as_str().to_string()),
+        lifecycle_stage: deployment.lifecycle_stage().map(|s| s.as_str().to_string()),
+        triggered_alarms: deployment
+            .alarms()
+            .map(|a| a.triggered_alarm_names().to_vec())
+            .unwrap_or_default(),
+        circuit_breaker: deployment
+            .deployment_circuit_breaker()
+            .filter(|c| c.status().is_some_and(|s| s.as_str() != "DISABLED"))
+            .map(|c| (c.failure_count(), c.threshold())),
+        rollback_reason: deployment
+            .rollback()
+            .and_then(|r| r.reason())
+            .map(String::from),
+        rollback_to: deployment
+            .rollback()
+            .and_then(|r| r.service_revision_arn())
+            .map(String::from),
+        target: deployment
+            .target_service_revision()
+            .and_then(|r| r.arn())
+            .map(String::from),
+    };
+    // The revisions' task definitions say more than their ARNs.
+    let revisions: Vec<String> = [&info.rollback_to, &info.target]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if !revisions.is_empty() {
+        let op = "ecs:DescribeServiceRevisions";
+        let answer = within(deadline, op, async {
+            clients
+                .ecs
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(revisions))
+                .send()
+                .await
+                .map_err(|e| why(op, &e))
+        })
+        .await;
+        if let Ok(answer) = answer {
+            let definition = |arn: &Option<String>| {
+                let arn = arn.as_deref()?;
+                answer
+                    .service_revisions()
+                    .iter()
+                    .find(|r| r.service_revision_arn() == Some(arn))
+                    .and_then(|r| r.task_definition())
+                    .map(String::from)
+            };
+            let (rollback, target) = (definition(&info.rollback_to), definition(&info.target));
+            if rollback.is_some() {
+                info.rollback_to = rollback;
+            }
+            if target.is_some() {
+                info.target = target;
+            }
+        }
+    }
+    Ok(info)
 }
 
 /// The parts of a DescribeTaskDefinition answer alerts use.

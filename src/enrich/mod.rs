@@ -68,7 +68,30 @@ impl Enricher {
                 let td = failure.task_definition.as_deref();
                 self.for_launch(env, td, own_account, deadline).await
             }
-            Event::RunTask(..) | Event::Retirement(..) | Event::Check(_) => Enrichment::default(),
+            // A hook's service: its routing tags (who approves, where it posts).
+            Event::Hook(env, hook) if !hook.service().is_empty() => {
+                let place = ServiceRef {
+                    service: hook.service().to_string(),
+                    cluster: hook.cluster().to_string(),
+                };
+                self.service_tags(
+                    env,
+                    hook.service_arn.as_deref(),
+                    &place,
+                    own_account,
+                    deadline,
+                )
+                .await
+            }
+            Event::RunTask(..)
+            | Event::Retirement(..)
+            | Event::Check(_)
+            | Event::Hook(..)
+            | Event::InstanceHealth(..)
+            | Event::InstanceState(..)
+            | Event::DaemonAction(..)
+            | Event::DaemonDeployment(..)
+            | Event::Other(..) => Enrichment::default(),
         }
     }
 
@@ -304,20 +327,38 @@ impl Enricher {
                 return out;
             }
         };
+        let id = deployment.deployment_id.as_deref().unwrap_or("");
+        let reason = deployment.reason.as_deref().unwrap_or("");
+        // A deployment that failed or rolls back: what the service deployment APIs tell
+        // (alarms, circuit breaker, rollback), looked up beside the service.
+        let troubled = deployment.event_name.as_deref() == Some("SERVICE_DEPLOYMENT_FAILED")
+            || reason.to_ascii_lowercase().contains("rolling back");
         // Deployments change by the minute: always ask.
-        let service = match self
-            .ecs
-            .service(&clients, &place.cluster, &place.service, false, deadline)
-            .await
-        {
+        let (service, details) = tokio::join!(
+            self.ecs
+                .service(&clients, &place.cluster, &place.service, false, deadline),
+            async {
+                match troubled {
+                    true => Some(
+                        ecs::service_deployment(&clients, &place.cluster, &place.service, deadline)
+                            .await,
+                    ),
+                    false => None,
+                }
+            }
+        );
+        match details {
+            Some(Ok(info)) => out.service_deployment = Some(info),
+            Some(Err(e)) => out.skipped.push(e),
+            None => {}
+        }
+        let service = match service {
             Ok(s) => s,
             Err(e) => {
                 out.skipped.push(e);
                 return out;
             }
         };
-        let id = deployment.deployment_id.as_deref().unwrap_or("");
-        let reason = deployment.reason.as_deref().unwrap_or("");
         out.rollback_to = rollback_target(reason)
             .and_then(|target| service.deployment(target))
             .and_then(|d| d.task_definition.clone());
@@ -341,13 +382,32 @@ impl Enricher {
         own_account: Option<&str>,
         deadline: Instant,
     ) -> Enrichment {
-        let mut out = Enrichment::default();
         let event_type = action.event_type.as_deref().unwrap_or("");
         let place = action.service_ref(env);
         if !matches!(event_type, "WARN" | "ERROR") || place.service.is_empty() {
-            return out;
+            return Enrichment::default();
         }
-        let region = region_of(env, action.cluster_arn.as_deref());
+        self.service_tags(
+            env,
+            action.cluster_arn.as_deref(),
+            &place,
+            own_account,
+            deadline,
+        )
+        .await
+    }
+
+    /// A service's tags (routing, mentions), from the short-lived cache.
+    async fn service_tags(
+        &self,
+        env: &Envelope,
+        arn_hint: Option<&str>,
+        place: &ServiceRef,
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Enrichment {
+        let mut out = Enrichment::default();
+        let region = region_of(env, arn_hint);
         match self.clients(env, &region, own_account, deadline).await {
             Ok(clients) => match self
                 .ecs

@@ -39,19 +39,30 @@ impl Notifier {
                 .map(|p| log.delivered(&p.dedupe_keys))
                 .collect()
         };
+        let threads = self.threads_of(&plans).await;
+        let parcels: Vec<Parcel<'_>> = plans
+            .iter()
+            .zip(&threads)
+            .map(|(plan, thread)| {
+                let mut parcel = plan.parcel();
+                // A reply with nothing to reply to (or no app mode to reply in) posts nothing.
+                if plan.reply_only && (thread.is_none() || !self.sinks.is_app()) {
+                    parcel.slack = None;
+                }
+                parcel
+            })
+            .collect();
         // The same event twice in one batch (at-least-once delivery into the queue): the first
         // copy delivers, the others are duplicates of it.
         let mut identities = std::collections::HashSet::new();
         for (k, plan) in plans.iter().enumerate() {
             if let Some(identity) = plan.dedupe_keys.last() {
                 if !identities.insert(identity.as_str()) {
-                    already[k].extend(self.sinks.parts(&plan.parcel()));
+                    already[k].extend(self.sinks.parts(&parcels[k]));
                 }
             }
         }
-        let (mine, blocked) = self.claim(&plans, &mut already, deadline).await;
-        let threads = self.threads_of(&plans).await;
-        let parcels: Vec<Parcel<'_>> = plans.iter().map(|p| p.parcel()).collect();
+        let (mine, blocked) = self.claim(&plans, &parcels, &mut already, deadline).await;
         let mut outcomes = self
             .sinks
             .deliver(&parcels, &already, &threads, deadline, pace)
@@ -119,6 +130,7 @@ impl Notifier {
     pub(super) async fn claim(
         &self,
         plans: &[&Outgoing],
+        parcels: &[Parcel<'_>],
         already: &mut [BTreeSet<&'static str>],
         deadline: Instant,
     ) -> (Vec<bool>, Vec<Vec<&'static str>>) {
@@ -134,7 +146,7 @@ impl Notifier {
                 let identity = plan.dedupe_keys.last()?;
                 let parts: Vec<&'static str> = self
                     .sinks
-                    .parts(&plan.parcel())
+                    .parts(&parcels[k])
                     .into_iter()
                     .filter(|p| !already[k].contains(p))
                     .collect();
@@ -189,7 +201,7 @@ impl Notifier {
     pub(super) async fn threads_of(&self, plans: &[&Outgoing]) -> Vec<Option<Posted>> {
         let mut out = Vec::new();
         for plan in plans {
-            let Some(id) = &plan.thread else {
+            let Some(id) = plan.thread.as_ref().or(plan.reply_to.as_ref()) else {
                 out.push(None);
                 continue;
             };
@@ -207,7 +219,8 @@ impl Notifier {
         out
     }
 
-    /// Remembers where deployment messages were posted (in memory, and in the table).
+    /// Remembers where deployment messages, and messages later ones reply to, were posted (in
+    /// memory, and in the table).
     pub(super) async fn remember_threads(
         &self,
         plans: &[&Outgoing],
@@ -215,16 +228,19 @@ impl Notifier {
         outcomes: &[Outcome],
     ) {
         for ((plan, before), outcome) in plans.iter().zip(before).zip(outcomes) {
-            let (Some(id), Some(posted)) = (&plan.thread, &outcome.posted) else {
+            let Some(posted) = &outcome.posted else {
                 continue;
             };
-            if before.as_ref() == Some(posted) {
-                continue;
-            }
-            lock(&self.threads).insert(id.clone(), posted.clone());
-            if let Some(table) = &self.table {
-                if let Err(err) = table.set_thread(id, posted, Utc::now()).await {
-                    tracing::warn!(error = %err, "could not record the deployment's message in the state table");
+            let keys = [plan.thread.as_ref(), plan.remember_as.as_ref()];
+            for id in keys.into_iter().flatten() {
+                if plan.thread.as_ref() == Some(id) && before.as_ref() == Some(posted) {
+                    continue;
+                }
+                lock(&self.threads).insert(id.clone(), posted.clone());
+                if let Some(table) = &self.table {
+                    if let Err(err) = table.set_thread(id, posted, Utc::now()).await {
+                        tracing::warn!(error = %err, "could not record where a message is in the state table");
+                    }
                 }
             }
         }

@@ -54,6 +54,16 @@ fn host(region: &str) -> String {
     }
 }
 
+/// An EC2 instance's page in the EC2 console.
+pub fn ec2_instance_url(region: &str, instance_id: &str) -> String {
+    format!(
+        "{}/ec2/home?region={}#InstanceDetails:instanceId={}",
+        host(region),
+        encode(region),
+        encode(instance_id)
+    )
+}
+
 /// The task's page in the ECS console.
 pub fn task_url(region: &str, cluster: &str, task_id: &str) -> String {
     format!(

@@ -58,15 +58,28 @@ pub fn plan(
     if let Some(td) = td {
         fields.push(("Task definition".into(), td.name()));
     }
-    if rollback {
-        let target = enrichment
-            .rollback_to
-            .as_deref()
-            .map(|arn| {
-                let (family, rev) = arn::family_revision(arn);
-                rev.map(|r| format!("{family}:{r}"))
-                    .unwrap_or_else(|| family.to_string())
-            })
+    let details = enrichment.service_deployment.as_ref();
+    let revision_name = |arn: &str| {
+        let (family, rev) = arn::family_revision(arn);
+        rev.map(|r| format!("{family}:{r}"))
+            .unwrap_or_else(|| arn::last_segment(arn).to_string())
+    };
+    if let Some(d) = details {
+        let mut how = d.strategy.clone().unwrap_or_default();
+        if let Some(stage) = &d.lifecycle_stage {
+            how = format!("{how} · stage {stage}")
+                .trim_start_matches(" · ")
+                .to_string();
+        }
+        if !how.is_empty() {
+            fields.push(("Strategy".into(), how));
+        }
+    }
+    if rollback || details.is_some_and(|d| d.rollback_to.is_some()) {
+        let target = details
+            .and_then(|d| d.rollback_to.as_deref())
+            .map(revision_name)
+            .or_else(|| enrichment.rollback_to.as_deref().map(revision_name))
             .or_else(|| rollback_target(reason).map(String::from));
         if let Some(target) = target {
             fields.push(("Rolling back to".into(), target));
@@ -112,6 +125,36 @@ pub fn plan(
             label: "Reason".into(),
             body: Body::Text(reason.to_string()),
         });
+    }
+    if let Some(d) = details {
+        if let Some(why) = d.rollback_reason.as_ref().or(d.status_reason.as_ref()) {
+            sections.push(Section {
+                label: "Why, says the service deployment".into(),
+                body: Body::Text(why.clone()),
+            });
+        }
+        if !d.triggered_alarms.is_empty() {
+            sections.push(Section {
+                label: "Alarms that triggered".into(),
+                body: Body::Items(
+                    d.triggered_alarms
+                        .iter()
+                        .map(|a| Item {
+                            lead: a.clone(),
+                            text: String::new(),
+                        })
+                        .collect(),
+                ),
+            });
+        }
+        if let Some((failed, threshold)) = d.circuit_breaker {
+            sections.push(Section {
+                label: "Circuit breaker".into(),
+                body: Body::Text(format!(
+                    "{failed} task(s) failed to start, of a threshold of {threshold}."
+                )),
+            });
+        }
     }
     if severity == Severity::Failure {
         sections.push(Section {

@@ -93,6 +93,30 @@ impl ServiceInfo {
     }
 }
 
+/// What the service deployment APIs tell of a deployment that failed or is rolling back
+/// (ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceDeploymentInfo {
+    pub arn: String,
+    /// `ROLLBACK_IN_PROGRESS`, `STOPPED`, …
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    /// `ROLLING`, `BLUE_GREEN`, `LINEAR`, `CANARY`.
+    pub strategy: Option<String>,
+    /// `POST_TEST_TRAFFIC_SHIFT`, `BAKE_TIME`, …
+    pub lifecycle_stage: Option<String>,
+    /// The CloudWatch alarms that triggered the rollback.
+    pub triggered_alarms: Vec<String>,
+    /// The circuit breaker's failed tasks and threshold, when it watches the deployment.
+    pub circuit_breaker: Option<(i32, i32)>,
+    pub rollback_reason: Option<String>,
+    /// The task definition of the revision rolled back to (else the revision's ARN).
+    pub rollback_to: Option<String>,
+    /// The task definition of the revision being deployed.
+    pub target: Option<String>,
+}
+
 /// The health a stopped task's container last reported (DescribeTasks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerHealth {
@@ -122,6 +146,8 @@ pub struct Enrichment {
     pub logs: Vec<LogTail>,
     /// For a rollback: the task definition rolled back to.
     pub rollback_to: Option<String>,
+    /// For a deployment that failed or rolls back: what the service deployment APIs tell.
+    pub service_deployment: Option<ServiceDeploymentInfo>,
     /// What could not be looked up, and why (for the log line).
     pub skipped: Vec<String>,
     /// For a missed-run check: the jobs the state table tracks.

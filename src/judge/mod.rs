@@ -3,12 +3,16 @@
 //! One planner per kind of event; no I/O happens here.
 
 pub mod console;
+pub mod daemon;
 pub mod dead_letter;
 pub mod deployment;
 pub mod enrichment;
 pub mod flood;
 pub mod held_back;
+pub mod hook;
+pub mod instance;
 pub mod jobs;
+pub mod other;
 pub mod outgoing;
 pub mod placement;
 pub mod retirement;
@@ -18,6 +22,7 @@ pub mod service_action;
 pub mod stops;
 pub mod task;
 pub mod words;
+pub mod xid;
 
 use chrono::{DateTime, Utc};
 
@@ -51,6 +56,9 @@ pub fn judge(
     });
     let mut thread = None;
     let mut thread_message = None;
+    let mut reply_to = None;
+    let mut reply_only = false;
+    let mut remember_as = None;
     let (summary, mut notice, datadog) = match event {
         Event::Task(env, task) => {
             if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
@@ -63,8 +71,65 @@ pub fn judge(
                 deployment::plan(env, deployment, enrichment, now);
             thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
             thread_message = Some(render::render(&notice));
+            // A service's latest deployment message: its hooks' notices reply there.
+            let place = crate::source::ServiceRef::locate(env, None, None);
+            remember_as = Some(format!("service:{}/{}", place.cluster, place.service));
             (summary, Some(notice).filter(|_| posts), datadog)
         }
+        Event::Hook(env, hook) => {
+            if let (Some(id), Some(name)) = (&hook.hook_id, &hook.event_name) {
+                dedupe_keys.push(format!("hook:{id}:{name}"));
+            }
+            reply_to = Some(format!("service:{}/{}", hook.cluster(), hook.service()));
+            hook::plan(env, hook, now)
+        }
+        Event::InstanceHealth(env, health) => {
+            let arn = health.container_instance_arn.clone().unwrap_or_default();
+            let changed = health
+                .health_checks
+                .iter()
+                .filter_map(|c| c.last_status_change)
+                .max()
+                .map(|t| t.timestamp())
+                .unwrap_or_default();
+            let status = health.overall_status.as_deref().unwrap_or("");
+            dedupe_keys.push(format!("instance-health:{arn}:{status}@{changed}"));
+            match status {
+                // The impairment alert is remembered; the return to OK replies in its thread.
+                "IMPAIRED" => remember_as = Some(format!("instance:{arn}")),
+                _ => {
+                    reply_to = Some(format!("instance:{arn}"));
+                    reply_only = true;
+                }
+            }
+            instance::plan_health(env, health, now)
+        }
+        Event::InstanceState(env, state) => {
+            let arn = state.container_instance_arn.as_deref().unwrap_or("");
+            match (state.status.as_deref(), state.version) {
+                // A status is told once, however many changes of the instance repeat it.
+                (Some(status), _) if status != "ACTIVE" => {
+                    dedupe_keys.push(format!("instance-status:{arn}:{status}"))
+                }
+                (_, Some(version)) => dedupe_keys.push(format!("instance:{arn}#{version}")),
+                _ => {}
+            }
+            instance::plan_state(env, state, now)
+        }
+        Event::DaemonAction(env, action) => daemon::plan_action(env, action, now),
+        Event::DaemonDeployment(env, deployment) => {
+            let (summary, notice, posts, datadog) = daemon::plan_deployment(env, deployment, now);
+            thread = deployment
+                .daemon_deployment_arn
+                .clone()
+                .filter(|id| !id.is_empty());
+            if let (Some(id), Some(name)) = (&thread, &deployment.event_name) {
+                dedupe_keys.push(format!("daemon-deployment:{id}:{name}"));
+            }
+            thread_message = Some(render::render(&notice));
+            (summary, Some(notice).filter(|_| posts), datadog)
+        }
+        Event::Other(env, other) => other::plan(env, other, now),
         Event::ServiceAction(env, action) => service_action::plan(env, action),
         Event::RunTask(env, call) => {
             if let Some(id) = call.event_id.as_deref().filter(|id| !id.is_empty()) {
@@ -88,8 +153,10 @@ pub fn judge(
     if notify == Notify::None {
         notice = None;
     }
+    // A failure pings the people the tags name; so does a deployment waiting for approval.
+    let awaits = matches!(event, Event::Hook(_, h) if h.event_name.as_deref() == Some("HOOK_AWAITING_ACTION"));
     if let Some(n) = notice.as_mut() {
-        if n.severity == Severity::Failure {
+        if n.severity == Severity::Failure || awaits {
             n.mentions = route
                 .mentions
                 .iter()
@@ -130,6 +197,19 @@ pub fn judge(
                 _ => format!("dlq/{}/{}", failure.launcher.name(), summary.cause),
             })
         }
+        (Some(n), Event::InstanceHealth(_, health)) if n.severity == Severity::Failure => Some(
+            format!("{}/{}/impaired", health.cluster(), health.instance()),
+        ),
+        (Some(_), Event::DaemonAction(_, action)) => {
+            let (daemon, cluster) = action.place();
+            Some(format!("{cluster}/daemon:{daemon}/{}", summary.cause))
+        }
+        (Some(_), Event::Other(_, other)) => Some(format!(
+            "{}/{}/other:{}",
+            other.cluster(),
+            other.subject(),
+            summary.cause
+        )),
         _ => None,
     };
     let at = match event {
@@ -138,6 +218,11 @@ pub fn judge(
         Event::ServiceAction(env, a) => a.created_at.or(env.time),
         Event::RunTask(env, call) => call.event_time.or(env.time),
         Event::Retirement(env, _) | Event::TargetFailure(env, _) | Event::Check(env) => env.time,
+        Event::Hook(env, h) => h.updated_at.or(env.time),
+        Event::InstanceState(env, s) => s.updated_at.or(env.time),
+        Event::DaemonAction(env, a) => a.created_at.or(env.time),
+        Event::DaemonDeployment(env, d) => d.updated_at.or(env.time),
+        Event::InstanceHealth(env, _) | Event::Other(env, _) => env.time,
     };
     if notify == Notify::None {
         thread_message = None;
@@ -156,5 +241,8 @@ pub fn judge(
         datadog,
         dedupe_keys,
         edit: None,
+        reply_to,
+        reply_only,
+        remember_as,
     }
 }

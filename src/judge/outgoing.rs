@@ -63,6 +63,13 @@ pub struct Outgoing {
     /// App mode: the posted Slack message this plan's message replaces in place (a fuller
     /// STOPPED update completing the alert of its task's stop), instead of a new post.
     pub edit: Option<Posted>,
+    /// App mode: the key of a remembered message to reply in (a service's latest deployment
+    /// message, an instance's impairment alert), instead of a message of its own.
+    pub reply_to: Option<String>,
+    /// With `reply_to`: post nothing when there is no such message (or no app mode).
+    pub reply_only: bool,
+    /// App mode: remember where this message lands under this key, for later replies.
+    pub remember_as: Option<String>,
 }
 
 impl Outgoing {
@@ -89,6 +96,9 @@ impl Outgoing {
             flood_key: None,
             at,
             edit: None,
+            reply_to: None,
+            reply_only: false,
+            remember_as: None,
         }
     }
 
@@ -140,6 +150,7 @@ impl Outgoing {
                     .as_ref()
                     .is_some_and(|n| matches!(n.severity, Severity::Failure | Severity::Warning)),
             edit: self.edit.as_ref(),
+            reply: self.reply_to.is_some(),
             datadog: &self.datadog,
         }
     }

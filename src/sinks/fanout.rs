@@ -303,6 +303,12 @@ impl Sinks {
                 } else if app && plan.thread.is_some() {
                     self.post_thread(&target, message, threads[i].as_ref(), plan.loud, deadline)
                         .await
+                } else if let (true, true, Some(existing), Target::Channel { api, .. }) =
+                    (app, plan.reply, threads[i].as_ref(), &target)
+                {
+                    api.reply(&self.client, existing, message, deadline)
+                        .await
+                        .map(Some)
                 } else {
                     self.post(&target, message, deadline).await
                 };

@@ -20,5 +20,8 @@ pub struct Parcel<'a> {
     pub loud: bool,
     /// App mode: the posted message this one replaces in place, instead of a new post.
     pub edit: Option<&'a Posted>,
+    /// App mode: a reply in the thread of the known message (handed to the fan-out with it),
+    /// else a post of its own.
+    pub reply: bool,
     pub datadog: &'a Submission,
 }

@@ -38,6 +38,26 @@ pub fn task_cluster(arn: &str) -> Option<&str> {
     Some(cluster).filter(|c| !c.is_empty())
 }
 
+/// The cluster of a container instance ARN in the new format `…:container-instance/<cluster>/<id>`.
+pub fn instance_cluster(arn: &str) -> Option<&str> {
+    let rest = resource(arn).strip_prefix("container-instance/")?;
+    let (cluster, _) = rest.split_once('/')?;
+    Some(cluster).filter(|c| !c.is_empty())
+}
+
+/// The cluster of a daemon ARN `…:daemon/<cluster>/<name>`.
+pub fn daemon_cluster(arn: &str) -> Option<&str> {
+    let rest = resource(arn).strip_prefix("daemon/")?;
+    let (cluster, _) = rest.split_once('/')?;
+    Some(cluster).filter(|c| !c.is_empty())
+}
+
+/// The service of a service deployment ARN `…:service-deployment/<cluster>/<service>/<id>`.
+pub fn deployment_service(arn: &str) -> Option<&str> {
+    let rest = resource(arn).strip_prefix("service-deployment/")?;
+    rest.split('/').nth(1).filter(|s| !s.is_empty())
+}
+
 /// The service name from `…:service/<cluster>/<name>` (or the old `…:service/<name>`).
 pub fn service_name(arn: &str) -> Option<&str> {
     let res = resource(arn);

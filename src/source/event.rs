@@ -7,10 +7,14 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::cloudtrail::ApiCall;
+use super::daemon::{DaemonAction, DaemonDeployment};
 use super::dead_letter::TargetFailure;
 use super::ecs::{Deployment, ServiceAction, ServiceRef, Task};
 use super::envelope::Envelope;
 use super::health::{Affected, HealthEvent};
+use super::hook::Hook;
+use super::instance::{InstanceHealth, InstanceState};
+use super::other::OtherEcs;
 
 /// Why an input could not be read as an ECS event this function handles.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -55,6 +59,18 @@ pub enum Event {
     TargetFailure(Envelope, Box<TargetFailure>),
     /// The periodic missed-run check (an EventBridge schedule's `Scheduled Event`).
     Check(Envelope),
+    /// A deployment lifecycle hook changed status.
+    Hook(Envelope, Box<Hook>),
+    /// A container instance's health changed.
+    InstanceHealth(Envelope, Box<InstanceHealth>),
+    /// A container instance's state changed (status, agent connection, resources).
+    InstanceState(Envelope, Box<InstanceState>),
+    /// A managed daemon's service action (a daemon task that cannot start).
+    DaemonAction(Envelope, Box<DaemonAction>),
+    /// A managed daemon's deployment changed state.
+    DaemonDeployment(Envelope, Box<DaemonDeployment>),
+    /// An `aws.ecs` event of a kind this function does not know.
+    Other(Envelope, Box<OtherEcs>),
 }
 
 impl Event {
@@ -67,7 +83,13 @@ impl Event {
             | Event::RunTask(e, _)
             | Event::Retirement(e, _)
             | Event::TargetFailure(e, _)
-            | Event::Check(e) => e,
+            | Event::Check(e)
+            | Event::Hook(e, _)
+            | Event::InstanceHealth(e, _)
+            | Event::InstanceState(e, _)
+            | Event::DaemonAction(e, _)
+            | Event::DaemonDeployment(e, _)
+            | Event::Other(e, _) => e,
         }
     }
 
@@ -106,6 +128,18 @@ impl Event {
                     .unwrap_or_else(|| f.launcher.name()),
             ),
             Event::Check(_) => (String::new(), String::new()),
+            Event::Hook(_, hook) => (hook.cluster().to_string(), hook.service().to_string()),
+            Event::InstanceHealth(_, h) => (h.cluster().to_string(), String::new()),
+            Event::InstanceState(_, s) => (s.cluster().to_string(), String::new()),
+            Event::DaemonAction(_, a) => {
+                let (daemon, cluster) = a.place();
+                (cluster, daemon)
+            }
+            Event::DaemonDeployment(_, d) => {
+                let (daemon, cluster) = d.place();
+                (cluster, daemon)
+            }
+            Event::Other(_, o) => (o.cluster().to_string(), o.subject().to_string()),
         }
     }
 }
@@ -160,6 +194,31 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
             envelope,
             ServiceAction::deserialize(detail).unwrap_or_default(),
         ),
+        ("aws.ecs", "ECS Hook State Change") => Event::Hook(
+            envelope,
+            Box::new(Hook::deserialize(detail).unwrap_or_default()),
+        ),
+        ("aws.ecs", "ECS Container Instance Health Change") => Event::InstanceHealth(
+            envelope,
+            Box::new(InstanceHealth::deserialize(detail).unwrap_or_default()),
+        ),
+        ("aws.ecs", "ECS Container Instance State Change") => Event::InstanceState(
+            envelope,
+            Box::new(InstanceState::deserialize(detail).unwrap_or_default()),
+        ),
+        ("aws.ecs", "ECS Daemon Service Action") => Event::DaemonAction(
+            envelope,
+            Box::new(DaemonAction::deserialize(detail).unwrap_or_default()),
+        ),
+        ("aws.ecs", "ECS Daemon Deployment State Change") => Event::DaemonDeployment(
+            envelope,
+            Box::new(DaemonDeployment::deserialize(detail).unwrap_or_default()),
+        ),
+        // What ECS adds next: its warnings and errors still reach people.
+        ("aws.ecs", _) => Event::Other(
+            envelope,
+            Box::new(OtherEcs::deserialize(detail).unwrap_or_default()),
+        ),
         (_, other) => return Err(DecodeError::OtherDetailType(other.to_string())),
     };
     Ok(decoded)
@@ -193,13 +252,15 @@ mod tests {
             ))
         );
         assert_eq!(
-            decode(
-                &json!({"source":"aws.ecs","detail-type":"ECS Container Instance State Change","detail":{}})
-            ),
-            Err(DecodeError::OtherDetailType(
-                "ECS Container Instance State Change".into()
-            ))
+            decode(&json!({"source":"aws.health","detail-type":"Something","detail":{}})),
+            Err(DecodeError::OtherDetailType("Something".into()))
         );
+        assert!(matches!(
+            decode(
+                &json!({"source":"aws.ecs","detail-type":"ECS Something New","detail":{"eventType":"ERROR"}})
+            ),
+            Ok(Event::Other(..))
+        ));
         assert_eq!(
             decode(&json!({"source":"aws.ecs","detail-type":"ECS Task State Change","detail":"x"})),
             Err(DecodeError::DetailNotAnObject)

@@ -21,6 +21,16 @@ pub trait Scalar: Sized {
     fn from_i64(_: i64) -> Option<Self> {
         None
     }
+    /// From a JSON boolean.
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+}
+
+impl Scalar for bool {
+    fn from_bool(b: bool) -> Option<Self> {
+        Some(b)
+    }
 }
 
 impl Scalar for String {
@@ -62,8 +72,8 @@ impl<'de, T: Scalar> Visitor<'de> for ScalarVisitor<T> {
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(None)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(T::from_bool(v))
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)

@@ -7,12 +7,16 @@
 
 pub mod arn;
 pub mod cloudtrail;
+pub mod daemon;
 pub mod dead_letter;
 pub mod ecs;
 pub mod envelope;
 pub mod event;
 pub mod health;
+pub mod hook;
+pub mod instance;
 pub mod lenient;
+pub mod other;
 pub mod payload;
 
 pub use ecs::{Container, Deployment, ServiceAction, ServiceRef, Task};

@@ -12,6 +12,7 @@ pub enum Cause {
     StartFailure,
     SpotInterruption,
     Infrastructure,
+    InstanceDraining,
     StopTimeout,
     ExitNonzero,
     Deployment,
@@ -23,7 +24,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, for documentation and tests.
-    pub const ALL: [Cause; 15] = [
+    pub const ALL: [Cause; 16] = [
         Cause::OutOfMemory,
         Cause::ContainerHealthCheck,
         Cause::ElbHealthCheck,
@@ -32,6 +33,7 @@ impl Cause {
         Cause::StartFailure,
         Cause::SpotInterruption,
         Cause::Infrastructure,
+        Cause::InstanceDraining,
         Cause::StopTimeout,
         Cause::ExitNonzero,
         Cause::Deployment,
@@ -52,6 +54,7 @@ impl Cause {
             Cause::StartFailure => "start_failure",
             Cause::SpotInterruption => "spot_interruption",
             Cause::Infrastructure => "infrastructure",
+            Cause::InstanceDraining => "instance_draining",
             Cause::StopTimeout => "stop_timeout",
             Cause::ExitNonzero => "exit_nonzero",
             Cause::Deployment => "deployment",
@@ -75,6 +78,9 @@ impl Cause {
             Cause::StartFailure => "failed to start",
             Cause::SpotInterruption => "was interrupted: Spot capacity was reclaimed",
             Cause::Infrastructure => "was stopped by AWS for infrastructure reasons",
+            Cause::InstanceDraining => {
+                "was stopped because its instance was drained (not an application failure)"
+            }
             Cause::StopTimeout => "ignored SIGTERM and was killed when asked to stop",
             Cause::ExitNonzero => "exited with an error",
             Cause::Deployment => "was replaced or scaled in by its service",
@@ -96,6 +102,7 @@ impl Cause {
             Cause::StartFailure => "Task failed to start",
             Cause::SpotInterruption => "Spot interruption",
             Cause::Infrastructure => "Stopped by AWS",
+            Cause::InstanceDraining => "Stopped by instance draining",
             Cause::StopTimeout => "Killed after stop timeout",
             Cause::ExitNonzero => "Container exited with an error",
             Cause::Deployment => "Replaced by deployment or scale-in",
@@ -131,6 +138,9 @@ impl Cause {
                 "The job lost its run to a Spot interruption. Retry it, or run it on on-demand capacity if it cannot be interrupted."
             }
             Cause::Infrastructure => "AWS stopped the task; run it again.",
+            Cause::InstanceDraining => {
+                "ECS drained the instance the job ran on (Managed Instances are replaced regularly, from day 14 at the latest, and when impaired), so the job lost its run. Run it again, and give jobs a retry strategy or make them resumable."
+            }
             Cause::StopTimeout => {
                 "The container did not exit within stopTimeout after SIGTERM (30 s by default) and was killed. Handle SIGTERM, or raise stopTimeout."
             }

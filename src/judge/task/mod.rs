@@ -105,6 +105,9 @@ fn task_metrics(
     if let Some(schedule) = verdict.trigger.schedule() {
         tags.push(tag("schedule", schedule));
     }
+    if let Some(provider) = &task.capacity_provider_name {
+        tags.push(tag("capacity_provider", provider));
+    }
     tags.push(tag("result", verdict.outcome.as_str()));
     tags.push(tag("cause", verdict.cause.as_str()));
     let tags: Tags = tags.into();

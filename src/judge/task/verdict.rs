@@ -191,6 +191,15 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
             Outcome::Failure
         };
         (outcome, Cause::SpotInterruption)
+    } else if contains_ci(stopped_reason, "stopped during instance draining") {
+        // Managed Instances drain their instances regularly; AWS documents the stop reason
+        // (in the AWS Batch guide) but no stop code, so it is judged from the reason alone.
+        let outcome = if trigger.is_service() {
+            Outcome::Expected
+        } else {
+            Outcome::Failure
+        };
+        (outcome, Cause::InstanceDraining)
     } else if stop_code == "TerminationNotice" || stop_code == "InfrastructureHealth" {
         let outcome = if trigger.is_service() {
             Outcome::Expected

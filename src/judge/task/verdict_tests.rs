@@ -121,6 +121,35 @@ fn spot_is_expected_for_services_only() {
 }
 
 #[test]
+fn instance_draining_is_judged_from_the_reason_whatever_the_code() {
+    // AWS documents the stop reason of a Managed Instances drain, not its stop code.
+    for code in [
+        "",
+        "ServiceSchedulerInitiated",
+        "UserInitiated",
+        "EssentialContainerExited",
+        "TerminationNotice",
+    ] {
+        for exit in [Some(0), Some(143), Some(137), None] {
+            let c = vec![container("app", exit, None)];
+            let reason = "Task stopped during instance draining";
+            let svc = task(code, reason, "service:api", c.clone());
+            assert_eq!(
+                verdict(&svc),
+                (Outcome::Expected, Cause::InstanceDraining),
+                "{code} {exit:?}"
+            );
+            let job = task(code, reason, "family:job", c);
+            assert_eq!(
+                verdict(&job),
+                (Outcome::Failure, Cause::InstanceDraining),
+                "{code} {exit:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn success_allows_sidecars_stopped_by_sigterm() {
     let t = task(
         "EssentialContainerExited",
