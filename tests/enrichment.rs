@@ -834,3 +834,158 @@ fn stopped_tags(planned: &ecs_notifier::judge::Outgoing) -> Vec<String> {
         .map(|d| d.tags.to_vec())
         .unwrap_or_default()
 }
+
+/// A blue/green deployment whose alarm fired in its bake time: the service deployment APIs
+/// name the alarm, the circuit breaker's count, the rollback's reason and target, and the
+/// strategy and stage. (moto does not serve these calls: a fake ECS endpoint on loopback.)
+#[tokio::test]
+async fn a_rollback_names_alarms_circuit_breaker_reason_and_target() {
+    let cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod";
+    let service = "arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout-api";
+    let deployments = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/checkout-api";
+    let revisions = "arn:aws:ecs:eu-west-1:123456789012:service-revision/prod/checkout-api";
+    let troubled = format!("{deployments}/NRjKfy3PMc5fqh1TlC0Ek");
+    let fake = fake_aws(vec![
+        (&format!("{ECS}.DescribeServices"), no_service()),
+        (
+            &format!("{ECS}.ListServiceDeployments"),
+            aws_json(json!({"serviceDeployments": [
+                {"serviceDeploymentArn": format!("{deployments}/older"), "serviceArn": service,
+                 "clusterArn": cluster, "status": "SUCCESSFUL", "createdAt": 1763600000.0},
+                {"serviceDeploymentArn": troubled, "serviceArn": service, "clusterArn": cluster,
+                 "status": "ROLLBACK_IN_PROGRESS", "createdAt": 1763735900.5}
+            ]})),
+        ),
+        (
+            &format!("{ECS}.DescribeServiceDeployments"),
+            aws_json(json!({"failures": [], "serviceDeployments": [{
+                "serviceDeploymentArn": troubled, "serviceArn": service, "clusterArn": cluster,
+                "status": "ROLLBACK_IN_PROGRESS",
+                "statusReason": "Service deployment rolled back because of alarm",
+                "lifecycleStage": "BAKE_TIME",
+                "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 10},
+                "alarms": {"status": "TRIGGERED", "alarmNames": ["checkout-5xx", "checkout-p99"],
+                           "triggeredAlarmNames": ["checkout-5xx"]},
+                "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 2,
+                                             "threshold": 10},
+                "rollback": {"reason": "Rolled back: CloudWatch alarm checkout-5xx is in ALARM",
+                             "serviceRevisionArn": format!("{revisions}/1111"),
+                             "startedAt": 1763736000.0},
+                "targetServiceRevision": {"arn": format!("{revisions}/2222"),
+                                          "requestedTaskCount": 4, "runningTaskCount": 4,
+                                          "pendingTaskCount": 0},
+                "sourceServiceRevisions": [{"arn": format!("{revisions}/1111")}]
+            }]})),
+        ),
+        (
+            &format!("{ECS}.DescribeServiceRevisions"),
+            aws_json(json!({"failures": [], "serviceRevisions": [
+                {"serviceRevisionArn": format!("{revisions}/1111"), "serviceArn": service,
+                 "clusterArn": cluster,
+                 "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:41"},
+                {"serviceRevisionArn": format!("{revisions}/2222"), "serviceArn": service,
+                 "clusterArn": cluster,
+                 "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:42"}
+            ]})),
+        ),
+    ])
+    .await;
+    let enricher = enricher_for(&fake.uri(), None, EnrichSettings::default()).await;
+    let (enrichment, planned) =
+        enrich_and_plan(&enricher, &sample("deployment-rollback.json")).await;
+
+    let details = enrichment
+        .service_deployment
+        .as_ref()
+        .expect("service deployment read");
+    assert_eq!(
+        details.arn, troubled,
+        "the deployment in trouble, not the latest listed"
+    );
+    assert_eq!(details.triggered_alarms, ["checkout-5xx"]);
+    assert_eq!(details.circuit_breaker, Some((2, 10)));
+    let text = planned.slack.as_ref().unwrap().texts().join("\n");
+    for says in [
+        "BLUE_GREEN · stage BAKE_TIME",
+        "*Service deployment*\nNRjKfy3PMc5fqh1TlC0Ek",
+        "*Rolling back to*\ncheckout-api:41",
+        "Rolled back: CloudWatch alarm checkout-5xx is in ALARM",
+        "*Alarms that triggered*\n• `checkout-5xx`",
+        "2 task(s) failed to start, of a threshold of 10.",
+        "/ecs/v2/clusters/prod/services/checkout-api/deployments?region=eu-west-1",
+    ] {
+        assert!(text.contains(says), "says {says}: {text}");
+    }
+    assert!(
+        !text.contains("checkout-p99"),
+        "an alarm that did not fire: {text}"
+    );
+
+    // What was asked: the service's deployments, then the one in trouble, then its revisions.
+    let received = fake.received_requests().await.unwrap();
+    let asked = |target: &str| -> Vec<Value> {
+        received
+            .iter()
+            .filter(|r| {
+                r.headers.get("x-amz-target").and_then(|v| v.to_str().ok())
+                    == Some(&format!("{ECS}.{target}"))
+            })
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    };
+    let listed = asked("ListServiceDeployments");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["service"], "checkout-api");
+    assert_eq!(listed[0]["cluster"], "prod");
+    assert_eq!(
+        asked("DescribeServiceDeployments")[0]["serviceDeploymentArns"],
+        json!([troubled])
+    );
+    let mut revisions_asked: Vec<String> = asked("DescribeServiceRevisions")[0]
+        ["serviceRevisionArns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    revisions_asked.sort();
+    assert_eq!(
+        revisions_asked,
+        [format!("{revisions}/1111"), format!("{revisions}/2222")]
+    );
+}
+
+/// Without permission for the service deployment APIs (an older IAM policy), the rollback is
+/// still told, with what the event says.
+#[tokio::test]
+async fn a_rollback_without_service_deployment_access_is_still_told() {
+    let fake = fake_aws(vec![
+        (&format!("{ECS}.DescribeServices"), no_service()),
+        (
+            &format!("{ECS}.ListServiceDeployments"),
+            aws_error(
+                "AccessDeniedException",
+                "not authorized to perform: ecs:ListServiceDeployments",
+            ),
+        ),
+    ])
+    .await;
+    let enricher = enricher_for(&fake.uri(), None, EnrichSettings::default()).await;
+    let (enrichment, planned) =
+        enrich_and_plan(&enricher, &sample("deployment-rollback.json")).await;
+    assert!(enrichment.service_deployment.is_none());
+    assert!(
+        enrichment
+            .skipped
+            .iter()
+            .any(|s| s.contains("ecs:ListServiceDeployments")),
+        "{:?}",
+        enrichment.skipped
+    );
+    let text = planned.slack.as_ref().unwrap().texts().join("\n");
+    assert!(
+        text.contains("*Rolling back to*\necs-svc/1234567890123456789"),
+        "{text}"
+    );
+    assert!(!text.contains("Service deployment*"), "{text}");
+}

@@ -96,6 +96,25 @@ fn field_name() -> impl Strategy<Value = String> {
         Just("messageAttributes".to_string()),
         Just("stringValue".to_string()),
         Just("Records".to_string()),
+        // Hooks, container instances, daemons.
+        Just("hookId".to_string()),
+        Just("hookType".to_string()),
+        Just("lifecycleStage".to_string()),
+        Just("expiresAt".to_string()),
+        Just("serviceDeploymentArn".to_string()),
+        Just("overallStatus".to_string()),
+        Just("healthChecks".to_string()),
+        Just("type".to_string()),
+        Just("status".to_string()),
+        Just("statusReason".to_string()),
+        Just("agentConnected".to_string()),
+        Just("containerInstanceArn".to_string()),
+        Just("ec2InstanceId".to_string()),
+        Just("daemonArn".to_string()),
+        Just("daemonDeploymentArn".to_string()),
+        Just("failureType".to_string()),
+        Just("capacityProviderName".to_string()),
+        Just("version".to_string()),
         "[a-zA-Z]{1,12}",
     ]
 }
@@ -226,7 +245,7 @@ proptest! {
 
     #[test]
     fn mutated_samples_render_safely(
-        index in 0usize..64,
+        index in 0usize..1024,
         choices in prop::collection::vec((any::<u8>(), json_value()), 1..6),
         rounds in 1usize..4,
     ) {
@@ -239,12 +258,19 @@ proptest! {
     }
 
     #[test]
-    fn event_text_in_every_field_is_escaped(index in 0usize..64, text in nasty_string()) {
+    fn event_text_in_every_field_is_escaped(index in 0usize..1024, text in nasty_string()) {
         let all = samples();
         let mut event = all[index % all.len()].clone();
         if let Some(detail) = event.get_mut("detail").and_then(Value::as_object_mut) {
-            for key in ["stoppedReason", "group", "startedBy", "stopCode", "reason", "eventName", "availabilityZone", "launchType"] {
+            for key in ["stoppedReason", "group", "startedBy", "stopCode", "reason", "eventName", "availabilityZone", "launchType",
+                        "statusReason", "lifecycleStage", "hookType", "failureType", "capacityProviderName", "ec2InstanceId", "status"] {
                 detail.insert(key.to_string(), Value::from(text.clone()));
+            }
+            if let Some(checks) = detail.get_mut("healthChecks").and_then(Value::as_array_mut) {
+                for c in checks {
+                    c["type"] = Value::from(text.clone());
+                    c["statusReason"] = Value::from(text.clone());
+                }
             }
             if let Some(containers) = detail.get_mut("containers").and_then(Value::as_array_mut) {
                 for c in containers {
@@ -258,7 +284,7 @@ proptest! {
     }
 
     #[test]
-    fn event_text_in_any_string_is_escaped(index in 0usize..64, text in nasty_string()) {
+    fn event_text_in_any_string_is_escaped(index in 0usize..1024, text in nasty_string()) {
         let all = samples();
         let mut event = all[index % all.len()].clone();
         inject(&mut event, &text, "");

@@ -74,6 +74,14 @@ pub fn plan(
         if !how.is_empty() {
             fields.push(("Strategy".into(), how));
         }
+        // The console has no documented address for one service deployment: its id, to find
+        // on the service's Deployments tab (linked below).
+        if !d.arn.is_empty() {
+            fields.push((
+                "Service deployment".into(),
+                arn::last_segment(&d.arn).to_string(),
+            ));
+        }
     }
     if rollback || details.is_some_and(|d| d.rollback_to.is_some()) {
         let target = details

@@ -199,7 +199,7 @@ impl Sinks {
             match api.update(client, posted, message, deadline).await {
                 Ok(_) => {
                     if loud {
-                        api.reply(client, posted, message, deadline).await?;
+                        api.reply(client, posted, message, true, deadline).await?;
                     }
                     return Ok(Some(posted.clone()));
                 }
@@ -306,7 +306,9 @@ impl Sinks {
                 } else if let (true, true, Some(existing), Target::Channel { api, .. }) =
                     (app, plan.reply, threads[i].as_ref(), &target)
                 {
-                    api.reply(&self.client, existing, message, deadline)
+                    // A failure or warning is also shown in the channel; a return to normal
+                    // stays in the thread.
+                    api.reply(&self.client, existing, message, plan.loud, deadline)
                         .await
                         .map(Some)
                 } else {

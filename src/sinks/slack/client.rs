@@ -123,15 +123,18 @@ impl SlackApi {
             .await
     }
 
-    /// A reply in the thread of `posted` (notifies, where an edit does not).
+    /// A reply in the thread of `posted` (notifies, where an edit does not); `broadcast`: also
+    /// shown in the channel (`reply_broadcast`), for news that needs someone.
     pub async fn reply(
         &self,
         client: &Client,
         posted: &Posted,
         message: &Message,
+        broadcast: bool,
         deadline: Instant,
     ) -> Result<Posted, SendError> {
-        self.post_message(client, &posted.channel, Some(&posted.ts), message, deadline)
+        let thread = Some((posted.ts.as_str(), broadcast));
+        self.post_message(client, &posted.channel, thread, message, deadline)
             .await
     }
 
@@ -139,7 +142,7 @@ impl SlackApi {
         &self,
         client: &Client,
         channel: &str,
-        thread_ts: Option<&str>,
+        thread: Option<(&str, bool)>,
         message: &Message,
         deadline: Instant,
     ) -> Result<Posted, SendError> {
@@ -150,8 +153,11 @@ impl SlackApi {
             "unfurl_links": false,
             "unfurl_media": false,
         });
-        if let Some(ts) = thread_ts {
+        if let Some((ts, broadcast)) = thread {
             body["thread_ts"] = json!(ts);
+            if broadcast {
+                body["reply_broadcast"] = json!(true);
+            }
         }
         self.call(client, "chat.postMessage", body, deadline).await
     }
