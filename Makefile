@@ -71,10 +71,12 @@ export SAM_TRANSLATE
 
 # Both shapes: cfn-lint cannot be given parameter values, so the same two checks run again on
 # a copy whose parameter defaults turn the optional parts on (the state table with its missed-run
-# check, the buffer queue, the launch-failure and retirement rules, the target-failure queue).
+# check, the buffer queue, the launch-failure, retirement, container-instance-state and
+# unknown-event rules, the target-failure queue).
 SHAPE_ON        := target/sam/template-on.json
 SHAPE_ON_PARAMS := StateTable=true BufferQueue=true LaunchFailureAlerts=true RetirementWarnings=true \
-	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)'
+	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)' InstanceStateEvents=true \
+	UnknownEcsEvents=true
 define SET_DEFAULTS
 import json, sys
 from samtranslator.yaml_helper import yaml_parse
@@ -95,6 +97,7 @@ lint-template: tools
 	$(VENV)/bin/cfn-lint $(SHAPE_ON) --append-rules cfn_lint_serverless.rules
 	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" $(SHAPE_ON) $(SHAPE_ON:.json=.translated.json)
 	$(VENV)/bin/cfn-lint $(SHAPE_ON:.json=.translated.json) --append-rules cfn_lint_serverless.rules
+	$(PY) scripts/check-rules $(SAM_TRANSLATED) $(SHAPE_ON:.json=.translated.json)
 
 # ---- Lambda package and deployment --------------------------------------------------------
 # `make build` produces target/lambda/ecs-notifier/bootstrap.zip (a `bootstrap` for
