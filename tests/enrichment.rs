@@ -989,3 +989,73 @@ async fn a_rollback_without_service_deployment_access_is_still_told() {
     );
     assert!(!text.contains("Service deployment*"), "{text}");
 }
+
+/// Container instances and daemons carry routing tags of their own: an impaired instance's
+/// alert goes where its tags say and pings whom they name; a muted daemon posts nothing. Each
+/// resource's tags are read once a minute, however many events name it.
+#[tokio::test]
+async fn instance_and_daemon_alerts_follow_their_own_tags() {
+    let instance =
+        "arn:aws:ecs:eu-west-1:123456789012:container-instance/gpu-batch/a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let daemon = "arn:aws:ecs:eu-west-1:123456789012:daemon/prod/node-exporter";
+    let server = MockServer::start().await;
+    for (arn, tags) in [
+        (
+            instance,
+            json!([{"key": "ecs-notifier:slack-channel", "value": "gpu-oncall"},
+                   {"key": "ecs-notifier:mention", "value": "@here"}]),
+        ),
+        (
+            daemon,
+            json!([{"key": "ecs-notifier:notify", "value": "none"}]),
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(header(
+                "x-amz-target",
+                format!("{ECS}.ListTagsForResource").as_str(),
+            ))
+            .and(wiremock::matchers::body_partial_json(
+                json!({"resourceArn": arn}),
+            ))
+            .respond_with(aws_json(json!({ "tags": tags })))
+            .mount(&server)
+            .await;
+    }
+    let enricher = enricher_for(&server.uri(), None, EnrichSettings::default()).await;
+
+    let (enrichment, planned) =
+        enrich_and_plan(&enricher, &sample("instance-health-gpu-impaired.json")).await;
+    assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
+    assert_eq!(planned.slack_channel.as_deref(), Some("gpu-oncall"));
+    let message = planned.slack.as_ref().expect("an impaired instance alerts");
+    assert!(
+        message.texts().join("\n").contains("<!here>"),
+        "{message:?}"
+    );
+
+    for name in [
+        "daemon-task-start-impaired.json",
+        "daemon-deployment-rollback-failed.json",
+    ] {
+        let (enrichment, planned) = enrich_and_plan(&enricher, &sample(name)).await;
+        assert!(
+            enrichment.skipped.is_empty(),
+            "{name}: {:?}",
+            enrichment.skipped
+        );
+        assert!(
+            planned.slack.is_none(),
+            "{name}: muted by the daemon's tags"
+        );
+        assert!(!planned.datadog.is_empty(), "{name}: still counted");
+    }
+    // Again, within the minute: from the cache.
+    enrich_and_plan(&enricher, &sample("daemon-task-creation-failed.json")).await;
+    let calls = server.received_requests().await.unwrap();
+    let asked: Vec<String> = calls
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["resourceArn"].to_string())
+        .collect();
+    assert_eq!(asked.len(), 2, "one lookup per resource: {asked:?}");
+}

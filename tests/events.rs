@@ -499,3 +499,34 @@ fn a_refused_launch_and_its_dead_letter_share_a_flood_window() {
         Some("dlq/invoice-export-hourly/InvalidParameterException")
     );
 }
+
+/// `events/README.md` lists every sample, in a table row that names where its shape comes
+/// from (a page under one of its sections, or what the row itself says), and nothing else.
+#[test]
+fn every_sample_names_its_source_in_the_events_readme() {
+    let readme = std::fs::read_to_string(support::root().join("events/README.md")).unwrap();
+    let samples: BTreeSet<String> = support::samples().into_iter().map(|(n, _)| n).collect();
+    let mut listed = BTreeSet::new();
+    let mut section_has_page = false;
+    for line in readme.lines() {
+        if line.starts_with("## ") {
+            section_has_page = false;
+        }
+        if line.starts_with("Page") && line.contains("](https://") {
+            section_has_page = true;
+        }
+        let Some(row) = line.strip_prefix("| `") else {
+            continue;
+        };
+        let name = &row[..row.find('`').unwrap()];
+        assert!(listed.insert(name.to_string()), "{name} listed twice");
+        assert!(
+            section_has_page || line.contains("](https://"),
+            "{name}: no page named for it"
+        );
+    }
+    assert_eq!(
+        listed, samples,
+        "events/README.md lists exactly the samples"
+    );
+}

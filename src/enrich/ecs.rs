@@ -1,5 +1,6 @@
 //! The ECS lookups: task definitions (cached per revision for the process), services (tags and
-//! deployments, cached a minute for tasks), and the health a stopped task's containers reported.
+//! deployments, cached a minute for tasks), container instances' and daemons' tags (a minute),
+//! and the health a stopped task's containers reported.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,10 +20,14 @@ use crate::state::memory::{lock, Cache};
 /// How long service tags and deployments are reused for task and service-action events.
 const SERVICE_TTL: Duration = Duration::from_secs(60);
 
+/// A resource's tags, as key and value.
+type Tags = Vec<(String, String)>;
+
 /// The ECS lookups and their caches, kept across warm invocations.
 pub struct EcsLookups {
     task_definitions: Mutex<Cache<Arc<TaskDefinitionInfo>>>,
     services: Mutex<Cache<Arc<ServiceInfo>>>,
+    tags: Mutex<Cache<Arc<Tags>>>,
 }
 
 impl Default for EcsLookups {
@@ -30,6 +35,7 @@ impl Default for EcsLookups {
         Self {
             task_definitions: Mutex::new(Cache::new(256, None)),
             services: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),
+            tags: Mutex::new(Cache::new(256, Some(SERVICE_TTL))),
         }
     }
 }
@@ -122,6 +128,37 @@ impl EcsLookups {
         });
         lock(&self.services).insert(key, info.clone());
         Ok(info)
+    }
+
+    /// ListTagsForResource of a container instance or a daemon, cached like services.
+    pub async fn tags(
+        &self,
+        clients: &Clients,
+        arn: &str,
+        deadline: Instant,
+    ) -> Result<Arc<Tags>, Why> {
+        if let Some(hit) = lock(&self.tags).get(arn) {
+            return Ok(hit);
+        }
+        let op = "ecs:ListTagsForResource";
+        let out = within(deadline, op, async {
+            clients
+                .ecs
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| why(op, &e))
+        })
+        .await?;
+        let tags = Arc::new(
+            out.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect(),
+        );
+        lock(&self.tags).insert(arn.to_string(), Arc::clone(&tags));
+        Ok(tags)
     }
 
     /// DescribeTasks: the health each container last reported.

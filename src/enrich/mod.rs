@@ -83,14 +83,27 @@ impl Enricher {
                 )
                 .await
             }
+            // An impaired instance, a daemon's failure or deployment notice: the resource's
+            // routing tags (every daemon deployment state: in app mode each edits the deployment's
+            // message). A return to OK replies in its alert's thread; state changes post nothing.
+            Event::InstanceHealth(env, h) if h.overall_status.as_deref() == Some("IMPAIRED") => {
+                let arn = h.container_instance_arn.as_deref();
+                self.resource_tags(env, arn, own_account, deadline).await
+            }
+            Event::DaemonAction(env, a) => {
+                let arn = a.daemon_arn.as_deref();
+                self.resource_tags(env, arn, own_account, deadline).await
+            }
+            Event::DaemonDeployment(env, d) => {
+                let arn = d.daemon_arn.as_deref();
+                self.resource_tags(env, arn, own_account, deadline).await
+            }
             Event::RunTask(..)
             | Event::Retirement(..)
             | Event::Check(_)
             | Event::Hook(..)
             | Event::InstanceHealth(..)
             | Event::InstanceState(..)
-            | Event::DaemonAction(..)
-            | Event::DaemonDeployment(..)
             | Event::Other(..) => Enrichment::default(),
         }
     }
@@ -398,6 +411,28 @@ impl Enricher {
     }
 
     /// A service's tags (routing, mentions), from the short-lived cache.
+    async fn resource_tags(
+        &self,
+        env: &Envelope,
+        arn: Option<&str>,
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Enrichment {
+        let mut out = Enrichment::default();
+        let Some(arn) = arn.filter(|a| a.starts_with("arn:")) else {
+            return out;
+        };
+        let region = region_of(env, Some(arn));
+        match self.clients(env, &region, own_account, deadline).await {
+            Ok(clients) => match self.ecs.tags(&clients, arn, deadline).await {
+                Ok(tags) => out.resource_tags = tags.to_vec(),
+                Err(e) => out.skipped.push(e),
+            },
+            Err(e) => out.skipped.push(e),
+        }
+        out
+    }
+
     async fn service_tags(
         &self,
         env: &Envelope,

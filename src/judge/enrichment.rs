@@ -148,6 +148,8 @@ pub struct Enrichment {
     pub rollback_to: Option<String>,
     /// For a deployment that failed or rolls back: what the service deployment APIs tell.
     pub service_deployment: Option<ServiceDeploymentInfo>,
+    /// The tags of the container instance or daemon an event is about.
+    pub resource_tags: Vec<(String, String)>,
     /// What could not be looked up, and why (for the log line).
     pub skipped: Vec<String>,
     /// For a missed-run check: the jobs the state table tracks.
@@ -155,11 +157,13 @@ pub struct Enrichment {
 }
 
 impl Enrichment {
-    /// Tags for routing: the task definition's, then the service's (which win).
+    /// Tags for routing: the task definition's, then the service's (which win); for container
+    /// instance and daemon events, the resource's own.
     pub fn tags(&self) -> Vec<(&str, &str)> {
         let td = self.task_definition.iter().flat_map(|t| t.tags.iter());
         let svc = self.service.iter().flat_map(|s| s.tags.iter());
         td.chain(svc)
+            .chain(self.resource_tags.iter())
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
