@@ -7,10 +7,12 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::judge::group::{self, GroupState, Grouping};
 use crate::judge::jobs::missed_run;
 use crate::judge::stops::{superseded, Standing, StopKey, StopRecord};
 use crate::judge::{judge, Enrichment, Options, Outgoing};
 use crate::sinks::slack::preview::preview;
+use crate::sinks::slack::{render, Message};
 use crate::source::{events, DecodeError, Event};
 
 /// How to print.
@@ -64,9 +66,85 @@ fn datadog_lines(plan: &Outgoing) -> String {
     out
 }
 
-/// The task stops a run of `render` has seen, across its files, as a warm function keeps them:
-/// a later STOPPED update of a task shows as superseded.
-pub type Stops = HashMap<String, StopRecord>;
+/// What a run of `render` remembers across its files, as a warm function does: the task stops
+/// it has seen (a later STOPPED update of a task shows as superseded) and its incident groups
+/// (the failures past the threshold show as grouped).
+#[derive(Debug, Default)]
+pub struct Ledger {
+    stops: HashMap<String, StopRecord>,
+    groups: Vec<(String, GroupState)>,
+    grouping: Option<Grouping>,
+}
+
+impl Ledger {
+    /// A ledger that groups incidents with `grouping` (`None`: not at all).
+    pub fn new(grouping: Option<Grouping>) -> Self {
+        Ledger {
+            grouping,
+            ..Ledger::default()
+        }
+    }
+
+    /// Admits `plan`'s failure into its group, as the function does in webhook mode.
+    fn group(&mut self, plan: &mut Outgoing) {
+        let (Some(settings), Some(about)) = (self.grouping, plan.group.clone()) else {
+            return;
+        };
+        if plan.slack.is_none() {
+            return;
+        }
+        let destination = (plan.slack_route.as_deref(), plan.slack_channel.as_deref());
+        let key = about.key(destination.1.or(destination.0).unwrap_or(""));
+        let event = plan.dedupe_keys.last().cloned().unwrap_or_default();
+        let at = plan.at.unwrap_or_else(Utc::now);
+        let known = self.groups.iter().position(|(k, _)| *k == key);
+        let state = known.map(|i| &self.groups[i].1);
+        let (admission, next) = group::admit(state, &about, destination, &event, at, settings);
+        let Some(next) = next else {
+            return;
+        };
+        plan.apply_group(&key, &next, settings, admission, false);
+        match known {
+            Some(i) => self.groups[i].1 = next,
+            None => self.groups.push((key, next)),
+        }
+    }
+
+    /// Each group that grouped failures, with its grouped message as it stands now (what app
+    /// mode shows after its edits).
+    pub fn grouped(&self) -> Vec<(&str, Message)> {
+        let Some(settings) = self.grouping else {
+            return Vec::new();
+        };
+        self.groups
+            .iter()
+            .filter(|(_, g)| g.opened_with > 0)
+            .map(|(key, g)| {
+                (
+                    key.as_str(),
+                    render(&group::notice(g, settings.window, false)),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The incident grouping `render` applies: `GROUP_WINDOW_SECONDS` and `GROUP_THRESHOLD` as the
+/// function reads them.
+pub fn grouping_from_env() -> Result<Option<Grouping>, String> {
+    let vars: Vec<(String, String)> = ["GROUP_WINDOW_SECONDS", "GROUP_THRESHOLD"]
+        .iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    let (window, threshold) = crate::config::grouping(|name| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok((!window.is_zero()).then(|| Grouping {
+        window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(5)),
+        threshold,
+    }))
+}
 
 /// Renders one event (already parsed JSON) in the chosen format, with recorded enrichment.
 pub fn render_value(
@@ -75,7 +153,7 @@ pub fn render_value(
     enrichment: &Enrichment,
     options: &Options,
     format: Format,
-    stops: &mut Stops,
+    ledger: &mut Ledger,
 ) -> String {
     let events = events(value);
     let several = events.len() > 1;
@@ -88,7 +166,7 @@ pub fn render_value(
         };
         if let Ok(Event::Task(envelope, task)) = &event {
             if let Some(key) = StopKey::of(envelope, task) {
-                match Standing::of(stops.get(&key.task_arn), &key) {
+                match Standing::of(ledger.stops.get(&key.task_arn), &key) {
                     Standing::Superseded(record) => {
                         let why = superseded(&record, &key);
                         out.push_str(&match format {
@@ -100,13 +178,15 @@ pub fn render_value(
                         continue;
                     }
                     Standing::First => {
-                        stops.insert(key.task_arn.clone(), key.record());
+                        ledger.stops.insert(key.task_arn.clone(), key.record());
                     }
                     Standing::Again => {}
                 }
             }
         }
-        out.push_str(&render_event(&name, event, enrichment, options, format));
+        out.push_str(&render_event(
+            &name, event, enrichment, options, format, ledger,
+        ));
     }
     out
 }
@@ -117,6 +197,7 @@ fn render_event(
     enrichment: &Enrichment,
     options: &Options,
     format: Format,
+    ledger: &mut Ledger,
 ) -> String {
     let event = match event {
         Ok(event) => event,
@@ -137,7 +218,11 @@ fn render_event(
             plans.push(Outgoing::metrics_only("check", ages));
             plans
         }
-        _ => vec![judge(&event, enrichment, options, Utc::now())],
+        _ => {
+            let mut plan = judge(&event, enrichment, options, Utc::now());
+            ledger.group(&mut plan);
+            vec![plan]
+        }
     };
     plans
         .iter()
@@ -238,8 +323,15 @@ pub fn run(args: &[String]) -> i32 {
             return 2;
         }
     };
+    let grouping = match grouping_from_env() {
+        Ok(g) => g,
+        Err(err) => {
+            eprintln!("{err}");
+            return 2;
+        }
+    };
     let mut status = 0;
-    let mut stops = Stops::new();
+    let mut ledger = Ledger::new(grouping);
     for file in files {
         let name = Path::new(file)
             .file_name()
@@ -260,7 +352,7 @@ pub fn run(args: &[String]) -> i32 {
             Ok(value) => {
                 print!(
                     "{}",
-                    render_value(&name, &value, &enrichment, &options, format, &mut stops)
+                    render_value(&name, &value, &enrichment, &options, format, &mut ledger)
                 );
                 if format == Format::Text {
                     println!();
@@ -270,6 +362,18 @@ pub fn run(args: &[String]) -> i32 {
                 eprintln!("{file}: {err}");
                 status = 1;
             }
+        }
+    }
+    // Each incident's grouped message as it stands after the last file.
+    if format == Format::Text {
+        for (key, message) in ledger.grouped() {
+            println!(
+                "━━ incident {key}
+slack:
+{}
+",
+                preview(&message)
+            );
         }
     }
     status

@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use chrono::Utc;
-use ecs_notifier::cli::load_enrichment;
+use ecs_notifier::cli::{load_enrichment, render_value, Format, Ledger};
 use ecs_notifier::judge::jobs::missed_run;
+use ecs_notifier::judge::Enrichment;
 use ecs_notifier::judge::{judge, Options};
 use ecs_notifier::sinks::slack::preview::preview;
 use ecs_notifier::source::{events, Event};
@@ -22,6 +23,18 @@ fn readme_alerts_match_the_renderer() {
         let body_end = rest.find("\n````\n<!-- /alert -->").unwrap();
         let shown = &rest[body_start..body_end];
 
+        let folder = root.join("events").join(name);
+        if folder.is_dir() {
+            // An incident: its files through one ledger, as `render` runs them; the grouped
+            // message as it stands after the last.
+            let rendered = incident(&folder);
+            assert_eq!(
+                shown, rendered,
+                "{name}: run scripts/readme-alerts to refresh the README"
+            );
+            pictured += 1;
+            continue;
+        }
         let text = std::fs::read_to_string(root.join("events").join(name)).unwrap();
         let (_, event) = events(&serde_json::from_str(&text).unwrap()).remove(0);
         let event = event.unwrap();
@@ -44,4 +57,31 @@ fn readme_alerts_match_the_renderer() {
         pictured += 1;
     }
     assert!(pictured >= 6, "{pictured} alerts pictured");
+}
+
+/// The grouped message of the incident whose events are the files of `folder`, in order.
+fn incident(folder: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let grouping = ecs_notifier::cli::grouping_from_env().unwrap();
+    assert!(grouping.is_some(), "grouping on by default");
+    let mut ledger = Ledger::new(grouping);
+    for file in &files {
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        render_value(
+            "incident",
+            &value,
+            &Enrichment::default(),
+            &Options::default(),
+            Format::Text,
+            &mut ledger,
+        );
+    }
+    let grouped = ledger.grouped();
+    assert_eq!(grouped.len(), 1, "one incident");
+    preview(&grouped[0].1)
 }

@@ -3,10 +3,12 @@
 
 pub mod duration;
 pub mod filter;
+pub mod grouping;
 pub mod secret;
 pub mod secrets;
 pub mod settings;
 
+pub use grouping::grouping;
 pub use secret::Secret;
 pub use settings::{
     parse_bool, Config, ConfigError, DatadogSettings, EnrichSettings, SecretSetting,

@@ -35,7 +35,7 @@ pub enum ConfigError {
     Secret(#[from] SecretError),
 }
 
-fn invalid(name: &str, expected: &'static str, value: &str) -> ConfigError {
+pub(super) fn invalid(name: &str, expected: &'static str, value: &str) -> ConfigError {
     ConfigError::Invalid {
         name: name.to_string(),
         expected,
@@ -128,6 +128,12 @@ pub struct Config {
     pub filter: Filter,
     /// `FLOOD_WINDOW_SECONDS` (default 600; 0 turns flood control off).
     pub flood_window: Duration,
+    /// `GROUP_WINDOW_SECONDS` (default 300; 0 turns grouping off): how long an incident's
+    /// group stays open from its first failure.
+    pub group_window: Duration,
+    /// `GROUP_THRESHOLD` (default 2): services of one account, cluster and cause that alert on
+    /// their own in a window before the others are grouped into one message.
+    pub group_threshold: usize,
     /// `STATE_TABLE`: the DynamoDB table shared by all instances (optional).
     pub state_table: Option<String>,
     /// `EXPECT_GRACE` (default `15m`): how late a job tagged `ecs-notifier:expect-every` may
@@ -334,6 +340,8 @@ impl Config {
             None => Duration::from_secs(600),
         };
 
+        let (group_window, group_threshold) = super::grouping(get)?;
+
         let expect_grace = match get("EXPECT_GRACE") {
             Some(v) => duration::parse(&v)
                 .and_then(|d| d.to_std().ok())
@@ -347,6 +355,8 @@ impl Config {
             expect_grace,
             state_table: get("STATE_TABLE"),
             flood_window,
+            group_window,
+            group_threshold,
             slack_webhook,
             slack_routes,
             slack_bot,

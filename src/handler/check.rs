@@ -1,5 +1,6 @@
 //! The periodic missed-run check: overdue jobs alerted once per missed run, every job's age
-//! gauges, and what quiet flood windows held back.
+//! gauges, what quiet flood windows held back, and the summaries of incidents whose window
+//! ended.
 
 use chrono::Utc;
 use tokio::time::Instant;
@@ -83,7 +84,19 @@ impl Notifier {
                 }
             }
         }
+        // Incidents whose window ended: their final summaries.
+        let owed = self.owed_in_table(table, now).await;
+        let incidents = owed.len();
+        let mut done = done;
+        if let Some(settings) = self.grouping {
+            done.extend(self.tell(owed, Some(table), settings, deadline).await);
+        }
         report.cause = format!("{} job(s), {overdue} overdue", standings.len());
+        if incidents > 0 {
+            report
+                .cause
+                .push_str(&format!(", {incidents} incident summary(ies)"));
+        }
         let mut failures = Vec::new();
         for (item, failed) in done {
             report.delivered.extend(item.delivered);

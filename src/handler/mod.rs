@@ -6,6 +6,7 @@
 
 mod check;
 mod deliver;
+mod groups;
 mod jobs;
 mod log;
 mod prepare;
@@ -25,6 +26,7 @@ use crate::config::filter::Filter;
 use crate::config::Config;
 use crate::enrich::Enricher;
 use crate::judge::flood::FloodState;
+use crate::judge::group::{GroupState, Grouping};
 use crate::judge::stops::{StopKey, StopRecord};
 use crate::judge::{Options, Outgoing};
 use crate::sinks::retry::{RetryPolicy, SendError};
@@ -42,6 +44,8 @@ const DELIVERY_LOG_KEYS: usize = 8192;
 const STOP_KEYS: usize = 8192;
 /// Flood keys remembered (services and jobs with recent failures).
 const FLOOD_KEYS: usize = 4096;
+/// Incident groups remembered (account, cluster, cause and destination).
+const GROUP_KEYS: usize = 1024;
 /// Slack's rate limit: about one message per second per destination.
 const SLACK_PACE: Duration = Duration::from_secs(1);
 /// How long to wait for another instance that is delivering the same event.
@@ -98,6 +102,9 @@ pub struct Report {
     /// `suppressed` or `summary` when flood control changed the Slack message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flood: Option<&'static str>,
+    /// `opened` or `joined` when the alert became part of an incident's grouped message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<&'static str>,
 }
 
 /// An event made ready for delivery.
@@ -110,6 +117,8 @@ struct Prepared {
     not_enriched: Vec<String>,
     /// The stop this event owns (a STOPPED task event that was not superseded), or completes.
     stop: Option<StopKey>,
+    /// The incident group the event's alert became part of.
+    group_key: Option<String>,
 }
 
 impl Prepared {
@@ -133,6 +142,7 @@ impl Prepared {
             enrich_ms,
             not_enriched,
             stop: None,
+            group_key: None,
         }
     }
 }
@@ -144,8 +154,12 @@ pub struct Notifier {
     filter: Filter,
     options: Options,
     flood_window: Option<chrono::Duration>,
+    /// Incident grouping (`None`: off).
+    grouping: Option<Grouping>,
     log: Mutex<DeliveryLog>,
     floods: Mutex<Cache<FloodState>>,
+    /// Incident groups this process has seen (the state table's are shared).
+    groups: Mutex<Cache<GroupState>>,
     /// Where each recent deployment's Slack message is (app mode).
     threads: Mutex<Cache<Posted>>,
     /// The stop of each recently stopped task: which event counted, where its alert is.
@@ -190,8 +204,14 @@ impl Notifier {
             flood_window: (!window.is_zero()).then(|| {
                 chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(10))
             }),
+            grouping: (!config.group_window.is_zero()).then(|| Grouping {
+                window: chrono::Duration::from_std(config.group_window)
+                    .unwrap_or(chrono::Duration::minutes(5)),
+                threshold: config.group_threshold,
+            }),
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
+            groups: Mutex::new(Cache::new(GROUP_KEYS, Some(Duration::from_secs(86_400)))),
             threads: Mutex::new(Cache::new(1024, Some(Duration::from_secs(86_400)))),
             stops: Mutex::new(Cache::new(STOP_KEYS, Some(Duration::from_secs(3 * 86_400)))),
             table: None,
@@ -242,8 +262,10 @@ impl Notifier {
         if let Ok(Event::Check(envelope)) = &event {
             return self.check(envelope, deadline).await;
         }
+        let at = event.as_ref().ok().and_then(|e| e.envelope().time);
         let prepared = self.prepare(event_id, event, own_account).await;
         let mut done = self.deliver(vec![prepared], deadline, Duration::ZERO).await;
+        self.post_owed(latest(at), deadline).await;
         let (report, failures) = done.remove(0);
         if failures.is_empty() {
             Ok(report)
@@ -264,6 +286,10 @@ impl Notifier {
         own_account: Option<&str>,
     ) -> Value {
         let decoded: Vec<payload::Decoded> = records.iter().map(payload::message).collect();
+        let at = decoded
+            .iter()
+            .filter_map(|(_, e)| e.as_ref().ok().and_then(|e| e.envelope().time))
+            .max();
         let prepared: Vec<Prepared> = stream::iter(decoded)
             .map(|(id, event)| self.prepare_unflooded(id, event, own_account))
             .buffered(ENRICH_CONCURRENCY)
@@ -278,8 +304,10 @@ impl Notifier {
                 self.gate(item).await;
             }
         }
-        let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
+        let mut prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
+        self.refresh_grouped(&mut prepared);
         let done = self.deliver(prepared, deadline, SLACK_PACE).await;
+        self.post_owed(latest(at), deadline).await;
         let mut response = SqsBatchResponse::default();
         for ((_, failures), record) in done.iter().zip(records) {
             if !failures.is_empty() {
@@ -288,4 +316,11 @@ impl Notifier {
         }
         json!(response)
     }
+}
+
+/// Now, or the latest event time an invocation brought when that is later (the time an
+/// event stream has reached ends windows, whatever this host's clock says).
+fn latest(at: Option<chrono::DateTime<chrono::Utc>>) -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    at.map_or(now, |at| at.max(now))
 }

@@ -22,6 +22,7 @@ impl Notifier {
     ) -> Prepared {
         let mut item = self.prepare_unflooded(event_id, event, own_account).await;
         self.gate(&mut item).await;
+        self.refresh_grouped(std::slice::from_mut(&mut item));
         item
     }
 
@@ -44,6 +45,7 @@ impl Notifier {
             enrich_ms: 0,
             not_enriched: Vec::new(),
             stop: None,
+            group_key: None,
         };
         let event = match event {
             Ok(Event::Check(_)) => {
@@ -83,6 +85,7 @@ impl Notifier {
                         enrich_ms: 0,
                         not_enriched: Vec::new(),
                         stop: None,
+                        group_key: None,
                     };
                 }
                 completing = Some((record, why));
@@ -154,6 +157,8 @@ impl Notifier {
     /// Flood control: holds back repeats of an alert within the window (shared through the
     /// state table when there is one; per process otherwise, or when the table fails).
     pub(super) async fn gate(&self, item: &mut Prepared) {
+        // An incident's failures first: grouped ones are not flood-controlled one by one.
+        self.group_gate(item).await;
         let (Some(window), Some(plan)) = (self.flood_window, item.plan.as_mut()) else {
             return;
         };

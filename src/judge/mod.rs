@@ -8,6 +8,7 @@ pub mod dead_letter;
 pub mod deployment;
 pub mod enrichment;
 pub mod flood;
+pub mod group;
 pub mod held_back;
 pub mod hook;
 pub mod instance;
@@ -32,6 +33,7 @@ use crate::sinks::slack::render;
 use crate::source::Event;
 
 pub use enrichment::Enrichment;
+use group::Groupable;
 pub use outgoing::{Options, Outgoing, Summary};
 use routing::{Mention, Notify, Route};
 
@@ -212,6 +214,43 @@ pub fn judge(
         )),
         _ => None,
     };
+    // Failures of one cause across services may be one incident (grouped when many).
+    let group = match (&notice, event) {
+        (Some(n), Event::Task(env, task)) if n.severity == Severity::Failure => Some(Groupable {
+            account: env.account.clone(),
+            cluster: task.cluster().to_string(),
+            cause: summary.cause.clone(),
+            headline: task::cause::Cause::from_tag(&summary.cause)
+                .map(|c| c.title().to_string())
+                .unwrap_or_else(|| n.title.clone()),
+            hint: task::cause::Cause::from_tag(&summary.cause)
+                .and_then(|c| c.hint())
+                .map(String::from),
+            reason: task
+                .stopped_reason
+                .as_deref()
+                .filter(|r| !r.starts_with("Essential container in task exited"))
+                .or_else(|| task.containers.iter().find_map(|c| c.reason.as_deref()))
+                .map(|r| r.chars().take(300).collect()),
+            subject: summary.subject.clone(),
+        }),
+        (Some(n), Event::ServiceAction(env, action)) => {
+            let place = action.service_ref(env);
+            Some(Groupable {
+                account: env.account.clone(),
+                cluster: place.cluster,
+                cause: summary.verdict.to_ascii_lowercase(),
+                headline: match service_action::headline(&summary.verdict) {
+                    "Service event" => n.title.clone(),
+                    words => words.to_string(),
+                },
+                hint: None,
+                reason: action.reason.clone(),
+                subject: place.service,
+            })
+        }
+        _ => None,
+    };
     let at = match event {
         Event::Task(env, task) => task.stopped_at.or(env.time),
         Event::Deployment(env, d) => d.updated_at.or(env.time),
@@ -244,5 +283,7 @@ pub fn judge(
         reply_to,
         reply_only,
         remember_as,
+        group,
+        loud: None,
     }
 }

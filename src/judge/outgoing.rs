@@ -11,6 +11,7 @@ use crate::sinks::slack::blocks::{Message, Posted};
 use crate::sinks::slack::render;
 
 use super::flood::Admission;
+use super::group::{self, Admission as GroupAdmission, GroupState, Groupable, Grouping};
 
 /// Choices that change what is posted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +71,11 @@ pub struct Outgoing {
     pub reply_only: bool,
     /// App mode: remember where this message lands under this key, for later replies.
     pub remember_as: Option<String>,
+    /// A failure that may be part of an incident (grouped with others of its cause).
+    pub group: Option<Groupable>,
+    /// Whether an edit of a shared message also replies in its thread; `None`: for failures
+    /// and warnings.
+    pub loud: Option<bool>,
 }
 
 impl Outgoing {
@@ -99,6 +105,8 @@ impl Outgoing {
             reply_to: None,
             reply_only: false,
             remember_as: None,
+            group: None,
+            loud: None,
         }
     }
 
@@ -135,6 +143,50 @@ impl Outgoing {
         }
     }
 
+    /// Turns a failure's plan into its part of an incident group (`key`, as `state` holds it
+    /// after admitting it): the grouped message (opened, or edited in place in app mode as
+    /// services join), or nothing in Slack (held back). Flood control no longer applies.
+    pub fn apply_group(
+        &mut self,
+        key: &str,
+        state: &GroupState,
+        settings: Grouping,
+        admission: GroupAdmission,
+        app: bool,
+    ) {
+        if admission == GroupAdmission::Alone {
+            return;
+        }
+        self.flood_key = None;
+        match admission {
+            GroupAdmission::Join { edit, reply } if app && edit => {
+                // Edits the grouped message where it is; nothing when it is not known (yet).
+                self.reply_only = true;
+                self.loud = Some(reply);
+            }
+            GroupAdmission::Join { .. } => {
+                // Named by the next edit, or by the window's final summary.
+                self.slack = None;
+                self.notice = None;
+                return;
+            }
+            _ => self.loud = Some(false),
+        }
+        self.thread = Some(state.thread_id(key));
+        self.render_group(state, settings);
+    }
+
+    /// Renders the grouped message from `state`, with the mentions of this plan's own alert.
+    pub fn render_group(&mut self, state: &GroupState, settings: Grouping) {
+        let mut notice = group::notice(state, settings.window, false);
+        if let Some(own) = &self.notice {
+            notice.mentions = own.mentions.clone();
+        }
+        self.slack = Some(render(&notice));
+        self.thread_message = self.slack.clone();
+        self.notice = Some(notice);
+    }
+
     /// What the fan-out needs of this outgoing: the Slack message, its route and thread, and
     /// the Datadog payloads.
     pub fn parcel(&self) -> Parcel<'_> {
@@ -145,10 +197,11 @@ impl Outgoing {
             slack_route: self.slack_route.as_deref(),
             slack_channel: self.slack_channel.as_deref(),
             loud: self.slack.is_some()
-                && self
-                    .notice
-                    .as_ref()
-                    .is_some_and(|n| matches!(n.severity, Severity::Failure | Severity::Warning)),
+                && self.loud.unwrap_or_else(|| {
+                    self.notice.as_ref().is_some_and(|n| {
+                        matches!(n.severity, Severity::Failure | Severity::Warning)
+                    })
+                }),
             edit: self.edit.as_ref(),
             reply: self.reply_to.is_some(),
             datadog: &self.datadog,

@@ -51,6 +51,11 @@ fn service_action_words(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The title of a Service Action event, by name (`Tasks cannot be placed`).
+pub fn headline(name: &str) -> &'static str {
+    service_action_words(name).0
+}
+
 /// Plans a Service Action event.
 pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Notice>, Submission) {
     let place = action.service_ref(envelope);

@@ -86,6 +86,13 @@ pub fn cluster_of<'a>(cluster_arn: Option<&'a str>, instance_arn: Option<&'a str
         .unwrap_or("")
 }
 
+/// The EC2 instance id, else the container instance id from its ARN.
+fn instance_of<'a>(ec2_instance_id: Option<&'a str>, instance_arn: Option<&'a str>) -> &'a str {
+    ec2_instance_id
+        .or(instance_arn.map(arn::last_segment))
+        .unwrap_or("")
+}
+
 impl InstanceHealth {
     pub fn cluster(&self) -> &str {
         cluster_of(
@@ -96,13 +103,10 @@ impl InstanceHealth {
 
     /// The EC2 instance id, else the container instance id.
     pub fn instance(&self) -> &str {
-        self.ec2_instance_id
-            .as_deref()
-            .or(self
-                .container_instance_arn
-                .as_deref()
-                .map(arn::last_segment))
-            .unwrap_or("")
+        instance_of(
+            self.ec2_instance_id.as_deref(),
+            self.container_instance_arn.as_deref(),
+        )
     }
 
     /// The checks that are impaired.
@@ -123,12 +127,9 @@ impl InstanceState {
 
     /// The EC2 instance id, else the container instance id.
     pub fn instance(&self) -> &str {
-        self.ec2_instance_id
-            .as_deref()
-            .or(self
-                .container_instance_arn
-                .as_deref()
-                .map(arn::last_segment))
-            .unwrap_or("")
+        instance_of(
+            self.ec2_instance_id.as_deref(),
+            self.container_instance_arn.as_deref(),
+        )
     }
 }

@@ -55,6 +55,14 @@ impl<V: Clone> Cache<V> {
         }
     }
 
+    /// Every entry still fresh, oldest first.
+    pub fn entries(&self) -> Vec<(String, V)> {
+        self.order
+            .iter()
+            .filter_map(|key| Some((key.clone(), self.get(key)?)))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

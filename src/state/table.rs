@@ -208,7 +208,7 @@ impl Table {
     }
 
     /// The item `pk`, read consistently.
-    async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
+    pub(super) async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
         let got = self
             .client()
             .await

@@ -43,6 +43,11 @@ impl Cause {
         Cause::Unknown,
     ];
 
+    /// The cause whose `cause` tag is `tag`.
+    pub fn from_tag(tag: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == tag)
+    }
+
     /// The value of the Datadog `cause` tag.
     pub fn as_str(self) -> &'static str {
         match self {
