@@ -41,7 +41,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// Events remembered for deduplication (each event uses one or two keys).
 const DELIVERY_LOG_KEYS: usize = 8192;
 /// Task stops remembered per process (one key per stopped task).
-const STOP_KEYS: usize = 8192;
+const STOP_KEYS: usize = 4096;
 /// Flood keys remembered (services and jobs with recent failures).
 const FLOOD_KEYS: usize = 4096;
 /// Incident groups remembered (account, cluster, cause and destination).

@@ -3,7 +3,7 @@
 //! it delivered (for redeliveries).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Locks a memory of this process. A poisoned lock only means another thread panicked
@@ -13,13 +13,13 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Keeps at most `capacity` entries, forgetting the oldest first; entries older than `ttl`
-/// are not returned.
+/// are not returned. A key is stored once, shared by the map and the order.
 #[derive(Debug)]
 pub struct Cache<V> {
     capacity: usize,
     ttl: Option<Duration>,
-    entries: HashMap<String, (Instant, V)>,
-    order: VecDeque<String>,
+    entries: HashMap<Arc<str>, (Instant, V)>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl<V: Clone> Cache<V> {
@@ -41,12 +41,14 @@ impl<V: Clone> Cache<V> {
     }
 
     pub fn insert(&mut self, key: String, value: V) {
-        if self
-            .entries
-            .insert(key.clone(), (Instant::now(), value))
-            .is_none()
-        {
-            self.order.push_back(key);
+        match self.entries.get_mut(key.as_str()) {
+            Some(entry) => *entry = (Instant::now(), value),
+            None => {
+                let key: Arc<str> = key.into();
+                self.entries
+                    .insert(Arc::clone(&key), (Instant::now(), value));
+                self.order.push_back(key);
+            }
         }
         while self.order.len() > self.capacity {
             if let Some(oldest) = self.order.pop_front() {
@@ -59,7 +61,7 @@ impl<V: Clone> Cache<V> {
     pub fn entries(&self) -> Vec<(String, V)> {
         self.order
             .iter()
-            .filter_map(|key| Some((key.clone(), self.get(key)?)))
+            .filter_map(|key| Some((key.to_string(), self.get(key)?)))
             .collect()
     }
 
@@ -73,12 +75,14 @@ impl<V: Clone> Cache<V> {
 }
 
 /// Remembers, for recent events, which parts (`slack`, `datadog.series`, …) were delivered.
-/// Bounded: the oldest keys are forgotten first.
+/// Bounded: the oldest keys are forgotten first. Each key holds its parts as bits, one per part
+/// name seen (there are a handful).
 #[derive(Debug)]
 pub struct DeliveryLog {
     capacity: usize,
-    parts: HashMap<String, BTreeSet<&'static str>>,
-    order: VecDeque<String>,
+    names: Vec<&'static str>,
+    parts: HashMap<Arc<str>, u16>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl DeliveryLog {
@@ -86,6 +90,7 @@ impl DeliveryLog {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
+            names: Vec::new(),
             parts: HashMap::new(),
             order: VecDeque::new(),
         }
@@ -93,23 +98,36 @@ impl DeliveryLog {
 
     /// The parts delivered under any of `keys` (an event is known by several keys).
     pub fn delivered(&self, keys: &[String]) -> BTreeSet<&'static str> {
-        keys.iter()
-            .filter_map(|key| self.parts.get(key))
-            .flatten()
-            .copied()
+        let bits = keys
+            .iter()
+            .filter_map(|key| self.parts.get(key.as_str()))
+            .fold(0, |all, bits| all | bits);
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, name)| *name)
             .collect()
     }
 
     /// Records that `part` was delivered for the event known by `keys`.
     pub fn record(&mut self, keys: &[String], part: &'static str) {
+        let bit = match self.names.iter().position(|n| *n == part) {
+            Some(i) => 1 << i,
+            None if self.names.len() < 16 => {
+                self.names.push(part);
+                1 << (self.names.len() - 1)
+            }
+            // More part names than bits: never the case (the sinks have four).
+            None => return,
+        };
         for key in keys {
-            match self.parts.get_mut(key) {
-                Some(parts) => {
-                    parts.insert(part);
-                }
+            match self.parts.get_mut(key.as_str()) {
+                Some(bits) => *bits |= bit,
                 None => {
-                    self.parts.insert(key.clone(), BTreeSet::from([part]));
-                    self.order.push_back(key.clone());
+                    let key: Arc<str> = key.as_str().into();
+                    self.parts.insert(Arc::clone(&key), bit);
+                    self.order.push_back(key);
                 }
             }
         }
