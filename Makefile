@@ -5,12 +5,12 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: help build debug release demo test fmt-check clippy unit lint-template tools \
+.PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools \
 	deploy-tools deploy clean bench load fuzz
 
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
-	@echo "make test    fmt check, clippy -D warnings, all tests, cfn-lint of template.yaml"
+	@echo "make test    fmt check, clippy -D warnings, a release check of the binary, all tests, cfn-lint of template.yaml"
 	@echo "make release cargo build --release (target/release/ecs-notifier)"
 	@echo "make build   the Lambda deployment zip with cargo lambda (ARCH=arm64 default, or ARCH=x86_64)"
 	@echo "make deploy  sam build + sam deploy of template.yaml (guided the first time, or GUIDED=1)"
@@ -28,7 +28,7 @@ release:
 demo: debug
 	@target/debug/ecs-notifier render --enrichment events/enrichment events/*.json
 
-test: fmt-check clippy unit lint-template
+test: fmt-check clippy release-check unit lint-template
 
 fmt-check:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
@@ -37,6 +37,11 @@ fmt-check:
 clippy:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+# The release profile type-checks what debug does not (the layout of the deepest async
+# futures, with its inlining): the binary that ships must build.
+release-check:
+	$(CARGO) check --release --locked --bin ecs-notifier
 
 unit: tools
 	$(CARGO) test --locked --all-targets

@@ -38,16 +38,16 @@ impl Notifier {
         let event = plan.dedupe_keys.last().cloned().unwrap_or_default();
         let at = plan.at.unwrap_or_else(Utc::now);
         let shared = match &self.table {
-            Some(table) => match table
-                .group(&key, &about, destination, &event, at, settings)
-                .await
-            {
-                Ok(decided) => Some(decided),
-                Err(err) => {
-                    tracing::warn!(error = %err, "state table unavailable; incidents grouped per process");
-                    None
+            // Boxed: the table's futures are deep, and this one nests in the invocation's.
+            Some(table) => {
+                match Box::pin(table.group(&key, &about, destination, &event, at, settings)).await {
+                    Ok(decided) => Some(decided),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "state table unavailable; incidents grouped per process");
+                        None
+                    }
                 }
-            },
+            }
             None => None,
         };
         let (admission, state) = match shared {
@@ -175,7 +175,8 @@ impl Notifier {
             .into_iter()
             .map(|o| Prepared::planned(format!("group:{}", o.key), o.plan, 0, Vec::new()))
             .collect();
-        let done = self.deliver(items, deadline, SLACK_PACE).await;
+        // Boxed: this delivery nests inside an invocation's own, and the future would be deep.
+        let done = Box::pin(self.deliver(items, deadline, SLACK_PACE)).await;
         for ((key, window_start), (report, failures)) in closes.iter().zip(&done) {
             if !failures.is_empty() {
                 tracing::warn!(key = %key, "an incident's summary could not be posted; it stays owed");

@@ -265,7 +265,7 @@ impl Notifier {
         let at = event.as_ref().ok().and_then(|e| e.envelope().time);
         let prepared = self.prepare(event_id, event, own_account).await;
         let mut done = self.deliver(vec![prepared], deadline, Duration::ZERO).await;
-        self.post_owed(latest(at), deadline).await;
+        Box::pin(self.post_owed(latest(at), deadline)).await;
         let (report, failures) = done.remove(0);
         if failures.is_empty() {
             Ok(report)
@@ -307,7 +307,7 @@ impl Notifier {
         let mut prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
         self.refresh_grouped(&mut prepared);
         let done = self.deliver(prepared, deadline, SLACK_PACE).await;
-        self.post_owed(latest(at), deadline).await;
+        Box::pin(self.post_owed(latest(at), deadline)).await;
         let mut response = SqsBatchResponse::default();
         for ((_, failures), record) in done.iter().zip(records) {
             if !failures.is_empty() {
