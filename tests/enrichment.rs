@@ -17,6 +17,70 @@ use tokio::time::Instant;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// The metrics carry Datadog's ECS tag names (`ecs_cluster_name`, `ecs_service`, `task_family`,
+/// `task_version`, the container that broke as `ecs_container_name`), and unified service
+/// tagging's `service`, `env` and `version` only where the task definition sets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_carry_the_agents_tags_and_unified_service_tags_from_the_task_definition() {
+    let moto = Moto::start().await;
+    moto.warm_up().await;
+    let (ecs, _) = support::clients(&moto.endpoint).await;
+    let cluster = support::seed_cluster(&ecs, "prod").await;
+    let app = ContainerSeed {
+        memory: Some(512),
+        environment: &[("DD_SERVICE", "checkout"), ("DD_ENV", "prod")],
+        labels: &[("com.datadoghq.tags.version", "2.4.0")],
+        ..ContainerSeed::new("app", "checkout-api:v2.4.0")
+    };
+    let tagged = support::seed_task_definition(&ecs, "checkout-api", &[app], &[]).await;
+    let plain = support::seed_task_definition(
+        &ecs,
+        "checkout-api",
+        &[ContainerSeed {
+            memory: Some(512),
+            ..ContainerSeed::new("app", "checkout-api:v2.4.1")
+        }],
+        &[],
+    )
+    .await;
+    let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
+    let stops_tags = |planned: &Outgoing| -> Vec<String> {
+        planned
+            .datadog
+            .distributions
+            .iter()
+            .find(|d| d.metric == "ecs.task.stops")
+            .expect("ecs.task.stops")
+            .tags
+            .to_vec()
+    };
+    let (_, planned) =
+        enrich_and_plan(&enricher, &task_event("task-oom.json", &cluster, &tagged)).await;
+    let tags = stops_tags(&planned);
+    for want in [
+        "ecs_cluster_name:prod",
+        "ecs_service:checkout-api",
+        "task_family:checkout-api",
+        "task_version:1",
+        "ecs_container_name:app",
+        "service:checkout",
+        "env:prod",
+        "version:2.4.0",
+    ] {
+        assert!(tags.iter().any(|t| t == want), "{want} in {tags:?}");
+    }
+    let (_, planned) =
+        enrich_and_plan(&enricher, &task_event("task-oom.json", &cluster, &plain)).await;
+    let tags = stops_tags(&planned);
+    assert!(tags.iter().any(|t| t == "task_version:2"), "{tags:?}");
+    for reserved in ["service:", "env:", "version:", "cluster:"] {
+        assert!(
+            !tags.iter().any(|t| t.starts_with(reserved)),
+            "no {reserved} without the task definition's value: {tags:?}"
+        );
+    }
+}
+
 const OTHER_ACCOUNT: &str = "210987654321";
 
 fn task_event(name: &str, cluster_arn: &str, td_arn: &str) -> Value {
@@ -251,8 +315,10 @@ async fn deployment_completed_reports_duration_image_and_metric() {
         .find(|d| d.metric == "ecs.deployment.duration")
         .expect("ecs.deployment.duration");
     assert_eq!(duration.points[0].1, vec![372.0]);
-    assert!(duration.tags.contains(&"service:checkout-api".to_string()));
-    assert!(duration.tags.contains(&"cluster:prod".to_string()));
+    assert!(duration
+        .tags
+        .contains(&"ecs_service:checkout-api".to_string()));
+    assert!(duration.tags.contains(&"ecs_cluster_name:prod".to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

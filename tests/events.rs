@@ -186,14 +186,14 @@ fn every_sample_gets_the_specified_verdict() {
                 assert!(
                     dd.tags
                         .iter()
-                        .any(|t| t.starts_with("service:") && t.len() > 8),
+                        .any(|t| t.starts_with("ecs_service:") && t.len() > 12),
                     "{name}: {:?}",
                     dd.tags
                 );
                 assert!(
                     dd.tags
                         .iter()
-                        .any(|t| t.starts_with("cluster:") && t.len() > 8),
+                        .any(|t| t.starts_with("ecs_cluster_name:") && t.len() > 17),
                     "{name}: {:?}",
                     dd.tags
                 );

@@ -268,7 +268,7 @@ async fn scenario() {
         .expect("an age for hourly-sync");
     assert_eq!(hourly_age.0, 74.0 * 60.0, "01:05 to 02:19");
     assert!(
-        hourly_age.1.contains(&"cluster:batch".to_string()),
+        hourly_age.1.contains(&"ecs_cluster_name:batch".to_string()),
         "{ages:?}"
     );
     let nightly_age = ages
@@ -315,7 +315,7 @@ async fn scenario() {
         overdue.contains(&(
             1.0,
             vec![
-                "cluster:batch".to_string(),
+                "ecs_cluster_name:batch".to_string(),
                 "task_family:hourly-sync".to_string()
             ]
         )),

@@ -45,6 +45,8 @@ fn app_and_sidecar() -> [ContainerSeed<'static>; 2] {
             memory: Some(512),
             memory_reservation: Some(256),
             log: Some(("/ecs/web", "web")),
+            environment: &[],
+            labels: &[],
         },
         ContainerSeed {
             name: "datadog-agent",
@@ -53,6 +55,8 @@ fn app_and_sidecar() -> [ContainerSeed<'static>; 2] {
             memory: None,
             memory_reservation: Some(128),
             log: None,
+            environment: &[],
+            labels: &[],
         },
     ]
 }

@@ -301,6 +301,11 @@ async fn two_processes_counting_in_the_same_second_both_count() {
             &format!("00000000-0000-4000-8000-0000000000c{n}"),
         );
         e["resources"] = json!([e["detail"]["taskArn"].clone()]);
+        // A minute ago, so that the points carry the stop's own second (Datadog takes it) rather
+        // than the second each process happens to send in.
+        let at = (chrono::Utc::now() - chrono::Duration::seconds(60)).format("%Y-%m-%dT%H:%M:%SZ");
+        e["time"] = json!(at.to_string());
+        e["detail"]["stoppedAt"] = json!(at.to_string());
         e
     };
     let (one, two) = (crash(1), crash(2));

@@ -97,8 +97,8 @@ async fn posts_block_kit_to_slack_and_metrics_to_datadog() {
         .map(|t| t.as_str().unwrap())
         .collect();
     for want in [
-        "cluster:prod",
-        "service:checkout-api",
+        "ecs_cluster_name:prod",
+        "ecs_service:checkout-api",
         "trigger:service",
         "result:failure",
         "cause:out_of_memory",

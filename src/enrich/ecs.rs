@@ -355,5 +355,36 @@ pub fn task_definition_info(
             .iter()
             .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
             .collect(),
+        unified: unified_tags(td.container_definitions()),
     })
+}
+
+/// `service`, `env` and `version` as the task definition's containers set them for Datadog:
+/// `DD_SERVICE`, `DD_ENV`, `DD_VERSION` in the environment, else the `com.datadoghq.tags.*`
+/// Docker labels; essential containers first.
+fn unified_tags(containers: &[aws_sdk_ecs::types::ContainerDefinition]) -> Vec<(String, String)> {
+    let mut ordered: Vec<&aws_sdk_ecs::types::ContainerDefinition> = containers.iter().collect();
+    ordered.sort_by_key(|c| !c.essential().unwrap_or(true));
+    crate::judge::tags::UNIFIED
+        .iter()
+        .filter_map(|key| {
+            let env = format!("DD_{}", key.to_ascii_uppercase());
+            let label = format!("com.datadoghq.tags.{key}");
+            ordered.iter().find_map(|c| {
+                let from_env = c
+                    .environment()
+                    .iter()
+                    .find(|kv| kv.name() == Some(env.as_str()))
+                    .and_then(|kv| kv.value());
+                let from_label = c
+                    .docker_labels()
+                    .and_then(|l| l.get(&label))
+                    .map(String::as_str);
+                from_env
+                    .or(from_label)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (key.to_string(), v.to_string()))
+            })
+        })
+        .collect()
 }

@@ -13,6 +13,7 @@ use crate::source::{arn, Envelope};
 
 use super::outgoing::Summary;
 use super::placement;
+use super::tags;
 
 /// Plans a daemon service action.
 pub fn plan_action(
@@ -128,7 +129,7 @@ pub fn plan_action(
         mentions: Vec::new(),
     });
     let mut tags = vec![
-        tag("cluster", &cluster),
+        tag(tags::CLUSTER, &cluster),
         tag("daemon", &daemon),
         tag("event", name),
     ];
@@ -228,7 +229,7 @@ pub fn plan_deployment(
         mentions: Vec::new(),
     };
     let tags = vec![
-        tag("cluster", &cluster),
+        tag(tags::CLUSTER, &cluster),
         tag("daemon", &daemon),
         tag("event", name),
     ];

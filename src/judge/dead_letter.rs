@@ -12,6 +12,7 @@ use crate::source::Envelope;
 
 use super::outgoing::Summary;
 use super::run_task::explain;
+use super::tags;
 use super::words::stamp;
 
 pub fn plan(
@@ -97,10 +98,10 @@ pub fn plan(
         tag("cause", code),
     ];
     if let Some(f) = failure.family() {
-        tags.push(tag("task_family", f));
+        tags.push(tag(tags::TASK_FAMILY, f));
     }
     if let Some(c) = failure.cluster_name() {
-        tags.push(tag("cluster", c));
+        tags.push(tag(tags::CLUSTER, c));
     }
     let ts = metric_time(envelope.time, now);
     let datadog = Submission {

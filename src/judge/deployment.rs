@@ -11,6 +11,7 @@ use crate::source::{arn, Deployment, Envelope, ServiceRef};
 use super::console;
 use super::enrichment::Enrichment;
 use super::outgoing::Summary;
+use super::tags;
 use super::task::durations::human;
 
 /// Plans a deployment state change; the `bool` says whether it posts on its own (a start
@@ -192,10 +193,14 @@ pub fn plan(
         context,
         mentions: Vec::new(),
     };
-    let deployment_tags = vec![
-        tag("cluster", &place.cluster),
-        tag("service", &place.service),
+    let mut deployment_tags = vec![
+        tag(tags::CLUSTER, &place.cluster),
+        tag(tags::SERVICE, &place.service),
     ];
+    // Unified service tagging, as the deployed task definition sets it.
+    for (key, value) in td.iter().flat_map(|td| &td.unified) {
+        deployment_tags.push(tag(key, value));
+    }
     let distributions = took
         .map(|secs| {
             Distribution::new(

@@ -46,6 +46,10 @@ pub struct TaskDefinitionInfo {
     pub memory: Option<String>,
     pub containers: Vec<ContainerDef>,
     pub tags: Vec<(String, String)>,
+    /// Unified service tagging: `service`, `env` and `version` as a container of the task
+    /// definition sets them (`DD_SERVICE`… in its environment, or `com.datadoghq.tags.*` labels).
+    #[serde(default)]
+    pub unified: Vec<(String, String)>,
 }
 
 impl TaskDefinitionInfo {
@@ -199,6 +203,7 @@ mod tests {
                 awslogs: Some(logs),
             }],
             tags: vec![("ecs-notifier:slack".into(), "a".into())],
+            unified: Vec::new(),
         };
         assert_eq!(
             td.memory_limit("app").as_deref(),

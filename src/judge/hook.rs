@@ -13,6 +13,7 @@ use crate::source::{arn, Envelope};
 
 use super::console;
 use super::outgoing::Summary;
+use super::tags;
 
 /// A lifecycle stage in plain words.
 fn stage_words(stage: &str) -> String {
@@ -170,8 +171,8 @@ pub fn plan(
         mentions: Vec::new(),
     };
     let tags = vec![
-        tag("cluster", cluster),
-        tag("service", service),
+        tag(tags::CLUSTER, cluster),
+        tag(tags::SERVICE, service),
         tag("hook_type", hook_type),
         tag("lifecycle_stage", stage),
         tag(

@@ -15,6 +15,7 @@ use crate::source::Envelope;
 
 use super::console;
 use super::outgoing::Summary;
+use super::tags;
 use super::xid;
 
 /// A health check's type in plain words.
@@ -163,7 +164,7 @@ pub fn plan_health(
         mentions: Vec::new(),
     };
     let mut tags = vec![
-        tag("cluster", cluster),
+        tag(tags::CLUSTER, cluster),
         tag("status", status),
         tag("check", checks.first().copied().unwrap_or("none")),
     ];
@@ -225,7 +226,7 @@ pub fn plan_state(
     let at = state.updated_at.or(envelope.time);
     let ts = metric_time(at, now);
     let mut datadog = Submission::default();
-    let mut tags = vec![tag("cluster", cluster), tag("status", status)];
+    let mut tags = vec![tag(tags::CLUSTER, cluster), tag("status", status)];
     if let Some(cp) = &state.capacity_provider_name {
         tags.push(tag("capacity_provider", cp));
     }

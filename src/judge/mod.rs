@@ -21,6 +21,7 @@ pub mod routing;
 pub mod run_task;
 pub mod service_action;
 pub mod stops;
+pub mod tags;
 pub mod task;
 pub mod words;
 pub mod xid;

@@ -11,6 +11,7 @@ use crate::source::other::OtherEcs;
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
+use super::tags;
 
 /// What the event is about: its service or container instance, else its first resource's name.
 fn subject_of<'a>(envelope: &'a Envelope, other: &'a OtherEcs) -> &'a str {
@@ -129,7 +130,7 @@ pub fn plan(
             metric_time(envelope.time, now),
             1,
             vec![
-                tag("cluster", cluster),
+                tag(tags::CLUSTER, cluster),
                 tag("detail_type", detail_type),
                 tag("event", name),
                 tag("event_type", event_type),

@@ -12,6 +12,7 @@ use crate::source::Envelope;
 
 use super::console;
 use super::outgoing::Summary;
+use super::tags;
 use super::words::stamp;
 
 pub fn plan(
@@ -171,7 +172,7 @@ pub fn plan(
         context,
         mentions: Vec::new(),
     };
-    let mut tags: Vec<String> = clusters.iter().map(|c| tag("cluster", c)).collect();
+    let mut tags: Vec<String> = clusters.iter().map(|c| tag(tags::CLUSTER, c)).collect();
     tags.push(tag("ecs_event", "AWS_ECS_TASK_PATCHING_RETIREMENT"));
     let dd_event = DatadogEvent::of(
         &notice,

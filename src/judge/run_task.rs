@@ -10,6 +10,7 @@ use crate::source::cloudtrail::{ApiCall, Caller};
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
+use super::tags;
 
 /// A RunTask call: an alert when it failed, nothing otherwise.
 pub fn plan(
@@ -121,8 +122,8 @@ pub fn plan(
         mentions: Vec::new(),
     };
     let tags = vec![
-        tag("cluster", cluster),
-        tag("task_family", &family),
+        tag(tags::CLUSTER, cluster),
+        tag(tags::TASK_FAMILY, &family),
         tag("launcher", caller.kind()),
         tag("cause", &cause),
     ];

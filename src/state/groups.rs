@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{code, is_condition_failure, n, number, s, text, Item, Table};
+use super::table::{is_condition_failure, n, number, s, text, Item, Table};
 use crate::judge::group::{admit, Admission, GroupState, Groupable, Grouping};
 
 /// Attempts at a group update that raced another instance.
@@ -72,7 +72,7 @@ impl Table {
         let json = serde_json::to_string(state).map_err(|e| format!("group state: {e}"))?;
         let mut put = self
             .client()
-            .await
+            .await?
             .put_item()
             .table_name(&self.name)
             .item("pk", s(&format!("g#{key}")))
@@ -94,7 +94,7 @@ impl Table {
         match put.send().await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(code("PutItem", &err)),
+            Err(err) => Err(self.failed("PutItem", &err)),
         }
     }
 

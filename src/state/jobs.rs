@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{code, is_condition_failure, n, number, s, text, time, Item, Table};
+use super::table::{is_condition_failure, n, number, s, text, time, Item, Table};
 use crate::judge::jobs::Job;
 
 /// One run of a tracked job, to record.
@@ -53,7 +53,7 @@ impl Table {
         const SETTINGS: &str = "kind = :job, account = :account, #r = :region, #c = :cluster, \
             #f = :family, expect = :expect, tz = :tz, schedule = :schedule, grace = :grace, \
             tags = :tags, first_seen = if_not_exists(first_seen, :at), expires_at = :expires";
-        let mut newest = base(self.client().await.update_item())
+        let mut newest = base(self.client().await?.update_item())
             .expression_attribute_names("#r", "region")
             .expression_attribute_names("#c", "cluster")
             .expression_attribute_names("#f", "family")
@@ -74,13 +74,13 @@ impl Table {
         match newest.send().await {
             Ok(_) => return Ok(()),
             Err(err) if is_condition_failure(&err) => {}
-            Err(err) => return Err(code("UpdateItem", &err)),
+            Err(err) => return Err(self.failed("UpdateItem", &err)),
         }
         // An older run delivered late: it can still be the latest success.
         if !run.success {
             return Ok(());
         }
-        let late = base(self.client().await.update_item())
+        let late = base(self.client().await?.update_item())
             .expression_attribute_names("#r", "region")
             .expression_attribute_names("#c", "cluster")
             .expression_attribute_names("#f", "family")
@@ -94,7 +94,7 @@ impl Table {
         match late {
             Ok(_) => Ok(()),
             Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(code("UpdateItem", &err)),
+            Err(err) => Err(self.failed("UpdateItem", &err)),
         }
     }
 

@@ -15,11 +15,14 @@ use crate::judge::flood::{admit, Admission, FloodState};
 use crate::judge::held_back::HeldBack;
 use crate::judge::stops::{StopKey, StopRecord};
 use crate::sinks::slack::Posted;
+use crate::state::memory::lock;
 
 /// Margin added to a claimer's deadline: its claim lapses only once it can no longer be sending.
 const LEASE_MARGIN: Duration = Duration::seconds(5);
 /// How long delivery records are kept: longer than EventBridge (24 h) and Lambda (6 h) retry.
 const KEEP: Duration = Duration::days(3);
+/// How long the table is left alone after a call failed (throttled, unreachable, denied).
+const REST: std::time::Duration = std::time::Duration::from_secs(30);
 /// Attempts at a flood-state update that raced another instance.
 const FLOOD_ATTEMPTS: usize = 4;
 
@@ -37,6 +40,8 @@ pub struct Table {
     aws: Arc<Aws>,
     pub(super) name: String,
     client: OnceCell<aws_sdk_dynamodb::Client>,
+    /// Until when calls are not made, after one failed.
+    resting: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -54,6 +59,25 @@ pub(super) fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E
         "dynamodb:{operation}: {}",
         err.code().unwrap_or("no answer")
     )
+}
+
+/// Whether an error says the table cannot serve now: no answer in time, no connection, or an
+/// answer of throttling or of a server error (which the SDK has already retried, at a cost in
+/// time). Other answers (a missing table, access denied) come fast and are not.
+fn is_unavailable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => matches!(
+            err.code(),
+            None | Some(
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+            )
+        ),
+    }
 }
 
 pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -78,13 +102,36 @@ impl Table {
             aws,
             name,
             client: OnceCell::new(),
+            resting: std::sync::Mutex::new(None),
         }
     }
 
-    pub(super) async fn client(&self) -> &aws_sdk_dynamodb::Client {
-        self.client
+    /// The DynamoDB client; an error while the table is resting after failures (calls then fail
+    /// at once, so an invocation does not wait on every one of them in turn).
+    pub(super) async fn client(&self) -> Result<&aws_sdk_dynamodb::Client, String> {
+        if let Some(until) = *lock(&self.resting) {
+            if std::time::Instant::now() < until {
+                return Err("state table unavailable (it failed moments ago); not asked".into());
+            }
+        }
+        Ok(self
+            .client
             .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.aws.base().await) })
-            .await
+            .await)
+    }
+
+    /// An SDK error as a short message. When the table cannot serve now (`is_unavailable`), it
+    /// rests for a while, so the calls after it fail at once rather than each waiting out its
+    /// own timeout or retries; a fast answer (a missing table, access denied) does not.
+    pub(super) fn failed<E: ProvideErrorMetadata, R>(
+        &self,
+        operation: &str,
+        err: &SdkError<E, R>,
+    ) -> String {
+        if is_unavailable(err) {
+            *lock(&self.resting) = Some(std::time::Instant::now() + REST);
+        }
+        code(operation, err)
     }
 
     /// Claims delivery of the event known as `identity` for an instance that must be done by
@@ -99,7 +146,7 @@ impl Table {
     ) -> Result<Claim, String> {
         let taken = self
             .client()
-            .await
+            .await?
             .update_item()
             .table_name(&self.name)
             .key("pk", s(&format!("d#{identity}")))
@@ -120,7 +167,7 @@ impl Table {
                 sent: out.attributes().map(sent_parts).unwrap_or_default(),
             }),
             Err(err) if is_condition_failure(&err) => Ok(Claim::Elsewhere),
-            Err(err) => Err(code("UpdateItem", &err)),
+            Err(err) => Err(self.failed("UpdateItem", &err)),
         }
     }
 
@@ -128,7 +175,7 @@ impl Table {
     pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), String> {
         let mut update = self
             .client()
-            .await
+            .await?
             .update_item()
             .table_name(&self.name)
             .key("pk", s(&format!("d#{identity}")))
@@ -148,7 +195,7 @@ impl Table {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| code("UpdateItem", &e))
+            .map_err(|e| self.failed("UpdateItem", &e))
     }
 
     /// Claims the stop of a task for the STOPPED event `key`: the first event to write wins,
@@ -156,7 +203,7 @@ impl Table {
     pub async fn own_stop(&self, key: &StopKey, now: DateTime<Utc>) -> Result<StopRecord, String> {
         let mut update = self
             .client()
-            .await
+            .await?
             .update_item()
             .table_name(&self.name)
             .key("pk", s(&format!("s#{}", key.task_arn)))
@@ -179,7 +226,7 @@ impl Table {
             .update_expression(set)
             .send()
             .await
-            .map_err(|e| code("UpdateItem", &e))?;
+            .map_err(|e| self.failed("UpdateItem", &e))?;
         let item = out.attributes().cloned().unwrap_or_default();
         Ok(stop_record(&item).unwrap_or_else(|| key.record()))
     }
@@ -192,7 +239,7 @@ impl Table {
         score: u32,
     ) -> Result<(), String> {
         self.client()
-            .await
+            .await?
             .update_item()
             .table_name(&self.name)
             .key("pk", s(&format!("s#{task_arn}")))
@@ -204,21 +251,21 @@ impl Table {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| code("UpdateItem", &e))
+            .map_err(|e| self.failed("UpdateItem", &e))
     }
 
     /// The item `pk`, read consistently.
     pub(super) async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
         let got = self
             .client()
-            .await
+            .await?
             .get_item()
             .table_name(&self.name)
             .key("pk", s(pk))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| code("GetItem", &e))?;
+            .map_err(|e| self.failed("GetItem", &e))?;
         Ok(got.item)
     }
 
@@ -241,7 +288,7 @@ impl Table {
         now: DateTime<Utc>,
     ) -> Result<(), String> {
         self.client()
-            .await
+            .await?
             .put_item()
             .table_name(&self.name)
             .item("pk", s(&format!("t#{id}")))
@@ -251,7 +298,7 @@ impl Table {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| code("PutItem", &e))
+            .map_err(|e| self.failed("PutItem", &e))
     }
 
     /// Flood control across instances: the decision of [`admit`] on the shared state, written
@@ -283,7 +330,7 @@ impl Table {
             };
             let mut put = self
                 .client()
-                .await
+                .await?
                 .put_item()
                 .table_name(&self.name)
                 .item("pk", s(&pk))
@@ -309,7 +356,7 @@ impl Table {
             match put.send().await {
                 Ok(_) => return Ok(admission),
                 Err(err) if is_condition_failure(&err) => continue, // another instance won; read again
-                Err(err) => return Err(code("PutItem", &err)),
+                Err(err) => return Err(self.failed("PutItem", &err)),
             }
         }
         Err("dynamodb: flood state kept changing under this instance".into())
@@ -339,7 +386,7 @@ impl Table {
     pub async fn release(&self, held: &HeldBack) -> Result<bool, String> {
         let done = self
             .client()
-            .await
+            .await?
             .update_item()
             .table_name(&self.name)
             .key("pk", s(&format!("f#{}", held.key)))
@@ -353,7 +400,7 @@ impl Table {
         match done {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(code("UpdateItem", &err)),
+            Err(err) => Err(self.failed("UpdateItem", &err)),
         }
     }
 
@@ -364,7 +411,7 @@ impl Table {
         loop {
             let page = self
                 .client()
-                .await
+                .await?
                 .query()
                 .table_name(&self.name)
                 .index_name(JOB_INDEX)
@@ -373,7 +420,7 @@ impl Table {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| code("Query", &e))?;
+                .map_err(|e| self.failed("Query", &e))?;
             out.extend(page.items().iter().cloned());
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),

@@ -20,8 +20,8 @@ use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_ecs::config::Credentials;
 use aws_sdk_ecs::primitives::DateTime;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, Deployment, LaunchType, LogConfiguration, LogDriver,
-    NetworkConfiguration, NetworkMode, Service, Tag, Task,
+    Compatibility, ContainerDefinition, Deployment, KeyValuePair, LaunchType, LogConfiguration,
+    LogDriver, NetworkConfiguration, NetworkMode, Service, Tag, Task,
 };
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
@@ -80,6 +80,9 @@ pub struct ContainerSeed<'a> {
     pub memory_reservation: Option<i32>,
     /// awslogs `(awslogs-group, awslogs-stream-prefix)`; awslogs-region is eu-west-1.
     pub log: Option<(&'a str, &'a str)>,
+    /// Environment variables and Docker labels, as `(name, value)`.
+    pub environment: &'a [(&'a str, &'a str)],
+    pub labels: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> ContainerSeed<'a> {
@@ -92,6 +95,8 @@ impl<'a> ContainerSeed<'a> {
             memory: None,
             memory_reservation: None,
             log: None,
+            environment: &[],
+            labels: &[],
         }
     }
 }
@@ -143,6 +148,18 @@ pub async fn seed_task_definition_sized(
                 .set_memory(c.memory)
                 .set_memory_reservation(c.memory_reservation)
                 .set_log_configuration(log)
+                .set_environment((!c.environment.is_empty()).then(|| {
+                    c.environment
+                        .iter()
+                        .map(|(k, v)| KeyValuePair::builder().name(*k).value(*v).build())
+                        .collect()
+                }))
+                .set_docker_labels((!c.labels.is_empty()).then(|| {
+                    c.labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                }))
                 .build()
         })
         .collect();

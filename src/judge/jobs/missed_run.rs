@@ -11,12 +11,13 @@ use super::job::{standing, Job, Standing};
 use crate::config::duration;
 use crate::judge::outgoing::{Outgoing, Summary};
 use crate::judge::routing::Route;
+use crate::judge::tags;
 use crate::judge::words::stamp;
 
 fn job_tags(job: &Job) -> Vec<String> {
     let mut tags = vec![
-        tag("cluster", &job.cluster),
-        tag("task_family", &job.family),
+        tag(tags::CLUSTER, &job.cluster),
+        tag(tags::TASK_FAMILY, &job.family),
     ];
     if let Some(s) = &job.schedule {
         tags.push(tag("schedule", s));

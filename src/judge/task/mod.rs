@@ -17,6 +17,7 @@ use crate::source::{Envelope, Task};
 use super::enrichment::Enrichment;
 use super::outgoing::{Options, Summary};
 use super::routing::{Notify, Route};
+use crate::judge::tags;
 use cause::Cause;
 use verdict::{classify, Outcome, TaskVerdict};
 
@@ -82,7 +83,11 @@ pub fn plan(
         }
         _ => None,
     };
-    (summary, notice, task_metrics(envelope, task, &verdict, now))
+    (
+        summary,
+        notice,
+        task_metrics(envelope, task, &verdict, enrichment, now),
+    )
 }
 
 /// The Datadog metrics of a stopped task.
@@ -90,17 +95,21 @@ fn task_metrics(
     envelope: &Envelope,
     task: &Task,
     verdict: &TaskVerdict,
+    enrichment: &Enrichment,
     now: DateTime<Utc>,
 ) -> Submission {
-    let (family, _) = task.family_revision();
+    let (family, revision) = task.family_revision();
     let mut tags = vec![
-        tag("cluster", task.cluster()),
-        tag("task_family", family),
-        tag("launch_type", task.launch_type()),
-        tag("trigger", verdict.trigger.kind()),
+        tag(tags::CLUSTER, task.cluster()),
+        tag(tags::TASK_FAMILY, family),
     ];
+    if let Some(revision) = revision {
+        tags.push(tag(tags::TASK_VERSION, &revision.to_string()));
+    }
+    tags.push(tag("launch_type", task.launch_type()));
+    tags.push(tag("trigger", verdict.trigger.kind()));
     if let Some(service) = verdict.trigger.service() {
-        tags.push(tag("service", service));
+        tags.push(tag(tags::SERVICE, service));
     }
     if let Some(schedule) = verdict.trigger.schedule() {
         tags.push(tag("schedule", schedule));
@@ -110,6 +119,16 @@ fn task_metrics(
     }
     tags.push(tag("result", verdict.outcome.as_str()));
     tags.push(tag("cause", verdict.cause.as_str()));
+    // A failure: the container that broke.
+    if verdict.outcome == Outcome::Failure {
+        if let Some(culprit) = verdict.culprits.first() {
+            tags.push(tag(tags::CONTAINER, culprit));
+        }
+    }
+    // Unified service tagging, only with the values the task definition gives.
+    for (key, value) in enrichment.task_definition.iter().flat_map(|td| &td.unified) {
+        tags.push(tag(key, value));
+    }
     let tags: Tags = tags.into();
 
     let ts = metric_time(task.stopped_at.or(envelope.time), now);
