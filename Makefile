@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
 .PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools \
-	deploy-tools deploy clean bench load fuzz
+	deploy-tools deploy clean bench load fuzz datadog
 
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   criterion benchmarks of the pure pipeline, and the binary against a local Runtime API"
 	@echo "make load    10,000 events of 200 services in SQS batches through the binary (loopback sinks)"
 	@echo "make fuzz    the property tests with many more cases (FUZZ_CASES, default 20000 per property)"
+	@echo "make datadog create or update the dashboard and monitors of datadog/ (DD_API_KEY, DD_APP_KEY, DD_SITE; DRY_RUN=1 sends nothing)"
 
 # Debug build of the CLI, for `make demo`.
 debug:
@@ -53,6 +54,10 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 tools: $(VENV)/.installed
+
+# The dashboard and monitors of datadog/, created or updated by title (docs/datadog.md).
+datadog: tools
+	$(PY) scripts/datadog $(if $(DRY_RUN),--dry-run)
 
 # cfn-lint validates the SAM template as written (with the serverless rules of
 # cfn-lint-serverless), then the CloudFormation template the SAM transform turns it into

@@ -41,10 +41,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use support::lambda::{Exit, Lambda, Output, Reported};
 use support::{requests, sdk_config, Moto, ACCOUNT, REGION};
 
-const DD_ENDPOINTS: [&str; 3] = [
+const DD_ENDPOINTS: [&str; 4] = [
     "/api/v2/series",
     "/api/v1/distribution_points",
     "/api/v1/events",
+    "/api/v2/events",
 ];
 /// Datadog's answer to a request it refuses; its text must reach the error message.
 const DD_FORBIDDEN: &str = r#"{"errors":["Forbidden"]}"#;
@@ -94,6 +95,8 @@ struct Secrets {
     webhook_url: String,
     webhook_part: String,
     dd_api_key: String,
+    /// The Datadog application key (change events), in app mode's run.
+    dd_app_key: String,
     /// `xoxb-<digits>-<digits>-<bot_token_part>`.
     bot_token: String,
     bot_token_part: String,
@@ -108,6 +111,7 @@ impl Secrets {
             webhook_url: format!("{slack_uri}/services/T0/B0/{webhook_part}"),
             webhook_part,
             dd_api_key: random(32, HEX),
+            dd_app_key: random(40, HEX),
             bot_token: format!(
                 "xoxb-{}-{}-{bot_token_part}",
                 random(12, DIGITS),
@@ -134,6 +138,7 @@ impl Secrets {
         for (what, random_part) in [
             ("the webhook URL's secret part", &self.webhook_part),
             ("the Datadog API key", &self.dd_api_key),
+            ("the Datadog application key", &self.dd_app_key),
             ("the bot token's secret part", &self.bot_token_part),
         ] {
             needles.push((what.to_string(), random_part.clone()));
@@ -154,6 +159,7 @@ impl Secrets {
 struct Stored {
     webhook_arn: String,
     bot_token_arn: String,
+    app_key_arn: String,
     /// `arn:aws:ssm:eu-west-1:123456789012:parameter/ecs-notifier/dd-api-key`.
     dd_parameter_arn: String,
 }
@@ -178,6 +184,7 @@ async fn store(moto: &Moto, secrets: &Secrets) -> Stored {
     };
     let webhook_arn = create("ecs-notifier/slack-webhook", secrets.webhook_url.clone()).await;
     let bot_token_arn = create("ecs-notifier/slack-bot-token", secrets.bot_token.clone()).await;
+    let app_key_arn = create("ecs-notifier/dd-app-key", secrets.dd_app_key.clone()).await;
     ssm.put_parameter()
         .name(DD_PARAMETER)
         .value(&secrets.dd_api_key)
@@ -188,6 +195,7 @@ async fn store(moto: &Moto, secrets: &Secrets) -> Stored {
     Stored {
         webhook_arn,
         bot_token_arn,
+        app_key_arn,
         dd_parameter_arn: format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{DD_PARAMETER}"),
     }
 }
@@ -410,10 +418,17 @@ async fn mount_datadog(server: &MockServer, api_key: &str) {
     }
 }
 
-/// Datadog got requests, every one with the key, to a known endpoint: the key was in use.
-async fn assert_datadog_used(run: &str, datadog: &MockServer, api_key: &str) {
+/// Datadog got requests, every one with the key, to a known endpoint: the key was in use. With
+/// `app_key`, change events went out, each with it; without, none did.
+async fn assert_datadog_used(
+    run: &str,
+    datadog: &MockServer,
+    api_key: &str,
+    app_key: Option<&str>,
+) {
     let all = requests(datadog).await;
     assert!(!all.is_empty(), "{run}: Datadog received no request");
+    let mut changes = 0;
     for r in &all {
         let key = r.headers.get("dd-api-key").and_then(|v| v.to_str().ok());
         assert!(
@@ -423,7 +438,29 @@ async fn assert_datadog_used(run: &str, datadog: &MockServer, api_key: &str) {
             r.url.path(),
             key == Some(api_key)
         );
+        let application = r
+            .headers
+            .get("dd-application-key")
+            .and_then(|v| v.to_str().ok());
+        if r.url.path() == "/api/v2/events" {
+            changes += 1;
+            assert!(
+                application.is_some() && application == app_key,
+                "{run}: a change event without the application key"
+            );
+        } else {
+            assert!(
+                application.is_none(),
+                "{run}: the application key sent to {}",
+                r.url.path()
+            );
+        }
     }
+    assert_eq!(
+        changes > 0,
+        app_key.is_some(),
+        "{run}: change events sent: {changes}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -493,7 +530,7 @@ async fn webhook_mode_never_shows_a_secret() {
         "{run}: Slack got {} posts, not even one past the failing ones",
         posts.len()
     );
-    assert_datadog_used(run, &datadog, &secrets.dd_api_key).await;
+    assert_datadog_used(run, &datadog, &secrets.dd_api_key, None).await;
 
     // Failures produced error messages with the sinks' own words in them.
     let errors = error_bodies(&results);
@@ -574,6 +611,7 @@ async fn app_mode_never_shows_a_secret() {
         ("SLACK_CHANNEL", "alerts".to_string()),
         ("SLACK_API_URL", format!("{}/api", slack.uri())),
         ("DD_API_KEY_SECRET_ARN", stored.dd_parameter_arn.clone()),
+        ("DD_APP_KEY_SECRET_ARN", stored.app_key_arn.clone()),
         ("DD_API_URL", datadog.uri()),
         ("ENRICHMENT", "off".to_string()),
     ]);
@@ -609,7 +647,13 @@ async fn app_mode_never_shows_a_secret() {
         "{run}: Slack got {} calls, not even one past the failing ones",
         calls.len()
     );
-    assert_datadog_used(run, &datadog, &secrets.dd_api_key).await;
+    assert_datadog_used(
+        run,
+        &datadog,
+        &secrets.dd_api_key,
+        Some(&secrets.dd_app_key),
+    )
+    .await;
 
     let errors = error_bodies(&results);
     for (sink, word) in [("Slack", "invalid_auth"), ("Datadog", "Forbidden")] {

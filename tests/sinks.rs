@@ -584,3 +584,161 @@ async fn a_burst_of_slack_429s_is_ridden_out_within_the_deadline() {
         "{err}"
     );
 }
+
+/// Checks request bodies of `POST /api/v2/events` with datadog-api-client's models
+/// (`scripts/datadog --validate-change-event`, in `.venv`).
+fn assert_valid_change_events(bodies: &[Vec<u8>]) {
+    static CALL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("change-events-{}-{call}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<String> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let path = dir.join(format!("change-{i}.json"));
+            std::fs::write(&path, body).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/datadog"))
+        .arg("--validate-change-event")
+        .args(&files)
+        .output()
+        .expect(".venv/bin/python runs (make tools installs it)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn deployments_go_to_change_tracking_with_an_application_key() {
+    const APP_KEY: &str = "dd-app-key-for-tests";
+    let slack = slack_answering(200, "ok").await;
+    let datadog = datadog_ok().await;
+    let n = notifier(&slack, &datadog, &[("DD_APP_KEY", APP_KEY)]);
+    let samples = [
+        ("deployment-in-progress.json", "checkout-api"),
+        ("deployment-completed.json", "checkout-api"),
+        ("deployment-failed.json", "checkout-api"),
+        ("deployment-rollback.json", "checkout-api"),
+        ("daemon-deployment-successful.json", ""),
+        ("daemon-deployment-rollback-failed.json", ""),
+    ];
+    for (name, _) in samples {
+        n.handle(&sample(name), soon(10), None)
+            .await
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+    assert!(
+        requests_to(&datadog, "/api/v1/events").await.is_empty(),
+        "no v1 event for a deployment when change events can be sent"
+    );
+    let changes = requests_to(&datadog, "/api/v2/events").await;
+    assert_eq!(
+        changes.len(),
+        samples.len(),
+        "one change event per deployment event"
+    );
+    for (request, (name, service)) in changes.iter().zip(samples) {
+        let key = |h: &str| request.headers.get(h).and_then(|v| v.to_str().ok());
+        assert_eq!(key("DD-API-KEY"), Some(DD_KEY), "{name}");
+        assert_eq!(key("DD-APPLICATION-KEY"), Some(APP_KEY), "{name}");
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let a = &body["data"]["attributes"];
+        assert_eq!(a["category"], "change", "{name}");
+        let resource = a["attributes"]["changed_resource"]["name"]
+            .as_str()
+            .unwrap();
+        if !service.is_empty() {
+            assert_eq!(resource, service, "{name}");
+            assert_eq!(
+                a["attributes"]["impacted_resources"][0],
+                serde_json::json!({"name": service, "type": "service"}),
+                "{name}"
+            );
+        }
+        let tags: Vec<&str> = a["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(tags.contains(&"source:ecs-notifier"), "{name}: {tags:?}");
+    }
+    // What a monitor pages on: the outcome as a tag.
+    let result = |i: usize| {
+        let body: Value = serde_json::from_slice(&changes[i].body).unwrap();
+        body["data"]["attributes"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| t.starts_with("result:"))
+            .map(String::from)
+    };
+    assert_eq!(
+        (0..4).map(result).collect::<Vec<_>>(),
+        [
+            None,
+            Some("result:success".into()),
+            Some("result:failure".into()),
+            Some("result:rollback".into())
+        ]
+    );
+    assert_valid_change_events(&changes.iter().map(|r| r.body.clone()).collect::<Vec<_>>());
+    // Slack is told as before.
+    assert!(!requests_to(&slack, WEBHOOK_PATH).await.is_empty());
+}
+
+#[test]
+fn a_change_event_carries_the_revisions_and_images_enrichment_found() {
+    use ecs_notifier::cli::load_enrichment;
+    use ecs_notifier::judge::{judge, Options};
+    use ecs_notifier::sinks::datadog::change::change_body;
+    use ecs_notifier::source::events;
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events/enrichment");
+    let mut bodies = Vec::new();
+    for (name, new, prev) in [
+        ("deployment-completed.json", "checkout-api:43", None),
+        (
+            "deployment-rollback.json",
+            "checkout-api:42",
+            Some("checkout-api:41"),
+        ),
+    ] {
+        let enrichment = load_enrichment(Some(dir), name).unwrap();
+        let (_, event) = events(&sample(name)).remove(0);
+        let plan = judge(
+            &event.unwrap(),
+            &enrichment,
+            &Options::default(),
+            chrono::Utc::now(),
+        );
+        let event = &plan.datadog.events[0];
+        let change = event
+            .change
+            .as_deref()
+            .expect("a deployment tells a change");
+        let body = change_body(event, change);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let c = &v["data"]["attributes"]["attributes"];
+        assert_eq!(c["new_value"]["task_definition"], new, "{name}");
+        assert!(
+            c["new_value"]["images"]["app"]
+                .as_str()
+                .is_some_and(|i| i.contains(".dkr.ecr.")),
+            "{name}: {c}"
+        );
+        assert_eq!(c["prev_value"]["task_definition"].as_str(), prev, "{name}");
+        bodies.push(body);
+    }
+    assert_valid_change_events(&bodies);
+}

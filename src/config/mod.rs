@@ -1,6 +1,7 @@
 //! Settings and secrets: read from the environment once at start (pure), with the secrets stored
 //! in Secrets Manager or SSM read then (the one I/O here, [`secrets`]).
 
+pub mod datadog;
 pub mod duration;
 pub mod filter;
 pub mod grouping;
@@ -8,9 +9,10 @@ pub mod secret;
 pub mod secrets;
 pub mod settings;
 
+pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;
 pub use settings::{
-    parse_bool, Config, ConfigError, DatadogSettings, EnrichSettings, SecretSetting,
-    SlackBotSettings, ROUTE_PREFIX, SECRET_SUFFIX,
+    parse_bool, Config, ConfigError, EnrichSettings, SecretSetting, SlackBotSettings, ROUTE_PREFIX,
+    SECRET_SUFFIX,
 };

@@ -70,7 +70,10 @@ impl Config {
         all.extend(self.slack_webhook.as_mut());
         all.extend(self.slack_routes.values_mut());
         all.extend(self.slack_bot.as_mut().map(|b| &mut b.token));
-        all.extend(self.datadog.as_mut().map(|d| &mut d.api_key));
+        if let Some(d) = self.datadog.as_mut() {
+            all.push(&mut d.api_key);
+            all.extend(d.app_key.as_mut());
+        }
         all
     }
 
@@ -80,7 +83,12 @@ impl Config {
             .iter()
             .chain(self.slack_routes.values())
             .chain(self.slack_bot.as_ref().map(|b| &b.token))
-            .chain(self.datadog.as_ref().map(|d| &d.api_key))
+            .chain(
+                self.datadog
+                    .iter()
+                    .flat_map(|d| [Some(&d.api_key), d.app_key.as_ref()])
+                    .flatten(),
+            )
             .filter_map(|s| match s {
                 SecretSetting::Stored { setting, .. } => Some(setting.as_str()),
                 SecretSetting::Value(_) => None,

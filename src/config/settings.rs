@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::datadog::{datadog, DatadogSettings};
 use super::duration;
 use super::filter::{route_name, Filter};
 use super::secret::{Secret, SecretError, SecretRef};
@@ -62,14 +63,6 @@ impl SecretSetting {
             SecretSetting::Stored { .. } => None,
         }
     }
-}
-
-/// Where Datadog requests go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatadogSettings {
-    pub api_key: SecretSetting,
-    /// `https://api.<DD_SITE>`, or `DD_API_URL`; no trailing slash.
-    pub base_url: String,
 }
 
 /// Slack app mode: `chat.postMessage` with a bot token.
@@ -140,17 +133,6 @@ pub struct Config {
     /// finish before its run counts as missed.
     pub expect_grace: Duration,
 }
-
-/// The Datadog sites, for validation of `DD_SITE`.
-pub const DATADOG_SITES: [&str; 7] = [
-    "datadoghq.com",
-    "us3.datadoghq.com",
-    "us5.datadoghq.com",
-    "ap1.datadoghq.com",
-    "ap2.datadoghq.com",
-    "datadoghq.eu",
-    "ddog-gov.com",
-];
 
 /// A true/false setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case).
 pub fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
@@ -266,27 +248,7 @@ impl Config {
             }
         };
 
-        let datadog = match secret("DD_API_KEY")? {
-            None => None,
-            Some(api_key) => {
-                let base_url = match get("DD_API_URL") {
-                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
-                    Some(url) => return Err(invalid("DD_API_URL", "an http(s):// URL", &url)),
-                    None => {
-                        let site = get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
-                        if !DATADOG_SITES.contains(&site.as_str()) {
-                            return Err(invalid(
-                                "DD_SITE",
-                                "a Datadog site such as datadoghq.com or datadoghq.eu",
-                                &site,
-                            ));
-                        }
-                        format!("https://api.{site}")
-                    }
-                };
-                Some(DatadogSettings { api_key, base_url })
-            }
-        };
+        let datadog = datadog(&get, &secret)?;
 
         let notify_on_success = match get("NOTIFY_ON_SUCCESS") {
             Some(v) => parse_bool("NOTIFY_ON_SUCCESS", &v)?,

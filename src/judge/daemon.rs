@@ -4,9 +4,11 @@
 //! progress stay quiet. Each is counted; deployments are Datadog events.
 
 use chrono::{DateTime, Utc};
+use serde_json::{json, Map};
 
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
+use crate::sinks::datadog::Change;
 use crate::sinks::notice::{Body, Notice, Section, Severity};
 use crate::source::daemon::{DaemonAction, DaemonDeployment};
 use crate::source::{arn, Envelope};
@@ -245,7 +247,8 @@ pub fn plan_deployment(
             Some(id).filter(|i| !i.is_empty()),
             event_time(at, now),
             tags,
-        )],
+        )
+        .with_change(change(deployment, name, &daemon, &cluster, id))],
         ..Submission::default()
     };
     let summary = Summary {
@@ -255,4 +258,34 @@ pub fn plan_deployment(
         subject: daemon,
     };
     (summary, notice, posts, datadog)
+}
+
+/// The daemon deployment as a change of the daemon: the revision it deploys.
+fn change(
+    deployment: &DaemonDeployment,
+    name: &str,
+    daemon: &str,
+    cluster: &str,
+    id: &str,
+) -> Change {
+    let mut new_value = Map::new();
+    if let Some(revision) = &deployment.target_daemon_revision_arn {
+        new_value.insert("daemon_revision".into(), json!(arn::last_segment(revision)));
+    }
+    let mut metadata = Map::new();
+    metadata.insert("ecs_event".into(), json!(name));
+    metadata.insert("cluster".into(), json!(cluster));
+    if !id.is_empty() {
+        metadata.insert("deployment_id".into(), json!(id));
+    }
+    if let Some(reason) = deployment.reason.as_deref().filter(|r| !r.is_empty()) {
+        metadata.insert("reason".into(), json!(reason));
+    }
+    Change {
+        resource: daemon.to_string(),
+        impacted: vec![daemon.to_string()],
+        new_value,
+        prev_value: Map::new(),
+        metadata,
+    }
 }

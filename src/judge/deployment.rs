@@ -2,9 +2,11 @@
 //! failed or rolling back (with the revision it returns to); always a Datadog event.
 
 use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
 
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
+use crate::sinks::datadog::Change;
 use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::{arn, Deployment, Envelope, ServiceRef};
 
@@ -212,6 +214,28 @@ pub fn plan(
         })
         .into_iter()
         .collect();
+    // What the event says of the deployment's outcome, for monitors: `result:failure` and
+    // `result:rollback` are the ones to page on.
+    let result = match name {
+        "SERVICE_DEPLOYMENT_COMPLETED" => Some("success"),
+        "SERVICE_DEPLOYMENT_FAILED" => Some("failure"),
+        _ if rollback => Some("rollback"),
+        _ if event_type == "ERROR" => Some("failure"),
+        _ => None,
+    };
+    let change = change(
+        &place,
+        name,
+        deployment_id,
+        reason,
+        enrichment,
+        took,
+        notice
+            .fields
+            .iter()
+            .find(|(k, _)| k == "Rolling back to")
+            .map(|(_, v)| v.as_str()),
+    );
     let dd_event = DatadogEvent::of(
         &notice,
         Some(deployment_id),
@@ -220,8 +244,10 @@ pub fn plan(
             .iter()
             .cloned()
             .chain([tag("ecs_event", name)])
+            .chain(result.map(|r| tag("result", r)))
             .collect(),
-    );
+    )
+    .with_change(change);
     (
         Summary {
             kind: "deployment",
@@ -241,6 +267,89 @@ pub fn plan(
             ..Submission::default()
         },
     )
+}
+
+/// The deployment as a change of the service: the revision and images it deploys, the
+/// revision it replaces (the service's other deployment, when the service was read), and the
+/// revision a rollback returns to.
+fn change(
+    place: &ServiceRef,
+    name: &str,
+    deployment_id: &str,
+    reason: &str,
+    enrichment: &Enrichment,
+    took: Option<f64>,
+    rolling_back_to: Option<&str>,
+) -> Change {
+    let td = enrichment.task_definition.as_deref();
+    let deployments = enrichment
+        .service
+        .as_deref()
+        .map(|s| s.deployments.as_slice())
+        .unwrap_or_default();
+    let revision = |arn: &str| {
+        let (family, rev) = arn::family_revision(arn);
+        rev.map(|r| format!("{family}:{r}"))
+            .unwrap_or_else(|| arn::last_segment(arn).to_string())
+    };
+    let mut new_value = Map::new();
+    let deployed = td.map(|td| td.name()).or_else(|| {
+        deployments
+            .iter()
+            .find(|d| d.id == deployment_id)
+            .and_then(|d| d.task_definition.as_deref())
+            .map(revision)
+    });
+    if let Some(deployed) = deployed.as_ref() {
+        new_value.insert("task_definition".into(), json!(deployed));
+    }
+    if let Some(td) = td {
+        let images: Map<String, Value> = td
+            .containers
+            .iter()
+            .filter_map(|c| Some((c.name.clone(), json!(c.image.as_ref()?))))
+            .collect();
+        if !images.is_empty() {
+            new_value.insert("images".into(), Value::Object(images));
+        }
+    }
+    let mut prev_value = Map::new();
+    let replaced = deployments
+        .iter()
+        .filter(|d| d.id != deployment_id)
+        .filter_map(|d| d.task_definition.as_deref())
+        .map(revision)
+        .find(|r| Some(r) != deployed.as_ref());
+    if let Some(replaced) = replaced {
+        prev_value.insert("task_definition".into(), json!(replaced));
+    }
+    let mut metadata = Map::new();
+    metadata.insert("ecs_event".into(), json!(name));
+    metadata.insert("cluster".into(), json!(place.cluster));
+    if !deployment_id.is_empty() {
+        metadata.insert("deployment_id".into(), json!(deployment_id));
+    }
+    if !reason.is_empty() {
+        metadata.insert("reason".into(), json!(reason));
+    }
+    if let Some(target) = rolling_back_to {
+        metadata.insert("rolling_back_to".into(), json!(target));
+    }
+    if let Some(secs) = took {
+        metadata.insert("duration_seconds".into(), json!(secs));
+    }
+    // Datadog's catalog knows a service by its unified `service` tag; else by the ECS name.
+    let impacted = td
+        .and_then(|td| td.unified.iter().find(|(k, _)| k == "service"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| place.service.clone());
+    Change {
+        resource: place.service.clone(),
+        impacted: vec![impacted],
+        new_value,
+        prev_value,
+        metadata,
+    }
 }
 
 /// `ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.` → `ecs-svc/123`.

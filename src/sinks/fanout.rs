@@ -99,7 +99,11 @@ impl Sinks {
         };
         let datadog = config.datadog.as_ref().and_then(|dd| {
             let key = dd.api_key.value()?.clone();
-            Some(DatadogApi::new(dd.base_url.clone(), key, policy))
+            let api = DatadogApi::new(dd.base_url.clone(), key, policy);
+            Some(match dd.app_key.as_ref().and_then(|k| k.value()) {
+                Some(app_key) => api.with_change_events(dd.events_url.clone(), app_key.clone()),
+                None => api,
+            })
         });
         Self {
             client,

@@ -1,4 +1,4 @@
-//! Posts metrics and events to the Datadog API.
+//! Posts metrics, events and change events to the Datadog API.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,6 +7,7 @@ use reqwest::Client;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::change::change_body;
 use super::payload::{Distribution, Event, Series};
 use crate::config::Secret;
 use crate::sinks::retry::{self, RetryPolicy, SendError};
@@ -28,6 +29,8 @@ pub struct DatadogApi {
     base_url: String,
     api_key: Secret,
     policy: RetryPolicy,
+    /// Where change events go, and the application key `/api/v2/events` requires.
+    changes: Option<(String, Secret)>,
 }
 
 impl DatadogApi {
@@ -37,7 +40,20 @@ impl DatadogApi {
             base_url,
             api_key,
             policy,
+            changes: None,
         }
+    }
+
+    /// Sends the events that tell a change as change events, to `events_url` (the site's
+    /// event intake, without a trailing slash) with `app_key`.
+    pub fn with_change_events(mut self, events_url: String, app_key: Secret) -> Self {
+        self.changes = Some((events_url, app_key));
+        self
+    }
+
+    /// Whether change events go to `/api/v2/events`.
+    pub fn sends_changes(&self) -> bool {
+        self.changes.is_some()
     }
 
     async fn post(
@@ -49,13 +65,29 @@ impl DatadogApi {
     ) -> Result<(), SendError> {
         let url = format!("{}{path}", self.base_url);
         let body = serde_json::to_vec(body).unwrap_or_default();
+        self.send(client, &url, body, None, deadline).await
+    }
+
+    async fn send(
+        &self,
+        client: &Client,
+        url: &str,
+        body: Vec<u8>,
+        app_key: Option<&Secret>,
+        deadline: Instant,
+    ) -> Result<(), SendError> {
         retry::send(
             client,
             |c| {
-                c.post(&url)
+                let request = c
+                    .post(url)
                     .header("DD-API-KEY", self.api_key.expose())
-                    .header("content-type", "application/json")
-                    .body(body.clone())
+                    .header("content-type", "application/json");
+                match app_key {
+                    Some(key) => request.header("DD-APPLICATION-KEY", key.expose()),
+                    None => request,
+                }
+                .body(body.clone())
             },
             &self.policy,
             deadline,
@@ -114,13 +146,21 @@ impl DatadogApi {
             .await
     }
 
-    /// `POST /api/v1/events`.
+    /// `POST /api/v1/events`; an event that tells a change goes to `/api/v2/events` as a change
+    /// event instead when an application key is configured.
     pub async fn event(
         &self,
         client: &Client,
         event: &Event,
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post(client, "/api/v1/events", event, deadline).await
+        match (&event.change, &self.changes) {
+            (Some(change), Some((events_url, app_key))) => {
+                let url = format!("{events_url}/api/v2/events");
+                let body = change_body(event, change);
+                self.send(client, &url, body, Some(app_key), deadline).await
+            }
+            _ => self.post(client, "/api/v1/events", event, deadline).await,
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Datadog request bodies: distribution points, count series and events, built without I/O.
+//! Datadog request bodies: distribution points, count series and v1 events, built without I/O.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::change::Change;
 use crate::sinks::notice::Notice;
 
 /// Tags of a metric, shared by the metrics of one event (cloning them is a count increment).
@@ -98,6 +99,10 @@ pub struct Event {
     pub aggregation_key: Option<String>,
     pub date_happened: i64,
     pub tags: Vec<String>,
+    /// What a deployment changed: with an application key, the event goes as a change event
+    /// (`/api/v2/events`) instead.
+    #[serde(skip)]
+    pub change: Option<Box<Change>>,
 }
 
 impl Event {
@@ -119,7 +124,14 @@ impl Event {
                 .filter(|k| !k.is_empty()),
             date_happened,
             tags,
+            change: None,
         }
+    }
+
+    /// The same event, telling what it changed.
+    pub fn with_change(mut self, change: Change) -> Self {
+        self.change = Some(Box::new(change));
+        self
     }
 }
 
