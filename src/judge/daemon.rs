@@ -132,7 +132,7 @@ pub fn plan_action(
     });
     let mut tags = vec![
         tag(tags::CLUSTER, &cluster),
-        tag("daemon", &daemon),
+        tag(tags::DAEMON, &daemon),
         tag("event", name),
     ];
     if !failure.is_empty() {
@@ -232,7 +232,7 @@ pub fn plan_deployment(
     };
     let tags = vec![
         tag(tags::CLUSTER, &cluster),
-        tag("daemon", &daemon),
+        tag(tags::DAEMON, &daemon),
         tag("event", name),
     ];
     let datadog = Submission {

@@ -11,6 +11,8 @@ pub const TASK_FAMILY: &str = "task_family";
 pub const TASK_VERSION: &str = "task_version";
 /// A container's name in the task definition (the Agent's `ecs_container_name`).
 pub const CONTAINER: &str = "ecs_container_name";
+/// A managed daemon's name (the Agent's `ecs_daemon`).
+pub const DAEMON: &str = "ecs_daemon";
 
 /// Unified service tagging's reserved keys, sent only with the values the task definition
 /// gives them (`DD_SERVICE`, `DD_ENV`, `DD_VERSION`, or the `com.datadoghq.tags.*` labels).
