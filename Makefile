@@ -48,9 +48,9 @@ unit: tools
 	$(CARGO) test --locked --all-targets
 
 # Python tools live in a virtualenv of the project, installed on first use.
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt requirements-dev.lock
 	python3 -m venv $(VENV) || { python3 -m pip install --quiet virtualenv && python3 -m virtualenv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c requirements-dev.lock
 	touch $@
 
 tools: $(VENV)/.installed

@@ -378,6 +378,10 @@ fn messages_are_escaped_and_within_slack_limits() {
         };
         messages += 1;
         assert_eq!(message.limit_violation(), None, "{name}");
+        // And read as Slack reads the body, independently of the renderer's own checks.
+        let body = serde_json::to_value(&message).unwrap();
+        let problems = support::block_kit::problems(&body, &[]);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
         for (i, text) in message.texts().into_iter().enumerate() {
             if i == 1 {
                 continue; // the header is plain_text, never parsed as mrkdwn

@@ -4,16 +4,12 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use chrono::Utc;
 use ecs_notifier::judge::Enrichment;
 use ecs_notifier::judge::{judge, Options};
 use ecs_notifier::source::events;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-
-static TRIED: AtomicUsize = AtomicUsize::new(0);
 
 /// Cases per property: `FUZZ_CASES`, default 2000 (`make fuzz` runs many more).
 fn cases() -> u32 {
@@ -154,13 +150,15 @@ fn mutate(value: &mut Value, choices: &[(u8, Value)], depth: usize) {
     }
 }
 
-/// What must hold for any input.
-fn check(input: &Value) -> Result<(), TestCaseError> {
-    TRIED.fetch_add(1, Ordering::Relaxed);
+/// What must hold for any input; returns how many events were judged (each twice, with the
+/// notify options off and on).
+fn check(input: &Value) -> Result<usize, TestCaseError> {
+    let mut judged = 0;
     for (_, event) in events(input) {
         let Ok(event) = event else {
             continue;
         };
+        judged += 1;
         for notify in [false, true] {
             let planned = judge(
                 &event,
@@ -172,40 +170,97 @@ fn check(input: &Value) -> Result<(), TestCaseError> {
                 Utc::now(),
             );
             if let Some(message) = &planned.slack {
-                check_message(message)?;
+                // No enrichment, so no routing tags: no mention may appear at all.
+                check_message(message, &[])?;
             }
         }
     }
+    Ok(judged)
+}
+
+/// A Slack message within Slack's limits, whose only links are the console's and whose only
+/// mentions are `mentions` (those the test configured): by the renderer's own check, and by
+/// an independent reading of the JSON body as Slack reads it (`support::block_kit`).
+fn check_message(
+    message: &ecs_notifier::sinks::slack::Message,
+    mentions: &[&str],
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(message.limit_violation(), None);
+    let body = serde_json::to_value(message).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let problems = support::block_kit::problems(&body, mentions);
+    prop_assert!(problems.is_empty(), "{:?} in {}", problems, body);
     Ok(())
 }
 
-/// A Slack message within Slack's limits, whose only links are the console's.
-fn check_message(message: &ecs_notifier::sinks::slack::Message) -> Result<(), TestCaseError> {
-    prop_assert_eq!(message.limit_violation(), None);
-    for (i, text) in message.texts().into_iter().enumerate() {
-        if i == 1 {
-            continue; // the header is plain_text, never parsed as mrkdwn
-        }
-        for (at, _) in text.match_indices('<') {
-            let rest = &text[at..];
-            // The only links are the console's, built from encoded parts; mentions come from
-            // validated tags (`<!here>`, `<!subteam^…>`) and are checked by the tests of routing.
-            prop_assert!(
-                (rest.starts_with("<https://")
-                    && rest[9..]
-                        .split('/')
-                        .next()
-                        .unwrap_or("")
-                        .contains(".console.aws"))
-                    || rest.starts_with("<!here>")
-                    || rest.starts_with("<!subteam^S0FUZZ>"),
-                "unescaped < in {}",
-                text
-            );
-        }
-    }
-    prop_assert!(serde_json::to_string(message).is_ok());
-    Ok(())
+/// The kinds of envelope the samples hold: (source, detail-type, the detail's kind-choosing
+/// fields), one per distinct kind.
+fn envelope_kinds() -> Vec<(String, String, Map<String, Value>)> {
+    let mut kinds: Vec<(String, String, Map<String, Value>)> = samples()
+        .iter()
+        .filter_map(|e| {
+            let kind_fields: Map<String, Value> = e
+                .get("detail")?
+                .as_object()?
+                .iter()
+                .filter(|(k, _)| KIND_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Some((
+                e.get("source")?.as_str()?.to_string(),
+                e.get("detail-type")?.as_str()?.to_string(),
+                kind_fields,
+            ))
+        })
+        .collect();
+    kinds.sort_by_key(|(s, d, f)| format!("{s} {d} {}", Value::Object(f.clone())));
+    kinds.dedup();
+    kinds
+}
+
+/// A valid EventBridge envelope of a kind the function handles (the fields that choose the
+/// kind taken from a sample), the rest of its detail arbitrary, so that decoding succeeds and
+/// planning and rendering run on whatever the detail holds.
+fn envelope() -> impl Strategy<Value = Value> {
+    let kinds = envelope_kinds();
+    assert!(
+        kinds.len() >= 15,
+        "the samples hold the kinds: {}",
+        kinds.len()
+    );
+    (
+        0..kinds.len(),
+        prop::collection::vec((field_name(), json_value()), 0..12),
+        nasty_string(),
+        any::<bool>(),
+    )
+        .prop_map(move |(k, fields, text, in_queue)| {
+            let (source, detail_type, kind_fields) = &kinds[k];
+            let mut detail: Map<String, Value> = fields
+                .into_iter()
+                .filter(|(name, _)| !KIND_KEYS.contains(&name.as_str()))
+                .collect();
+            detail.extend(kind_fields.clone());
+            let envelope = serde_json::json!({
+                "version": "0",
+                "id": format!("fuzz-{k}"),
+                "source": source,
+                "detail-type": detail_type,
+                "account": "123456789012",
+                "time": "2026-11-22T10:00:00Z",
+                "region": "eu-west-1",
+                "resources": [format!("arn:aws:ecs:eu-west-1:123456789012:task/prod/{text}")],
+                "detail": Value::Object(detail),
+            });
+            if in_queue {
+                // As EventBridge puts it on an SQS queue.
+                serde_json::json!({"Records": [{
+                    "messageId": "m-1", "eventSource": "aws:sqs",
+                    "body": envelope.to_string(),
+                }]})
+            } else {
+                envelope
+            }
+        })
 }
 
 /// Keys whose values choose what an event is; text is injected everywhere else.
@@ -239,8 +294,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn arbitrary_json_never_breaks_the_pipeline(input in json_value()) {
+    fn arbitrary_json_never_breaks_decoding(input in json_value()) {
         check(&input)?;
+    }
+
+    #[test]
+    fn valid_envelopes_with_arbitrary_details_are_judged_and_render_safely(input in envelope()) {
+        let judged = check(&input)?;
+        prop_assert!(judged >= 1, "the envelope was not judged: {}", input);
     }
 
     #[test]
@@ -330,15 +391,47 @@ proptest! {
         let (missed, _, ages) = ecs_notifier::judge::jobs::missed_run::plan(vec![job], now);
         prop_assert_eq!(missed.len(), 1);
         prop_assert_eq!(ages.series.len(), 2);
-        check_message(missed[0].slack.as_ref().unwrap())?;
+        let mentions: &[&str] = if mention { &["<!subteam^S0FUZZ>"] } else { &[] };
+        check_message(missed[0].slack.as_ref().unwrap(), mentions)?;
     }
 }
 
+/// The oracle itself: it catches what the properties rely on it to catch.
 #[test]
-fn zz_report_how_many_inputs_were_tried() {
-    // Runs after the properties when tests run in one thread; otherwise reports what it saw.
-    eprintln!(
-        "fuzz: {} inputs checked so far in this process",
-        TRIED.load(Ordering::Relaxed)
+fn the_oracle_rejects_unescaped_mentions_links_and_overlong_blocks() {
+    use serde_json::json;
+    let problems = |body: Value, mentions: &[&str]| support::block_kit::problems(&body, mentions);
+    let section = |text: &str| json!({"text": "fallback", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]});
+    let console = "<https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod|prod>";
+    assert_eq!(problems(section(console), &[]), Vec::<String>::new());
+    assert_eq!(
+        problems(section("&lt;!here&gt; a &amp; b"), &[]),
+        Vec::<String>::new()
+    );
+    for bad in [
+        "<!here>",
+        "x <!channel>",
+        "<@U024BE7LH>",
+        "<https://evil.example|click>",
+        "<https://evil.example/x.console.aws.amazon.com|x>",
+    ] {
+        assert_eq!(problems(section(bad), &[]).len(), 1, "{bad}");
+    }
+    // A mention the test configured passes; the same one from nowhere does not.
+    assert!(problems(section("<!subteam^S0FUZZ> look"), &["<!subteam^S0FUZZ>"]).is_empty());
+    assert_eq!(problems(section("<!subteam^S0FUZZ> look"), &[]).len(), 1);
+    // Limits, whatever the renderer thinks of them.
+    let header = json!({"text": "t", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}}]});
+    assert_eq!(problems(header, &[]).len(), 1);
+    let fields: Vec<Value> = (0..11)
+        .map(|i| json!({"type": "mrkdwn", "text": format!("f{i}")}))
+        .collect();
+    let many = json!({"text": "t", "blocks": [{"type": "section", "fields": fields}]});
+    assert_eq!(problems(many, &[]).len(), 1);
+    let unknown = json!({"text": "t", "blocks": [{"type": "rich_text", "elements": []}]});
+    assert_eq!(
+        problems(unknown, &[]).len(),
+        1,
+        "a block type the check does not know"
     );
 }

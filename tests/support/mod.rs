@@ -7,6 +7,7 @@
 // Each integration test compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod block_kit;
 pub mod enrich;
 pub mod lambda;
 mod moto;
