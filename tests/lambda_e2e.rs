@@ -193,6 +193,11 @@ fn strings(value: &Value, out: &mut Vec<String>) {
 
 /// A Slack post is `{text, blocks}` JSON and carries no live mention or foreign link.
 fn check_slack_body(name: &str, r: &Request) {
+    check_slack_body_mentioning(name, r, &[]);
+}
+
+/// `check_slack_body`, with `mentions` (those the test's routing tags ask for) allowed.
+fn check_slack_body_mentioning(name: &str, r: &Request, mentions: &[&str]) {
     let raw = String::from_utf8_lossy(&r.body).into_owned();
     let body = json_body(&format!("{name}: Slack"), r);
     assert!(
@@ -203,16 +208,10 @@ fn check_slack_body(name: &str, r: &Request) {
         body["blocks"].as_array().is_some_and(|b| !b.is_empty()),
         "{name}: Slack body has no `blocks`: {raw}"
     );
-    let mut texts = vec![raw.clone()];
-    strings(&body, &mut texts);
-    for text in &texts {
-        for bad in ["<!channel>", "<https://evil"] {
-            assert!(
-                !text.contains(bad),
-                "{name}: Slack body contains `{bad}`: {raw}"
-            );
-        }
-    }
+    // As Slack reads it: every block within Block Kit's limits, no mention but those the test
+    // asked for and no link but the console's.
+    let problems = support::block_kit::problems(&body, mentions);
+    assert!(problems.is_empty(), "{name}: {problems:?}: {raw}");
 }
 
 // ------------------------------------------------------------------------------------------
@@ -289,7 +288,8 @@ fn tags_of(series: &Value) -> Vec<&str> {
 }
 
 /// Checks what one invocation of sample `name` delivered against what it must.
-fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
+/// `mentions`: those the test's routing tags ask for (none for the samples alone).
+fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen, mentions: &[&str]) {
     assert_eq!(
         got.slack.len(),
         usize::from(want.slack),
@@ -297,7 +297,7 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen) {
         want.slack
     );
     for r in &got.slack {
-        check_slack_body(name, r);
+        check_slack_body_mentioning(name, r, mentions);
         // What the expectations say the alert says, as the posted body says it.
         let body = json_body(&format!("{name}: Slack"), r);
         let mut texts = Vec::new();
@@ -626,7 +626,7 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
                 );
                 assert_delivered_nothing(name, &got);
             }
-            None => check_delivery(name, &expected[name], &want, &got),
+            None => check_delivery(name, &expected[name], &want, &got, &[]),
         }
     }
 
@@ -740,6 +740,7 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
         &expected[dup_name.as_str()],
         &want(dup_name, &expected[dup_name.as_str()]),
         &Seen::now(&slack, &datadog).await.since(&before),
+        &[],
     );
 
     assert_only_known_requests(&requests(&slack).await, &[SLACK_PATH], false);
@@ -849,7 +850,7 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
         distributions: second.distributions.clone(),
         events: Vec::new(),
     };
-    check_delivery(name, &exp, &want_oom, &merged);
+    check_delivery(name, &exp, &want_oom, &merged, &[]);
 
     // Datadog's metrics intake down: the invocation fails after Slack posted; the retry only
     // sends the metrics.
@@ -901,7 +902,7 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
         distributions: retried.distributions,
         events: Vec::new(),
     };
-    check_delivery(name, &exp_nonzero, &want_nonzero, &merged);
+    check_delivery(name, &exp_nonzero, &want_nonzero, &merged, &[]);
 
     let output = lambda.stop().await;
     check_output(&output, &texts);
@@ -917,7 +918,8 @@ async fn lambda_fails_on_sink_errors_and_retries_without_doubling() {
 /// (10) log lines with mrkdwn escaped, a CloudWatch Logs link to the stream and whether the
 /// container was essential.
 fn check_enriched_slack(what: &str, r: &Request, task_id: &str) {
-    check_slack_body(what, r);
+    // The seeded task definition's tag `ecs-notifier:mention=@here`.
+    check_slack_body_mentioning(what, r, &["<!here>"]);
     let body = json_body(what, r);
     let mut texts = Vec::new();
     strings(&body, &mut texts);
@@ -1044,7 +1046,7 @@ async fn lambda_enriches_alerts_from_moto() {
     );
     texts.push(format!("{reported:?}"));
     let cold = Seen::now(&slack, &datadog).await;
-    check_delivery(name, &expected[name], &want_oom, &cold);
+    check_delivery(name, &expected[name], &want_oom, &cold, &["<!here>"]);
     check_enriched_slack("cold enrichment", &cold.slack[0], &task_id);
 
     // moto forgets the task definition: only the cache can still answer for it.
@@ -1093,7 +1095,7 @@ async fn lambda_enriches_alerts_from_moto() {
     expect_response("warm enrichment", &reported);
     texts.push(format!("{reported:?}"));
     let warm = Seen::now(&slack, &datadog).await.since(&cold);
-    check_delivery(name, &expected[name], &want_oom, &warm);
+    check_delivery(name, &expected[name], &want_oom, &warm, &["<!here>"]);
     check_enriched_slack("warm enrichment", &warm.slack[0], warm_task);
 
     assert_only_known_requests(&requests(&slack).await, &[SLACK_PATH], false);
@@ -1124,4 +1126,67 @@ async fn lambda_enriches_alerts_from_moto() {
         enrich_ms[1],
         started.elapsed()
     );
+}
+
+/// An SQS batch through the binary: the record whose Slack post fails comes back in
+/// `batchItemFailures` (and only it), so the queue redelivers it alone; the redelivery posts
+/// its alert once and sends no metric again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_returns_the_failed_records_of_a_batch() {
+    let slack = MockServer::start().await;
+    // Slack refuses the alert about one service, until it is reset below.
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("image-resizer"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    mount_slack(&slack, 200).await;
+    let datadog = MockServer::start().await;
+    mount_datadog(&datadog, &[]).await;
+    let mut lambda = Lambda::start_with_env(
+        &slack,
+        &datadog,
+        &[("ENRICHMENT", "off"), ("HTTP_TIMEOUT_MS", "500")],
+    )
+    .await;
+    let events = [
+        support::sample("task-oom.json"),
+        support::sample("task-exit-segfault.json"),
+        support::sample("task-job-success.json"),
+    ];
+    assert!(
+        events[1].to_string().contains("image-resizer")
+            && !events[0].to_string().contains("image-resizer"),
+        "the refused alert is the second record's"
+    );
+    let batch = support::batch(&events);
+    let reported = lambda.invoke("req-batch", &batch, "msg-0").await;
+    assert_eq!(
+        expect_response("the batch", &reported),
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
+    );
+    let before = Seen::now(&slack, &datadog).await;
+
+    // The queue redelivers msg-1 alone, and Slack takes it now.
+    slack.reset().await;
+    mount_slack(&slack, 200).await;
+    let retry = support::batch(&events[1..2]);
+    let reported = lambda.invoke("req-retry", &retry, "msg-0").await;
+    assert_eq!(
+        expect_response("the redelivery", &reported),
+        json!({"batchItemFailures": []})
+    );
+    let got = Seen::now(&slack, &datadog).await;
+    assert_eq!(
+        slack_posts(&requests(&slack).await).len(),
+        1,
+        "the one alert, once"
+    );
+    assert_eq!(
+        got.distributions.len(),
+        before.distributions.len(),
+        "no metric sent again"
+    );
+    lambda.stop().await;
 }

@@ -6,8 +6,9 @@
 //!   deliver at least once) reaches Slack and Datadog once: one process delivers each part, the
 //!   other reports it as a duplicate, and neither invocation fails.
 //! - Flood control is shared: a crash loop spread over both processes alerts once.
-//! - (ignored, a known bug) a process killed mid-delivery leaves a claim that makes the retry of
-//!   its event report success without delivering it.
+//! - A process killed mid-delivery leaves a claim that lapses at its invocation's deadline: Lambda's
+//!   retries of the event fail until then (so Lambda keeps it), and the first one after it
+//!   delivers the alert, once; a later redelivery posts nothing.
 //!
 //! Every wait is bounded: a hang or a crash of a function fails the test with its output.
 
@@ -35,7 +36,7 @@ const SLACK_DELAY: Duration = Duration::from_millis(200);
 /// Longest a function may take to (re)poll `/next` once started or done with an invocation.
 const POLL_WITHIN: Duration = Duration::from_secs(10);
 /// Longest a whole test may take.
-const TEST_TIMEOUT: Duration = Duration::from_secs(50);
+const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 // ------------------------------------------------------------------------------------------
 // Set-up
@@ -505,22 +506,46 @@ async fn a_retry_after_a_process_died_mid_delivery_is_not_lost() {
         }
         a.kill().await;
 
-        // Lambda's retry of the same event, on the other process.
-        let retry = b.invoke("b-0", &event, &id).await;
-        let posted = Counts::now(&slack, &datadog).await.slack;
-        match &retry {
-            Reported::Error { .. } => {} // Lambda retries again, later.
-            Reported::Response { body, .. } => {
-                let (delivered, _) = reported_parts("the retry", &retry);
-                assert!(
-                    delivered.contains("slack") && posted == 2,
-                    "the retry reported success without delivering the alert that the killed \
-                     process never confirmed (Slack posts: {posted}): {body}\n{}",
-                    b.output_so_far()
-                );
+        // Lambda's retries of the same event, on the other process: an error while the dead
+        // process's claim holds (Lambda retries again, later), then a delivery.
+        let killed_at = tokio::time::Instant::now();
+        let mut attempts = 0;
+        let retry = loop {
+            attempts += 1;
+            let reported = b.invoke(&format!("b-{attempts}"), &event, &id).await;
+            match &reported {
+                Reported::Error { .. } => {
+                    assert!(
+                        killed_at.elapsed() < support::lambda::FUNCTION_TIMEOUT + Duration::from_secs(15),
+                        "retries still fail well past the dead claim's deadline\n{}",
+                        b.output_so_far()
+                    );
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Reported::Response { .. } => break reported,
+                other => panic!("the retry: {other:?}"),
             }
-            other => panic!("the retry: {other:?}"),
-        }
+        };
+        let (delivered, _) = reported_parts("the retry that delivered", &retry);
+        assert!(delivered.contains("slack"), "{delivered:?}\n{}", b.output_so_far());
+        let after = Counts::now(&slack, &datadog).await;
+        assert_eq!(
+            after.slack, 2,
+            "the killed process's unanswered post and the retry's, no more"
+        );
+        // Exactly once: one more redelivery finds every part delivered.
+        let again = b.invoke("b-again", &event, &id).await;
+        let (delivered, duplicate) = reported_parts("the redelivery", &again);
+        assert!(delivered.is_empty(), "{delivered:?}");
+        assert!(duplicate.contains("slack"), "{duplicate:?}");
+        let last = Counts::now(&slack, &datadog).await;
+        assert_eq!(last.slack, 2, "the redelivery posted again");
+        assert_eq!(
+            (last.distributions, last.events),
+            (after.distributions, after.events),
+            "the redelivery sent Datadog again"
+        );
+        eprintln!("killed mid-delivery: delivered on attempt {attempts} of the retry, {:?} after the kill", killed_at.elapsed());
         b.stop().await;
     })
     .await;

@@ -43,7 +43,13 @@ pub(super) fn datadog(
             let url = url.trim_end_matches('/').to_string();
             (url.clone(), url)
         }
-        Some(url) => return Err(invalid("DD_API_URL", "an http(s):// URL", &url)),
+        Some(url) => {
+            return Err(invalid(
+                "DD_API_URL",
+                "an https:// URL (http:// only to a loopback host)",
+                &url,
+            ))
+        }
         None => {
             let site = get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
             if !DATADOG_SITES.contains(&site.as_str()) {

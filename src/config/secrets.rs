@@ -123,7 +123,7 @@ impl Config {
             if name.starts_with("SLACK_WEBHOOK_URL") && !is_url(value.expose()) {
                 return Err(ConfigError::InvalidSecret {
                     name,
-                    expected: "a secret holding an https:// URL",
+                    expected: "a secret holding an https:// URL (http:// only to a loopback host)",
                 });
             }
             *slot = SecretSetting::Value(value);

@@ -143,8 +143,24 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// An `https://` URL, or an `http://` one to a loopback host (a test server, a local proxy):
+/// anything else in clear would send a webhook's secret path, or a key, over the network.
 pub(super) fn is_url(value: &str) -> bool {
-    value.starts_with("https://") || value.starts_with("http://")
+    if value.starts_with("https://") && value.len() > "https://".len() {
+        return true;
+    }
+    let Some(rest) = value.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {
@@ -194,7 +210,7 @@ impl Config {
                 if !is_url(url.expose()) {
                     return Err(ConfigError::InvalidSecret {
                         name: name.to_string(),
-                        expected: "an https:// URL",
+                        expected: "an https:// URL (http:// only to a loopback host)",
                     });
                 }
             }
@@ -237,7 +253,13 @@ impl Config {
                     })?;
                 let api_url = match get("SLACK_API_URL") {
                     Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
-                    Some(url) => return Err(invalid("SLACK_API_URL", "an http(s):// URL", &url)),
+                    Some(url) => {
+                        return Err(invalid(
+                            "SLACK_API_URL",
+                            "an https:// URL (http:// only to a loopback host)",
+                            &url,
+                        ))
+                    }
                     None => "https://slack.com/api".to_string(),
                 };
                 Some(SlackBotSettings {
@@ -369,6 +391,29 @@ mod tests {
         assert_eq!(c.datadog.unwrap().base_url, "https://api.datadoghq.com");
         let c = config(&[("DD_API_KEY", "k"), ("DD_API_URL", "http://127.0.0.1:9/")]).unwrap();
         assert_eq!(c.datadog.unwrap().base_url, "http://127.0.0.1:9");
+        // In clear only to this machine: a key or a webhook's secret path never crosses a
+        // network unencrypted.
+        for url in [
+            "http://api.datadoghq.com",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example/x",
+            "ftp://x",
+            "https://",
+        ] {
+            assert!(
+                config(&[("DD_API_KEY", "k"), ("DD_API_URL", url)]).is_err(),
+                "{url}"
+            );
+            assert!(config(&[("SLACK_WEBHOOK_URL", url)]).is_err(), "{url}");
+        }
+        for url in [
+            "http://localhost:8080/services/x",
+            "http://[::1]:9/x",
+            "http://127.0.0.2/x",
+            "https://hooks.slack.com/services/x",
+        ] {
+            assert!(config(&[("SLACK_WEBHOOK_URL", url)]).is_ok(), "{url}");
+        }
         assert!(config(&[("DD_API_KEY", "k"), ("DD_SITE", "evil.example")]).is_err());
     }
 
