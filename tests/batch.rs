@@ -334,7 +334,6 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
     .iter()
     .map(|n| sample(n))
     .collect();
-    let started = Instant::now();
     let answer = n
         .handle_batch(
             batch(&events)["Records"].as_array().unwrap(),
@@ -342,10 +341,7 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
             None,
         )
         .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "no backoff on 403"
-    );
+    // No retry storm: the one request below shows it, not a wall-clock figure.
     assert_eq!(
         answer["batchItemFailures"].as_array().unwrap().len(),
         3,

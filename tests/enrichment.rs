@@ -142,9 +142,11 @@ async fn oom_alert_states_the_limit_and_shows_the_last_lines_cold_and_warm() {
     support::seed_log_stream(&logs, "/ecs/checkout-api", &stream, &lines(1..=25)).await;
 
     let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
+    moto.reset_calls().await;
     let started = Instant::now();
     let (enrichment, planned) = enrich_and_plan(&enricher, &event).await;
     let cold = started.elapsed();
+    let cold_calls = moto.calls().await;
     assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
     let text = slack_text(&planned);
     assert!(
@@ -165,21 +167,32 @@ async fn oom_alert_states_the_limit_and_shows_the_last_lines_cold_and_warm() {
     // Warm: same task definition, a later event; the definition comes from the cache.
     let mut again = event.clone();
     again["id"] = json!("7c1d1c55-0000-4000-8000-000000000001");
+    moto.reset_calls().await;
     let started = Instant::now();
     let (warm_enrichment, _) = enrich_and_plan(&enricher, &again).await;
     let warm = started.elapsed();
+    let warm_calls = moto.calls().await;
     assert!(warm_enrichment.skipped.is_empty());
     assert_eq!(warm_enrichment.task_definition, enrichment.task_definition);
     eprintln!(
-        "enrichment latency against moto: cold {:.1} ms, warm {:.1} ms",
+        "enrichment against moto: cold {:.1} ms, calls {cold_calls:?}; warm {:.1} ms, calls {warm_calls:?}",
         cold.as_secs_f64() * 1000.0,
         warm.as_secs_f64() * 1000.0
     );
+    // The cache, proven by the calls moto answered: the definition was read once, cold.
+    const DESCRIBE_TD: &str = "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition";
+    assert_eq!(cold_calls.get(DESCRIBE_TD), Some(&1), "{cold_calls:?}");
+    assert_eq!(warm_calls.get(DESCRIBE_TD), None, "{warm_calls:?}");
+    let total = |c: &std::collections::BTreeMap<String, usize>| c.values().sum::<usize>();
     assert!(
-        warm < cold,
-        "the cache saves a call: warm {warm:?}, cold {cold:?}"
+        total(&warm_calls) < total(&cold_calls),
+        "warm {warm_calls:?}, cold {cold_calls:?}"
     );
-    assert!(cold < Duration::from_secs(2), "within the budget: {cold:?}");
+    // The budget bounds the cold path by design; the margin covers a loaded machine.
+    assert!(
+        cold < EnrichSettings::default().budget + Duration::from_secs(1),
+        "within the budget: {cold:?}"
+    );
 }
 
 /// `$252Fecs$252Fapp` → `/ecs/app`.
@@ -720,8 +733,10 @@ async fn throttling_and_access_denied_leave_parts_out() {
     let (enrichment, planned) =
         enrich_and_plan(&enricher, &sample("task-container-health-check.json")).await;
     let took = started.elapsed();
+    // The budget bounds it by design; the margin is for a loaded machine, and well below what
+    // the SDK's retries of throttling would take unbounded.
     assert!(
-        took < budget + Duration::from_millis(300),
+        took < budget + Duration::from_secs(1),
         "bounded by the budget: {took:?}"
     );
     let skipped = enrichment.skipped.join("\n");
@@ -779,7 +794,8 @@ async fn a_hanging_api_never_delays_the_alert_past_the_budget() {
     let started = Instant::now();
     let (enrichment, planned) = enrich_and_plan(&enricher, &sample("task-oom.json")).await;
     let took = started.elapsed();
-    assert!(took < budget + Duration::from_millis(250), "{took:?}");
+    // The budget, with a margin for a loaded machine: far below the API's 10 s hang.
+    assert!(took < budget + Duration::from_secs(2), "{took:?}");
     assert!(
         enrichment
             .skipped

@@ -1,5 +1,11 @@
-//! Every ECS / CloudWatch Logs call the enrichment makes, against a real `moto_server`
-//! (`make tools` installs it into .venv), with what moto answers pinned down.
+//! What this is for: the enrichment's tests (tests/enrichment.rs, tests/lambda_e2e.rs) run
+//! against a real `moto_server`, so they rest on what moto answers. Here, each call the
+//! enrichment makes against moto (DescribeTaskDefinition, DescribeServices, DescribeTasks,
+//! GetLogEvents, and their errors for missing resources) is made with the same requests as the
+//! enrichment makes them, and what moto answers is pinned down, through the project's own
+//! conversion where it has one (`enrich::ecs::task_definition_info`). A moto upgrade that
+//! changes a shape fails here, naming the field, rather than somewhere in an alert's text.
+//! Calls the project never makes are not tested here.
 //!
 //! Where moto differs from AWS, the comment says so: the enrichment must handle the AWS shape,
 //! and tests that use moto get the moto shape.
@@ -7,15 +13,13 @@
 mod support;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{HealthStatus, LogDriver, ServiceField, Tag, TaskDefinitionField};
 
 use support::{
     clients, run_task, seed_cluster, seed_log_stream, seed_service, seed_task_definition,
-    seed_task_definition_sized, stop_task, update_service_task_definition, ContainerSeed, Moto,
-    ACCOUNT, REGION,
+    stop_task, update_service_task_definition, ContainerSeed, Moto, ACCOUNT, REGION,
 };
 
 fn tag_map(tags: &[Tag]) -> HashMap<String, String> {
@@ -120,6 +124,28 @@ async fn describe_task_definition_returns_containers_and_tags() {
     assert_eq!(sidecar.memory(), None);
     assert_eq!(sidecar.memory_reservation(), Some(128));
     assert!(sidecar.log_configuration().is_none());
+
+    // What the enrichment keeps of it.
+    let info = ecs_notifier::enrich::ecs::task_definition_info(&out).expect("a definition");
+    assert_eq!((info.family.as_str(), info.revision), ("web", 1));
+    assert_eq!(info.memory.as_deref(), Some("512"));
+    assert_eq!(
+        info.tags,
+        vec![
+            ("team".to_string(), "payments".to_string()),
+            ("env".to_string(), "prod".to_string())
+        ]
+    );
+    let app_info = info.container("app").expect("app");
+    assert!(app_info.essential);
+    assert_eq!(app_info.memory, Some(512));
+    assert_eq!(
+        app_info.awslogs.as_ref().map(|l| l.group.as_str()),
+        Some("/ecs/web")
+    );
+    assert!(info
+        .container("datadog-agent")
+        .is_some_and(|c| c.awslogs.is_none() && !c.essential));
 
     // Without include=TAGS there are no tags (an empty list, not an absent field, to the SDK).
     let out = ecs
@@ -265,36 +291,6 @@ async fn describe_services_returns_tags_and_deployments() {
         tag_map(service.tags()),
         pairs(&[("team", "payments"), ("service", "web")])
     );
-}
-
-#[tokio::test]
-async fn list_tags_for_resource_on_service_and_task_definition() {
-    let moto = Moto::start().await;
-    let (ecs, _) = clients(&moto.endpoint).await;
-    let network = moto.awsvpc().await;
-    seed_cluster(&ecs, "prod").await;
-    let td = seed_task_definition(&ecs, "web", &app_and_sidecar(), &[("team", "payments")]).await;
-    let untagged = seed_task_definition(&ecs, "bare", &app_and_sidecar(), &[]).await;
-    let service = seed_service(&ecs, "prod", "web", &td, &[("owner", "alice")], &network).await;
-
-    let tags_of = |arn: String| {
-        let ecs = ecs.clone();
-        async move {
-            let out = ecs
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("ListTagsForResource {arn}: {e:?}"));
-            tag_map(out.tags())
-        }
-    };
-    assert_eq!(
-        tags_of(service.arn.clone()).await,
-        pairs(&[("owner", "alice")])
-    );
-    assert_eq!(tags_of(td.clone()).await, pairs(&[("team", "payments")]));
-    assert_eq!(tags_of(untagged).await, HashMap::new());
 }
 
 #[tokio::test]
@@ -577,88 +573,4 @@ async fn missing_resources_shapes() {
             Some("The specified log group does not exist.")
         );
     }
-}
-
-/// Prints how long moto takes to start and to answer; asserts only generous bounds.
-#[tokio::test]
-async fn call_latency() {
-    let started = Instant::now();
-    let moto = Moto::start().await;
-    let start_time = started.elapsed();
-    let (ecs, logs) = clients(&moto.endpoint).await;
-
-    // Cold: first request of the client (connection) and of moto's ECS backend.
-    let t = Instant::now();
-    seed_cluster(&ecs, "prod").await;
-    let first_ecs = t.elapsed();
-    let td = seed_task_definition_sized(
-        &ecs,
-        "web",
-        None,
-        None,
-        &[ContainerSeed {
-            memory: Some(256),
-            ..ContainerSeed::new("app", "nginx")
-        }],
-        &[("team", "payments")],
-    )
-    .await;
-
-    let mut warm = Vec::new();
-    for _ in 0..10 {
-        let t = Instant::now();
-        ecs.describe_task_definition()
-            .task_definition(&td)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-            .expect("DescribeTaskDefinition");
-        warm.push(t.elapsed());
-    }
-    warm.sort();
-
-    let t = Instant::now();
-    seed_log_stream(&logs, "/ecs/web", "web/app/1", &["x".to_owned()]).await;
-    let first_logs = t.elapsed();
-    let t = Instant::now();
-    logs.get_log_events()
-        .log_group_name("/ecs/web")
-        .log_stream_name("web/app/1")
-        .limit(10)
-        .start_from_head(false)
-        .send()
-        .await
-        .expect("GetLogEvents");
-    let warm_logs = t.elapsed();
-
-    println!(
-        "moto latency: server start {start_time:?}; first ECS call {first_ecs:?}; \
-         warm DescribeTaskDefinition min {:?} median {:?} max {:?}; \
-         first Logs calls (3 requests) {first_logs:?}; warm GetLogEvents {warm_logs:?}",
-        warm[0], warm[5], warm[9]
-    );
-    assert!(warm[5] < Duration::from_secs(5), "warm calls: {warm:?}");
-    assert!(
-        first_ecs < Duration::from_secs(15),
-        "first call {first_ecs:?}"
-    );
-
-    // The cold second is moto importing its ECS backend, not the client: after
-    // `Moto::warm_up` the first SDK call of a fresh client is fast.
-    let fresh = Moto::start().await;
-    let t = Instant::now();
-    fresh.warm_up().await;
-    let warm_up = t.elapsed();
-    let (ecs, _) = clients(&fresh.endpoint).await;
-    let t = Instant::now();
-    seed_cluster(&ecs, "prod").await;
-    let first_after_warm_up = t.elapsed();
-    println!(
-        "moto latency: warm_up {warm_up:?}; then first ECS call of a new client \
-         {first_after_warm_up:?}"
-    );
-    assert!(
-        first_after_warm_up < Duration::from_secs(5),
-        "first call after warm_up {first_after_warm_up:?}"
-    );
 }

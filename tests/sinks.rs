@@ -281,8 +281,10 @@ async fn a_slow_sink_is_cut_off_by_the_deadline_without_holding_up_the_other() {
         .await
         .unwrap_err();
     let took = started.elapsed();
+    // Bounded by the 2 s deadline, not by the sink's 10 s: the margin is for a loaded machine
+    // scheduling the task late, and still far below the sink's delay.
     assert!(
-        took < Duration::from_millis(2600),
+        took < Duration::from_secs(2) + Duration::from_secs(2),
         "bounded by the deadline: {took:?}"
     );
     assert!(
@@ -574,8 +576,10 @@ async fn a_burst_of_slack_429s_is_ridden_out_within_the_deadline() {
         )
         .await
         .unwrap_err();
+    // The 2.5 s deadline, with a margin for a loaded machine: what proves it is the Deadline
+    // error below (the burst itself never ends).
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_millis(2500) + Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );

@@ -102,6 +102,27 @@ impl Moto {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The API calls the server answered since it started (or since `reset_calls`), by
+    /// operation: `X-Amz-Target` (`AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition`),
+    /// else `METHOD /path`.
+    pub async fn calls(&self) -> std::collections::BTreeMap<String, usize> {
+        reqwest::get(format!("{}/_calls", self.endpoint))
+            .await
+            .expect("moto /_calls")
+            .json()
+            .await
+            .expect("moto /_calls JSON")
+    }
+
+    /// Starts counting calls afresh.
+    pub async fn reset_calls(&self) {
+        reqwest::Client::new()
+            .delete(format!("{}/_calls", self.endpoint))
+            .send()
+            .await
+            .expect("moto DELETE /_calls");
+    }
+
     /// Loads moto's ECS backend (it imports lazily: the first ECS request of a fresh server takes
     /// about a second, later ones a few milliseconds), so that a test with tight client
     /// timeouts does not time out on its first ECS call.

@@ -4,8 +4,14 @@ DynamoDB applies a conditional write atomically; moto's threaded server does not
 conditional updates of one item can both succeed), so the tests of cross-instance claims would
 fail by chance under load. Requests still arrive concurrently; they are answered one by one.
 Arguments as `moto_server`: -H HOST -p PORT.
+
+It also counts the API calls it answers, by operation (the `X-Amz-Target` of JSON protocols,
+else the method and path): `GET /_calls` returns the counts as JSON, `DELETE /_calls` resets
+them, so a test can prove that a cache saved a call by counting calls.
 """
 import argparse
+import collections
+import json
 import os
 import threading
 
@@ -27,9 +33,20 @@ def main() -> None:
 
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
+    calls = collections.Counter()
 
     def serial(environ, start_response):
         with lock:
+            if environ.get("PATH_INFO") == "/_calls":
+                if environ.get("REQUEST_METHOD") == "DELETE":
+                    calls.clear()
+                body = json.dumps(calls).encode()
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [body]
+            target = environ.get("HTTP_X_AMZ_TARGET")
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith("/moto-api"):
+                calls[target or f"{environ.get('REQUEST_METHOD')} {path}"] += 1
             # The whole answer is produced under the lock.
             return list(app(environ, start_response))
 
