@@ -330,17 +330,46 @@ pub fn run(args: &[String]) -> i32 {
             return 2;
         }
     };
+    let mut out = std::io::stdout().lock();
+    match render_files(
+        &files,
+        enrichment_dir.as_deref(),
+        &options,
+        format,
+        grouping,
+        &mut out,
+    ) {
+        Ok(status) => status,
+        // The reader went away (`render … | head`): stop quietly, as other Unix tools do.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(err) => {
+            eprintln!("ecs-notifier render: cannot write: {err}");
+            1
+        }
+    }
+}
+
+/// Renders each file to `out`; the exit status (1 when a file could not be read), or the error
+/// of a write to `out`.
+fn render_files(
+    files: &[&String],
+    enrichment_dir: Option<&str>,
+    options: &Options,
+    format: Format,
+    grouping: Option<Grouping>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<i32> {
     let mut status = 0;
     let mut ledger = Ledger::new(grouping);
     for file in files {
-        let name = Path::new(file)
+        let name = Path::new(file.as_str())
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.clone());
-        let parsed = std::fs::read_to_string(file)
+            .unwrap_or_else(|| file.to_string());
+        let parsed = std::fs::read_to_string(file.as_str())
             .map_err(|e| e.to_string())
             .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
-        let enrichment = match load_enrichment(enrichment_dir.as_deref(), &name) {
+        let enrichment = match load_enrichment(enrichment_dir, &name) {
             Ok(e) => e,
             Err(err) => {
                 eprintln!("{err}");
@@ -350,12 +379,10 @@ pub fn run(args: &[String]) -> i32 {
         };
         match parsed {
             Ok(value) => {
-                print!(
-                    "{}",
-                    render_value(&name, &value, &enrichment, &options, format, &mut ledger)
-                );
+                let text = render_value(&name, &value, &enrichment, options, format, &mut ledger);
+                write!(out, "{text}")?;
                 if format == Format::Text {
-                    println!();
+                    writeln!(out)?;
                 }
             }
             Err(err) => {
@@ -367,14 +394,9 @@ pub fn run(args: &[String]) -> i32 {
     // Each incident's grouped message as it stands after the last file.
     if format == Format::Text {
         for (key, message) in ledger.grouped() {
-            println!(
-                "━━ incident {key}
-slack:
-{}
-",
-                preview(&message)
-            );
+            writeln!(out, "━━ incident {key}\nslack:\n{}\n", preview(&message))?;
         }
     }
-    status
+    out.flush()?;
+    Ok(status)
 }

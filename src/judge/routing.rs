@@ -132,6 +132,8 @@ impl Route {
                         .problems
                         .push(format!("{key}: `{value}` is not failures, all or none")),
                 },
+                // Read by the missed-run tracking (`jobs::EXPECT_TAG`, `jobs::GRACE_TAG`).
+                "expect-every" | "expect-grace" => {}
                 _ => route
                     .problems
                     .push(format!("{key}: unknown ecs-notifier tag")),
@@ -163,6 +165,15 @@ mod tests {
         assert_eq!(route.success_exit_codes, [3, 4]);
         assert_eq!(route.notify, Some(Notify::All));
         assert!(route.problems.is_empty());
+    }
+
+    #[test]
+    fn the_missed_run_tags_are_known() {
+        let route = Route::from_tags([
+            (crate::judge::jobs::EXPECT_TAG, "1h"),
+            (crate::judge::jobs::GRACE_TAG, "20m"),
+        ]);
+        assert!(route.problems.is_empty(), "{:?}", route.problems);
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! The `render` command as a shell user meets it: a closed pipe ends it quietly, and it reads
+//! the NOTIFY_* settings with the function's own parser.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+fn render(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"));
+    command.current_dir(root).arg("render").args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+fn samples() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_closed_pipe_ends_render_quietly() {
+    let files = samples();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let mut child = render(&args, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the first lines, as `head` does, then close the pipe; the rest (tens of KiB, more
+    // than a pipe holds) can no longer be written.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 256];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&first).starts_with("━━ "));
+}
+
+#[test]
+fn render_reads_settings_as_the_function_does() {
+    let success = concat!(env!("CARGO_MANIFEST_DIR"), "/events/task-job-success.json");
+    // `yes` and `on` are true for the function; so for render.
+    for yes in ["true", "1", "yes", "on", "ON"] {
+        let out = render(&[success], &[("NOTIFY_ON_SUCCESS", yes)])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{yes}");
+        assert!(
+            text.contains("✅ Completed: invoice-export"),
+            "{yes}: {text}"
+        );
+    }
+    let out = render(&[success], &[("NOTIFY_ON_SUCCESS", "off")])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("✅ Completed"));
+    let out = render(&[success], &[("NOTIFY_ON_SUCCESS", "bogus")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NOTIFY_ON_SUCCESS must be true or false")
+    );
+}
