@@ -82,11 +82,13 @@ export SAM_TRANSLATE
 # Both shapes: cfn-lint cannot be given parameter values, so the same two checks run again on
 # a copy whose parameter defaults turn the optional parts on (the state table with its missed-run
 # check, the buffer queue, the launch-failure, retirement, container-instance-state and
-# unknown-event rules, the target-failure queue).
+# unknown-event rules, the target-failure queue, named webhooks, the Datadog application key).
 SHAPE_ON        := target/sam/template-on.json
 SHAPE_ON_PARAMS := StateTable=true BufferQueue=true LaunchFailureAlerts=true RetirementWarnings=true \
 	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)' InstanceStateEvents=true \
-	UnknownEcsEvents=true
+	UnknownEcsEvents=true SlackRouteNames=payments,data-eng \
+	SlackRouteSecretArns=arn:aws:secretsmanager:us-east-1:123456789012:secret:payments-AbCdEf,arn:aws:ssm:us-east-1:123456789012:parameter/hooks/data-eng \
+	DatadogAppKeySecretArn=arn:aws:ssm:us-east-1:123456789012:parameter/dd-app-key
 define SET_DEFAULTS
 import json, sys
 from samtranslator.yaml_helper import yaml_parse

@@ -5,6 +5,7 @@ pub mod datadog;
 pub mod duration;
 pub mod filter;
 pub mod grouping;
+pub mod routes;
 pub mod secret;
 pub mod secrets;
 pub mod settings;

@@ -8,7 +8,8 @@ use thiserror::Error;
 
 use super::datadog::{datadog, DatadogSettings};
 use super::duration;
-use super::filter::{route_name, Filter};
+use super::filter::Filter;
+use super::routes::routes;
 use super::secret::{Secret, SecretError, SecretRef};
 
 /// Prefix of the variables that name extra Slack webhooks: `SLACK_WEBHOOK_URL_PAYMENTS` is the
@@ -218,26 +219,7 @@ impl Config {
         };
 
         let slack_webhook = webhook("SLACK_WEBHOOK_URL")?;
-        let mut slack_routes = BTreeMap::new();
-        for name in vars.keys() {
-            let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
-                continue;
-            };
-            let route = route.strip_suffix(SECRET_SUFFIX).unwrap_or(route);
-            if route == "SECRET_ARN" || route.is_empty() {
-                continue; // SLACK_WEBHOOK_URL_SECRET_ARN is the default webhook's secret
-            }
-            let key = route_name(&route.replace('_', "-")).ok_or_else(|| {
-                invalid(
-                    "SLACK_WEBHOOK_URL_<NAME>",
-                    "a name of letters, digits and underscores",
-                    name,
-                )
-            })?;
-            if let Some(setting) = webhook(&format!("{ROUTE_PREFIX}{route}"))? {
-                slack_routes.insert(key, setting);
-            }
-        }
+        let slack_routes = routes(&vars, &webhook)?;
 
         let slack_bot = match secret("SLACK_BOT_TOKEN")? {
             None => None,

@@ -1,0 +1,129 @@
+//! Named Slack webhooks, the routes the tag `ecs-notifier:slack=<name>` picks: one variable per
+//! route (`SLACK_WEBHOOK_URL_<NAME>`, or `…_<NAME>_SECRET_ARN`), or two lists in the same order
+//! (`SLACK_WEBHOOK_ROUTE_NAMES`, `SLACK_WEBHOOK_ROUTE_SECRET_ARNS`), as the template sets them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::filter::route_name;
+use super::secret::SecretRef;
+use super::settings::{invalid, ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};
+
+/// The names of routes listed in the template's form.
+pub const ROUTE_NAMES: &str = "SLACK_WEBHOOK_ROUTE_NAMES";
+/// Where each listed route's webhook URL is stored, in the order of `ROUTE_NAMES`.
+pub const ROUTE_SECRET_ARNS: &str = "SLACK_WEBHOOK_ROUTE_SECRET_ARNS";
+
+/// Every named webhook in `vars`; `webhook` reads one `SLACK_WEBHOOK_URL_<NAME>` setting.
+pub(super) fn routes(
+    vars: &HashMap<String, String>,
+    webhook: &dyn Fn(&str) -> Result<Option<SecretSetting>, ConfigError>,
+) -> Result<BTreeMap<String, SecretSetting>, ConfigError> {
+    let mut routes = BTreeMap::new();
+    for name in vars.keys() {
+        let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
+            continue;
+        };
+        let route = route.strip_suffix(SECRET_SUFFIX).unwrap_or(route);
+        if route == "SECRET_ARN" || route.is_empty() {
+            continue; // SLACK_WEBHOOK_URL_SECRET_ARN is the default webhook's secret
+        }
+        let key = route_name(&route.replace('_', "-")).ok_or_else(|| {
+            invalid(
+                "SLACK_WEBHOOK_URL_<NAME>",
+                "a name of letters, digits and underscores",
+                name,
+            )
+        })?;
+        if let Some(setting) = webhook(&format!("{ROUTE_PREFIX}{route}"))? {
+            routes.insert(key, setting);
+        }
+    }
+    let list = |name: &str| -> Vec<String> {
+        vars.get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (names, arns) = (list(ROUTE_NAMES), list(ROUTE_SECRET_ARNS));
+    if names.len() != arns.len() {
+        return Err(invalid(
+            ROUTE_SECRET_ARNS,
+            "one secret ARN per name of SLACK_WEBHOOK_ROUTE_NAMES, in the same order",
+            &format!("{} names, {} ARNs", names.len(), arns.len()),
+        ));
+    }
+    for (name, arn) in names.iter().zip(&arns) {
+        let key = route_name(name)
+            .ok_or_else(|| invalid(ROUTE_NAMES, "names of letters, digits, - and _", name))?;
+        let reference = SecretRef::parse(arn).ok_or_else(|| {
+            invalid(
+                ROUTE_SECRET_ARNS,
+                "Secrets Manager secret ARNs or SSM parameter ARNs",
+                arn,
+            )
+        })?;
+        // Named as the per-route variable would be, so that errors (and the check that the
+        // secret holds a URL) read the same.
+        let setting = format!(
+            "{ROUTE_PREFIX}{}{SECRET_SUFFIX}",
+            key.to_ascii_uppercase().replace('-', "_")
+        );
+        routes.insert(key, SecretSetting::Stored { setting, reference });
+    }
+    Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn routes_from_the_templates_lists() {
+        let c = config(&[
+            ("SLACK_WEBHOOK_ROUTE_NAMES", "payments, data-eng"),
+            (
+                "SLACK_WEBHOOK_ROUTE_SECRET_ARNS",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pay-AbCdEf,arn:aws:ssm:eu-west-1:123456789012:parameter/hooks/data",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.slack_routes.keys().collect::<Vec<_>>(),
+            ["data-eng", "payments"]
+        );
+        assert_eq!(
+            c.stored_secrets(),
+            [
+                "SLACK_WEBHOOK_URL_DATA_ENG_SECRET_ARN",
+                "SLACK_WEBHOOK_URL_PAYMENTS_SECRET_ARN"
+            ]
+        );
+        // Lists that do not pair up, or hold something else, are refused at start.
+        assert!(config(&[
+            ("SLACK_WEBHOOK_ROUTE_NAMES", "a,b"),
+            ("SLACK_WEBHOOK_ROUTE_SECRET_ARNS", "ssm:/x")
+        ])
+        .is_err());
+        assert!(config(&[
+            ("SLACK_WEBHOOK_ROUTE_NAMES", "a b"),
+            ("SLACK_WEBHOOK_ROUTE_SECRET_ARNS", "ssm:/x")
+        ])
+        .is_err());
+        assert!(config(&[
+            ("SLACK_WEBHOOK_ROUTE_NAMES", "a"),
+            (
+                "SLACK_WEBHOOK_ROUTE_SECRET_ARNS",
+                "https://hooks.slack.com/x"
+            )
+        ])
+        .is_err());
+    }
+}

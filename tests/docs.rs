@@ -1,0 +1,130 @@
+//! The reference tables of the docs against what they describe (`scripts/check-docs`): the
+//! parameters table against template.yaml, the configuration table against the settings the
+//! code reads and the template sets, the permissions table against the IAM the template grants.
+//! And the check shown to catch each kind of drift, on a copy of the tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn check(tree: &Path) -> (bool, String) {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "`make tools` installs cfn-lint into .venv"
+    );
+    let out = Command::new(python)
+        .arg(root().join("scripts/check-docs"))
+        .args(["--root", &tree.display().to_string()])
+        .output()
+        .expect("python runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of what the check reads, with `edit` applied to one file.
+fn tree_with(case: &str, file: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let tree = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("docs-{case}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tree);
+    for dir in ["src", "docs"] {
+        copy_dir(&root().join(dir), &tree.join(dir));
+    }
+    for f in ["README.md", "template.yaml"] {
+        std::fs::copy(root().join(f), tree.join(f)).unwrap();
+    }
+    let path = tree.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "{case}: the edit changed nothing");
+    std::fs::write(&path, edited).unwrap();
+    tree
+}
+
+#[test]
+fn the_docs_tables_agree_with_the_template_and_the_code() {
+    let (ok, said) = check(root());
+    assert!(ok, "{said}");
+}
+
+#[test]
+fn the_check_catches_each_kind_of_drift() {
+    let cases: Vec<(&str, &str, Box<dyn Fn(String) -> String>, &str)> = vec![
+        (
+            "permission-not-granted",
+            "README.md",
+            Box::new(|t| {
+                t.replace(
+                    "| `dynamodb:GetItem`, `PutItem`, `UpdateItem` |",
+                    "| `dynamodb:GetItem`, `PutItem`, `UpdateItem`, `DeleteItem` |",
+                )
+            }),
+            "permission dynamodb:DeleteItem: in the permissions table, not granted",
+        ),
+        (
+            "permission-undocumented",
+            "README.md",
+            Box::new(|t| {
+                t.replace("| `dynamodb:Query` | the state table's `by-kind` index only | `StateTable=true` |\n", "")
+            }),
+            "permission dynamodb:Query: granted by template.yaml, not in the permissions table",
+        ),
+        (
+            "setting-undocumented",
+            "README.md",
+            Box::new(|t| {
+                t.lines()
+                    .filter(|l| !l.starts_with("| `FLOOD_WINDOW_SECONDS` |"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            }),
+            "setting FLOOD_WINDOW_SECONDS",
+        ),
+        (
+            "default-differs",
+            "template.yaml",
+            Box::new(|t| t.replacen("    Default: 600\n", "    Default: 900\n", 1)),
+            "parameter FloodWindowSeconds: the table says default `600`, the template '900'",
+        ),
+        (
+            "parameter-undocumented",
+            "README.md",
+            Box::new(|t| {
+                t.lines()
+                    .filter(|l| !l.starts_with("| `SlackRouteNames` |"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            }),
+            "parameter SlackRouteNames: no row",
+        ),
+    ];
+    for (case, file, edit, says) in cases {
+        let tree = tree_with(case, file, edit);
+        let (ok, said) = check(&tree);
+        assert!(!ok, "{case}: passed");
+        assert!(said.contains(says), "{case}: {said}");
+        let _ = std::fs::remove_dir_all(&tree);
+    }
+}
