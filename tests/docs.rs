@@ -69,9 +69,12 @@ fn the_docs_tables_agree_with_the_template_and_the_code() {
     assert!(ok, "{said}");
 }
 
+/// An edit of one file's text.
+type Edit = Box<dyn Fn(String) -> String>;
+
 #[test]
 fn the_check_catches_each_kind_of_drift() {
-    let cases: Vec<(&str, &str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    let cases: Vec<(&str, &str, Edit, &str)> = vec![
         (
             "permission-not-granted",
             "README.md",
