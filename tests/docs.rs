@@ -1,6 +1,7 @@
 //! The reference tables of the docs against what they describe (`scripts/check-docs`): the
 //! parameters table against template.yaml, the configuration table against the settings the
-//! code reads and the template sets, the permissions table against the IAM the template grants.
+//! code reads and the template sets, the permissions table against the IAM the template grants,
+//! every relative link against the files and headings it points to.
 //! And the check shown to catch each kind of drift, on a copy of the tree.
 
 use std::path::{Path, PathBuf};
@@ -58,7 +59,7 @@ fn tree_with(case: &str, file: &str, edit: impl Fn(String) -> String) -> PathBuf
     let path = tree.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let edited = edit(text.clone());
-    assert_ne!(edited, text, "{case}: the edit changed nothing");
+    assert!(edited != text, "{case}: the edit changed nothing in {file}");
     std::fs::write(&path, edited).unwrap();
     tree
 }
@@ -77,7 +78,7 @@ fn the_check_catches_each_kind_of_drift() {
     let cases: Vec<(&str, &str, Edit, &str)> = vec![
         (
             "permission-not-granted",
-            "README.md",
+            "docs/security.md",
             Box::new(|t| {
                 t.replace(
                     "| `dynamodb:GetItem`, `PutItem`, `UpdateItem` |",
@@ -88,7 +89,7 @@ fn the_check_catches_each_kind_of_drift() {
         ),
         (
             "permission-undocumented",
-            "README.md",
+            "docs/security.md",
             Box::new(|t| {
                 t.replace("| `dynamodb:Query` | the state table's `by-kind` index only | `StateTable=true` |\n", "")
             }),
@@ -96,7 +97,7 @@ fn the_check_catches_each_kind_of_drift() {
         ),
         (
             "setting-undocumented",
-            "README.md",
+            "docs/configuration.md",
             Box::new(|t| {
                 t.lines()
                     .filter(|l| !l.starts_with("| `FLOOD_WINDOW_SECONDS` |"))
@@ -113,7 +114,7 @@ fn the_check_catches_each_kind_of_drift() {
         ),
         (
             "parameter-undocumented",
-            "README.md",
+            "docs/deploying.md",
             Box::new(|t| {
                 t.lines()
                     .filter(|l| !l.starts_with("| `SlackRouteNames` |"))
@@ -121,6 +122,12 @@ fn the_check_catches_each_kind_of_drift() {
                     .collect()
             }),
             "parameter SlackRouteNames: no row",
+        ),
+        (
+            "link-broken",
+            "docs/deploying.md",
+            Box::new(|t| t.replacen("(#state-table)", "(#state-tables)", 1)),
+            "docs/deploying.md: link to #state-tables: no such heading",
         ),
     ];
     for (case, file, edit, says) in cases {

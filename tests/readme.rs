@@ -1,4 +1,4 @@
-//! Every alert pictured in the README is what the renderer produces today.
+//! Every alert pictured in the README and in docs/ is what the renderer produces today.
 
 use std::path::Path;
 
@@ -13,7 +13,25 @@ use ecs_notifier::source::{events, Event};
 #[test]
 fn readme_alerts_match_the_renderer() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    let mut more: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    more.sort();
+    docs.extend(more);
+    let mut pictured = 0;
+    for doc in &docs {
+        pictured += check_pictures(root, &std::fs::read_to_string(doc).unwrap());
+    }
+    assert!(pictured >= 6, "{pictured} alerts pictured");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("<!-- alert:"), "the README shows an alert");
+}
+
+/// Checks every picture in `text`; how many there were.
+fn check_pictures(root: &Path, readme: &str) -> usize {
     let open = "<!-- alert:";
     let mut pictured = 0;
     for (at, _) in readme.match_indices(open) {
@@ -30,7 +48,7 @@ fn readme_alerts_match_the_renderer() {
             let rendered = incident(&folder);
             assert_eq!(
                 shown, rendered,
-                "{name}: run scripts/readme-alerts to refresh the README"
+                "{name}: run scripts/doc-alerts to refresh the pictures"
             );
             pictured += 1;
             continue;
@@ -52,11 +70,11 @@ fn readme_alerts_match_the_renderer() {
         let rendered = preview(&planned.slack.unwrap());
         assert_eq!(
             shown, rendered,
-            "{name}: run scripts/readme-alerts to refresh the README"
+            "{name}: run scripts/doc-alerts to refresh the pictures"
         );
         pictured += 1;
     }
-    assert!(pictured >= 6, "{pictured} alerts pictured");
+    pictured
 }
 
 /// The grouped message of the incident whose events are the files of `folder`, in order.
