@@ -5,7 +5,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools \
+.PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools browser preview \
 	deploy-tools deploy clean bench load fuzz datadog
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   criterion benchmarks of the pure pipeline, and the binary against a local Runtime API"
 	@echo "make load    10,000 events of 200 services in SQS batches through the binary (loopback sinks)"
 	@echo "make fuzz    the property tests with many more cases (FUZZ_CASES, default 20000 per property)"
+	@echo "make preview every sample's Slack message as a web page and a PNG each, in docs/alerts/ (headless Chromium)"
 	@echo "make datadog create or update the dashboard and monitors of datadog/ (DD_API_KEY, DD_APP_KEY, DD_SITE; DRY_RUN=1 sends nothing)"
 
 # Debug build of the CLI, for `make demo`.
@@ -44,7 +45,7 @@ clippy:
 release-check:
 	$(CARGO) check --release --locked --bin ecs-notifier
 
-unit: tools
+unit: tools browser
 	$(CARGO) test --locked --all-targets
 
 # Python tools live in a virtualenv of the project, installed on first use.
@@ -54,6 +55,24 @@ $(VENV)/.installed: requirements-dev.txt requirements-dev.lock
 	touch $@
 
 tools: $(VENV)/.installed
+
+# Debian's Chromium (and a colour emoji font) for the browser test and `make preview`, installed
+# with apt when missing; Playwright (pip, in .venv) drives it.
+CHROMIUM ?= /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
+	  echo "installing Debian's chromium and fonts-noto-color-emoji"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; \
+	fi
+
+# Every sample's Slack message, with the recorded enrichment: one page (docs/alerts/alerts.html)
+# and a PNG of each message (docs/alerts/<sample>.png).
+preview: debug tools browser
+	@mkdir -p docs/alerts
+	target/debug/ecs-notifier render --html --enrichment events/enrichment events/*.json > docs/alerts/alerts.html
+	$(PY) scripts/preview docs/alerts/alerts.html docs/alerts
 
 # The dashboard and monitors of datadog/, created or updated by title (docs/datadog.md).
 datadog: tools

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use chrono::Utc;
@@ -284,12 +285,18 @@ pub fn load_enrichment(dir: Option<&str>, name: &str) -> Result<Enrichment, Stri
 /// Runs the `render` command; returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
     let mut format = Format::Text;
+    let mut html = false;
     let mut files = Vec::new();
     let mut enrichment_dir = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => format = Format::Json,
+            // The Slack messages as a web page: the request bodies, laid out as Slack shows them.
+            "--html" => {
+                format = Format::Json;
+                html = true;
+            }
             "--enrichment" => match args.next() {
                 Some(dir) => enrichment_dir = Some(dir.clone()),
                 None => {
@@ -298,14 +305,14 @@ pub fn run(args: &[String]) -> i32 {
                 }
             },
             "-h" | "--help" => {
-                println!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS and NOTIFY_ON_STOP_TIMEOUT apply as in the function; no AWS call and no network.");
+                println!("usage: ecs-notifier render [--json | --html] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file;\nwith --html, one web page showing each Slack message as Slack lays it out.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS and NOTIFY_ON_STOP_TIMEOUT apply as in the function; no AWS call and no network.");
                 return 0;
             }
             _ => files.push(arg),
         }
     }
     if files.is_empty() {
-        eprintln!("usage: ecs-notifier render [--json] [--enrichment DIR] EVENT.json…");
+        eprintln!("usage: ecs-notifier render [--json | --html] [--enrichment DIR] EVENT.json…");
         return 2;
     }
     // The same settings, read by the same parser, as the function reads them.
@@ -331,14 +338,18 @@ pub fn run(args: &[String]) -> i32 {
         }
     };
     let mut out = std::io::stdout().lock();
-    match render_files(
-        &files,
-        enrichment_dir.as_deref(),
-        &options,
-        format,
-        grouping,
-        &mut out,
-    ) {
+    let dir = enrichment_dir.as_deref();
+    let written = if html {
+        let mut json = Vec::new();
+        render_files(&files, dir, &options, format, grouping, &mut json).and_then(|status| {
+            out.write_all(html_page(&json).as_bytes())?;
+            out.flush()?;
+            Ok(status)
+        })
+    } else {
+        render_files(&files, dir, &options, format, grouping, &mut out)
+    };
+    match written {
         Ok(status) => status,
         // The reader went away (`render … | head`): stop quietly, as other Unix tools do.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
@@ -347,6 +358,20 @@ pub fn run(args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// The page of every Slack message in `json` (the lines of `render --json`), in order.
+fn html_page(json: &[u8]) -> String {
+    let messages: Vec<(String, Message)> = String::from_utf8_lossy(json)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|v| {
+            let name = v.get("file")?.as_str()?.to_string();
+            let message = serde_json::from_value(v.get("slack")?.clone()).ok()?;
+            Some((name, message))
+        })
+        .collect();
+    crate::sinks::slack::html::page(&messages)
 }
 
 /// Renders each file to `out`; the exit status (1 when a file could not be read), or the error

@@ -1,7 +1,7 @@
 //! Block Kit types for the messages this function posts, with Slack's size limits, and where a
 //! posted message is.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Header text limit (plain_text).
 pub const HEADER_MAX: usize = 150;
@@ -19,7 +19,7 @@ pub const BLOCKS_MAX: usize = 50;
 pub const FALLBACK_MAX: usize = 3000;
 
 /// A text object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Text {
     #[serde(rename = "plain_text")]
@@ -38,7 +38,7 @@ impl Text {
 }
 
 /// A layout block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     Header {
@@ -47,7 +47,7 @@ pub enum Block {
     Section {
         #[serde(skip_serializing_if = "Option::is_none")]
         text: Option<Text>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         fields: Vec<Text>,
     },
     Context {
@@ -57,7 +57,7 @@ pub enum Block {
 }
 
 /// A message: Block Kit blocks and the `text` fallback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub text: String,
     pub blocks: Vec<Block>,

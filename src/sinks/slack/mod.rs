@@ -1,9 +1,10 @@
 //! The Slack sink: a notice rendered as Block Kit, escaped for mrkdwn and cut to Slack's limits
-//! (pure: [`render`], [`blocks`], [`mrkdwn`], and [`preview`] for terminals), then posted by the
-//! webhook or Web API [`client`].
+//! (pure: [`render`], [`blocks`], [`mrkdwn`], and [`preview`] for terminals, [`html`] for
+//! browsers), then posted by the webhook or Web API [`client`].
 
 pub mod blocks;
 pub mod client;
+pub mod html;
 pub mod mrkdwn;
 pub mod preview;
 pub mod render;
