@@ -195,8 +195,7 @@ fn formatting(text: &str) -> String {
 fn pairs(text: &str, marker: char, tag: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
-    loop {
-        let Some(open) = rest.find(marker) else { break };
+    while let Some(open) = rest.find(marker) {
         let before_ok = rest[..open]
             .chars()
             .next_back()
