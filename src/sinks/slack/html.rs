@@ -3,17 +3,7 @@
 //! for `render --html`. Pure.
 
 use super::blocks::{Block, Message, Text};
-
-/// Emoji shortcodes this function uses, as the characters Slack shows.
-const EMOJI: [(&str, &str); 7] = [
-    (":red_circle:", "🔴"),
-    (":warning:", "⚠️"),
-    (":white_check_mark:", "✅"),
-    (":information_source:", "ℹ️"),
-    (":mag:", "🔎"),
-    (":stopwatch:", "⏱"),
-    (":rotating_light:", "🚨"),
-];
+use super::preview::EMOJI;
 
 const STYLE: &str = r#"
 body { font: 15px/1.46 -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: #1d1c1d; background: #f8f8f8; margin: 24px; }

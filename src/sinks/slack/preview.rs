@@ -38,7 +38,7 @@ fn display(mrkdwn: &str) -> String {
 }
 
 /// Emoji shortcodes this function uses, as the characters Slack shows.
-const EMOJI: [(&str, &str); 6] = [
+pub(super) const EMOJI: [(&str, &str); 6] = [
     (":red_circle:", "🔴"),
     (":warning:", "⚠️"),
     (":white_check_mark:", "✅"),
