@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::judge::group::{self, GroupState, Grouping};
 use crate::judge::jobs::missed_run;
+use crate::judge::outgoing::GroupCandidate;
 use crate::judge::stops::{superseded, Standing, StopKey, StopRecord};
 use crate::judge::{judge, Enrichment, Options, Outgoing};
 use crate::sinks::slack::preview::preview;
@@ -88,16 +89,19 @@ impl Ledger {
 
     /// Admits `plan`'s failure into its group, as the function does in webhook mode.
     fn group(&mut self, plan: &mut Outgoing) {
-        let (Some(settings), Some(about)) = (self.grouping, plan.group.clone()) else {
+        let Some(settings) = self.grouping else {
             return;
         };
-        if plan.slack.is_none() {
+        let Some(candidate) = plan.group_candidate() else {
             return;
-        }
-        let destination = (plan.slack_route.as_deref(), plan.slack_channel.as_deref());
-        let key = about.key(destination.1.or(destination.0).unwrap_or(""));
-        let event = plan.dedupe_keys.last().cloned().unwrap_or_default();
-        let at = plan.at.unwrap_or_else(Utc::now);
+        };
+        let GroupCandidate {
+            about,
+            key,
+            destination,
+            event,
+            at,
+        } = candidate;
         let known = self.groups.iter().position(|(k, _)| *k == key);
         let state = known.map(|i| &self.groups[i].1);
         let (admission, next) = group::admit(state, &about, destination, &event, at, settings);

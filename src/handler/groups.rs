@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::{Notifier, Prepared, SLACK_PACE};
 use crate::judge::group::{self, Admission, GroupState, Grouping};
+use crate::judge::outgoing::GroupCandidate;
 use crate::judge::{Outgoing, Summary};
 use crate::sinks::datadog::payload::Submission;
 use crate::state::memory::lock;
@@ -27,16 +28,16 @@ impl Notifier {
         let (Some(settings), Some(plan)) = (self.grouping, item.plan.as_mut()) else {
             return;
         };
-        let Some(about) = plan.group.clone() else {
+        let Some(GroupCandidate {
+            about,
+            key,
+            destination,
+            event,
+            at,
+        }) = plan.group_candidate()
+        else {
             return;
         };
-        if plan.slack.is_none() {
-            return;
-        }
-        let destination = (plan.slack_route.as_deref(), plan.slack_channel.as_deref());
-        let key = about.key(destination.1.or(destination.0).unwrap_or(""));
-        let event = plan.dedupe_keys.last().cloned().unwrap_or_default();
-        let at = plan.at.unwrap_or_else(Utc::now);
         let shared = match &self.table {
             // Boxed: the table's futures are deep, and this one nests in the invocation's.
             Some(table) => {

@@ -78,7 +78,33 @@ pub struct Outgoing {
     pub loud: Option<bool>,
 }
 
+/// Where a failure would join an incident: its group, keyed per Slack destination.
+pub struct GroupCandidate<'a> {
+    pub about: Groupable,
+    pub key: String,
+    /// The Slack route and channel it posts to.
+    pub destination: (Option<&'a str>, Option<&'a str>),
+    /// The event it is (its last dedupe key), and when it happened.
+    pub event: String,
+    pub at: DateTime<Utc>,
+}
+
 impl Outgoing {
+    /// Where this plan's failure would group; none when it has no group or posts nothing to
+    /// Slack.
+    pub fn group_candidate(&self) -> Option<GroupCandidate<'_>> {
+        let about = self.group.clone()?;
+        self.slack.as_ref()?;
+        let destination = (self.slack_route.as_deref(), self.slack_channel.as_deref());
+        Some(GroupCandidate {
+            key: about.key(destination.1.or(destination.0).unwrap_or("")),
+            about,
+            destination,
+            event: self.dedupe_keys.last().cloned().unwrap_or_default(),
+            at: self.at.unwrap_or_else(Utc::now),
+        })
+    }
+
     /// A plan made outside any event (the periodic check): `notice`, rendered for Slack to the
     /// default route, and `datadog`.
     pub fn standalone(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{is_condition_failure, n, number, s, text, Item, Table};
+use super::table::{is_condition_failure, n, number, s, text, versioned, Item, Table};
 use crate::judge::group::{admit, Admission, GroupState, Groupable, Grouping};
 
 /// Attempts at a group update that raced another instance.
@@ -70,7 +70,7 @@ impl Table {
         window: Duration,
     ) -> Result<bool, String> {
         let json = serde_json::to_string(state).map_err(|e| format!("group state: {e}"))?;
-        let mut put = self
+        let put = self
             .client()
             .await?
             .put_item()
@@ -85,13 +85,7 @@ impl Table {
                 "expires_at",
                 n((state.window_end(window) + Duration::days(1)).timestamp()),
             );
-        put = match version {
-            Some(v) => put
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(v)),
-            None => put.condition_expression("attribute_not_exists(pk)"),
-        };
-        match put.send().await {
+        match versioned(put, version).send().await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(self.failed("PutItem", &err)),

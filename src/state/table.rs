@@ -80,6 +80,20 @@ fn is_unavailable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     }
 }
 
+/// A put that succeeds only over the item at `version` (optimistic locking), or, without one,
+/// only where no item is yet.
+pub(super) fn versioned(
+    put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    version: Option<i64>,
+) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    match version {
+        Some(v) => put
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(v)),
+        None => put.condition_expression("attribute_not_exists(pk)"),
+    }
+}
+
 pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
@@ -328,7 +342,7 @@ impl Table {
             let Some(next) = next else {
                 return Ok(admission);
             };
-            let mut put = self
+            let put = self
                 .client()
                 .await?
                 .put_item()
@@ -347,13 +361,7 @@ impl Table {
                     "expires_at",
                     n((next.window_start + window * 2).timestamp()),
                 );
-            put = match version {
-                Some(v) => put
-                    .condition_expression("version = :v")
-                    .expression_attribute_values(":v", n(v)),
-                None => put.condition_expression("attribute_not_exists(pk)"),
-            };
-            match put.send().await {
+            match versioned(put, version).send().await {
                 Ok(_) => return Ok(admission),
                 Err(err) if is_condition_failure(&err) => continue, // another instance won; read again
                 Err(err) => return Err(self.failed("PutItem", &err)),
