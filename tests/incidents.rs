@@ -250,7 +250,7 @@ async fn one_process_one_conversation() {
     assert_one_conversation("one process", &posts);
     let summary = texts(posts.last().unwrap());
     assert!(
-        summary.contains("Image pull failed: 40 services in prod"),
+        summary.contains("Image pull failed (tag not found): 40 services in prod"),
         "{summary}"
     );
     assert_eq!(stops_counted(&dd_seen), SERVICES + 1, "every stop counted");

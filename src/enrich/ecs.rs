@@ -348,6 +348,7 @@ pub fn task_definition_info(
                         stream_prefix: options.get("awslogs-stream-prefix").cloned(),
                     })
                 }),
+                stop_timeout: c.stop_timeout(),
             })
             .collect(),
         tags: out
@@ -356,6 +357,24 @@ pub fn task_definition_info(
             .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
             .collect(),
         unified: unified_tags(td.container_definitions()),
+        file_systems: td
+            .volumes()
+            .iter()
+            .filter_map(|v| v.efs_volume_configuration())
+            .map(|efs| efs.file_system_id().to_string())
+            .collect(),
+        secrets: td
+            .container_definitions()
+            .iter()
+            .flat_map(|c| c.secrets())
+            .map(|s| s.value_from().to_string())
+            .collect(),
+        environment_files: td
+            .container_definitions()
+            .iter()
+            .flat_map(|c| c.environment_files())
+            .map(|f| f.value().to_string())
+            .collect(),
     })
 }
 

@@ -194,7 +194,7 @@ impl Enricher {
         if !task.is_stopped() {
             return out;
         }
-        let verdict = classify(task, &[]);
+        let verdict = classify(task, &Enrichment::default(), &[]);
         // Deployment churn posts nothing: spend no API calls on it. A service task killed after
         // its stop timeout may post a notice when its tags ask: read only the (cached) tags.
         let tags_only = verdict.outcome == Outcome::Expected && verdict.cause == Cause::StopTimeout;

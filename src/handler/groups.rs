@@ -219,6 +219,7 @@ fn summaries(
                 verdict: "summary".into(),
                 cause: window.about.cause.clone(),
                 subject: format!("{} services", window.services()),
+                reason: None,
             };
             let dedupe = vec![format!("{thread}:{}", window.services())];
             let mut plan = Outgoing::standalone(

@@ -105,6 +105,9 @@ pub struct Report {
     /// `opened` or `joined` when the alert became part of an incident's grouped message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<&'static str>,
+    /// For a stopped task: the catalogue entry that explains it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// An event made ready for delivery.
@@ -135,6 +138,7 @@ impl Prepared {
                 kind: plan.summary.kind.into(),
                 verdict: plan.summary.verdict.clone(),
                 cause: plan.summary.cause.clone(),
+                reason: plan.summary.reason.as_ref().map(|r| r.id),
                 ..Report::default()
             },
             event_id,

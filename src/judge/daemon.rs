@@ -36,6 +36,7 @@ pub fn plan_action(
             failure.to_ascii_lowercase()
         },
         subject: daemon.clone(),
+        reason: None,
     };
     // Daemon events say WARNING; service actions say WARN. Both read the same.
     let severity = match event_type {
@@ -256,6 +257,7 @@ pub fn plan_deployment(
         verdict: name.to_string(),
         cause: state.to_ascii_lowercase(),
         subject: daemon,
+        reason: None,
     };
     (summary, notice, posts, datadog)
 }

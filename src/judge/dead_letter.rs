@@ -28,6 +28,7 @@ pub fn plan(
         verdict: "failure".into(),
         cause: code.to_string(),
         subject: subject.clone(),
+        reason: None,
     };
     let what = match failure.launcher {
         Launcher::Schedule { .. } => format!("EventBridge Scheduler schedule {name}"),

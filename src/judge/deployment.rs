@@ -258,6 +258,7 @@ pub fn plan(
                 event_type.to_string()
             },
             subject: place.service,
+            reason: None,
         },
         notice,
         notify,

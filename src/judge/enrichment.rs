@@ -34,6 +34,9 @@ pub struct ContainerDef {
     /// Soft limit, MiB.
     pub memory_reservation: Option<i32>,
     pub awslogs: Option<AwsLogs>,
+    /// Seconds ECS waits after SIGTERM before it kills the container (`stopTimeout`).
+    #[serde(default)]
+    pub stop_timeout: Option<i32>,
 }
 
 /// A task definition revision, as far as alerts need it.
@@ -50,6 +53,15 @@ pub struct TaskDefinitionInfo {
     /// definition sets them (`DD_SERVICE`… in its environment, or `com.datadoghq.tags.*` labels).
     #[serde(default)]
     pub unified: Vec<(String, String)>,
+    /// The EFS file systems its volumes mount.
+    #[serde(default)]
+    pub file_systems: Vec<String>,
+    /// What its containers' `secrets` name (`valueFrom`: Secrets Manager ARNs, SSM parameters).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Its containers' `environmentFiles` (S3 object ARNs).
+    #[serde(default)]
+    pub environment_files: Vec<String>,
 }
 
 impl TaskDefinitionInfo {
@@ -201,9 +213,13 @@ mod tests {
                 memory: Some(512),
                 memory_reservation: None,
                 awslogs: Some(logs),
+                stop_timeout: None,
             }],
             tags: vec![("ecs-notifier:slack".into(), "a".into())],
             unified: Vec::new(),
+            file_systems: Vec::new(),
+            secrets: Vec::new(),
+            environment_files: Vec::new(),
         };
         assert_eq!(
             td.memory_limit("app").as_deref(),

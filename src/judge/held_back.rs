@@ -46,6 +46,7 @@ pub fn plan(held: &HeldBack, window: chrono::Duration, now: DateTime<Utc>) -> Ou
         verdict: "summary".into(),
         cause: held.count.to_string(),
         subject: held.key.clone(),
+        reason: None,
     };
     let dedupe = vec![format!("held:{}@{}", held.key, held.since.timestamp())];
     let mut plan = Outgoing::standalone(

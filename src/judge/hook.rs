@@ -55,6 +55,7 @@ pub fn plan(
         verdict: name.to_string(),
         cause: stage.to_string(),
         subject: service.to_string(),
+        reason: None,
     };
     let (severity, posts, title, said) = match name {
         "HOOK_AWAITING_ACTION" => (

@@ -76,6 +76,7 @@ pub fn plan_health(
         verdict: status.to_string(),
         cause: checks.join(","),
         subject: instance.to_string(),
+        reason: None,
     };
     let (severity, title, said) = match status {
         "IMPAIRED" => {
@@ -222,6 +223,7 @@ pub fn plan_state(
             String::new()
         },
         subject: instance.to_string(),
+        reason: None,
     };
     let at = state.updated_at.or(envelope.time);
     let ts = metric_time(at, now);

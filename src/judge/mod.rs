@@ -35,7 +35,7 @@ use crate::source::Event;
 
 pub use enrichment::Enrichment;
 use group::Groupable;
-pub use outgoing::{Options, Outgoing, Summary};
+pub use outgoing::{Options, Outgoing, Reason, Summary};
 use routing::{Mention, Notify, Route};
 
 /// Judges an event: what to post for it, with what enrichment found (`Enrichment::default()` when
@@ -148,6 +148,7 @@ pub fn judge(
                 verdict: "check".into(),
                 cause: String::new(),
                 subject: String::new(),
+                reason: None,
             },
             None,
             Submission::default(),
@@ -221,12 +222,20 @@ pub fn judge(
             account: env.account.clone(),
             cluster: task.cluster().to_string(),
             cause: summary.cause.clone(),
-            headline: task::cause::Cause::from_tag(&summary.cause)
-                .map(|c| c.title().to_string())
-                .unwrap_or_else(|| n.title.clone()),
-            hint: task::cause::Cause::from_tag(&summary.cause)
-                .and_then(|c| c.hint())
-                .map(String::from),
+            // The alert's title without its subject, and its fix: the catalogue's words.
+            headline: n
+                .title
+                .split_once(&format!(": {}", summary.subject))
+                .map_or(n.title.as_str(), |(head, _)| head)
+                .to_string(),
+            hint: n
+                .sections
+                .iter()
+                .find(|s| s.label == "Where to look")
+                .and_then(|s| match &s.body {
+                    crate::sinks::notice::Body::Text(text) => Some(text.clone()),
+                    _ => None,
+                }),
             reason: task
                 .stopped_reason
                 .as_deref()

@@ -43,6 +43,7 @@ pub fn plan(
         },
         cause: format!("{detail_type} {name}").trim().to_string(),
         subject: subject_of(envelope, other).to_string(),
+        reason: None,
     };
     if !other.is_loud() {
         return (summary, None, Submission::default());

@@ -34,6 +34,17 @@ pub struct Summary {
     pub cause: String,
     /// The service, job or task family concerned.
     pub subject: String,
+    /// For a stopped task: the catalogue entry that explains it.
+    pub reason: Option<Reason>,
+}
+
+/// The catalogue entry that explains a stopped task (the Datadog `reason` tag), and what the
+/// log line should add to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub id: &'static str,
+    /// Said in the log line: the sidecars a succeeded job had killed at shutdown.
+    pub note: Option<String>,
 }
 
 /// Everything an event leads to.
@@ -143,6 +154,7 @@ impl Outgoing {
             verdict: "metrics".into(),
             cause: String::new(),
             subject: String::new(),
+            reason: None,
         };
         Outgoing::standalone(summary, None, datadog, Vec::new(), None)
     }

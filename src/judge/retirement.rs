@@ -56,6 +56,7 @@ pub fn plan(
         verdict: "warning".into(),
         cause: "fargate_retirement".into(),
         subject: subject.clone(),
+        reason: None,
     };
     let mut what = Vec::new();
     if !services.is_empty() {

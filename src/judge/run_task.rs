@@ -24,6 +24,7 @@ pub fn plan(
         verdict: "launched".into(),
         cause: String::new(),
         subject: family.clone(),
+        reason: None,
     };
     if !call.failed() {
         return (summary, None, Submission::default());

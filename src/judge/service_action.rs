@@ -66,6 +66,7 @@ pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Not
         verdict: name.to_string(),
         cause: event_type.to_string(),
         subject: place.service.clone(),
+        reason: None,
     };
     let severity = match event_type {
         "ERROR" => Severity::Failure,

@@ -85,6 +85,14 @@ pub fn family_revision(arn: &str) -> (&str, Option<u32>) {
     }
 }
 
+/// The account field of an ARN (`123456789012`).
+pub fn account(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(3)
+        .filter(|a| !a.is_empty())
+}
+
 /// The region field of an ARN (`eu-west-1`).
 pub fn region(arn: &str) -> Option<&str> {
     arn.strip_prefix("arn:")?

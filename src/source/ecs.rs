@@ -55,8 +55,21 @@ pub struct Task {
     pub execution_stopped_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "lenient::opt")]
     pub stopped_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    pub platform_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient::records")]
+    pub attributes: Vec<Attribute>,
     #[serde(default, deserialize_with = "lenient::records")]
     pub containers: Vec<Container>,
+}
+
+/// A task attribute (`ecs.cpu-architecture`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Attribute {
+    #[serde(default, deserialize_with = "lenient::opt")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    pub value: Option<String>,
 }
 
 /// One container of a task.
@@ -135,6 +148,14 @@ impl Task {
                 None,
             ),
         }
+    }
+
+    /// The CPU architecture the task ran on (`x86_64`, `arm64`), from its attributes.
+    pub fn cpu_architecture(&self) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.name.as_deref() == Some("ecs.cpu-architecture"))
+            .and_then(|a| a.value.as_deref())
     }
 
     /// `FARGATE`, `EC2`, `EXTERNAL`; tasks placed by a capacity provider name it instead.

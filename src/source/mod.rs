@@ -19,7 +19,7 @@ pub mod lenient;
 pub mod other;
 pub mod payload;
 
-pub use ecs::{Container, Deployment, ServiceAction, ServiceRef, Task};
+pub use ecs::{Attribute, Container, Deployment, ServiceAction, ServiceRef, Task};
 pub use envelope::{Envelope, Timestamp};
 pub use event::{decode, DecodeError, Event};
 pub use payload::{events, Decoded, Payload};

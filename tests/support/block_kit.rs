@@ -19,7 +19,7 @@ pub const TEXT: usize = 40_000;
 
 /// Everything wrong with `body` (a message as posted: `text` and `blocks`). `mentions` are the
 /// only `<!…>` / `<@…>` / `<#…>` sequences allowed, because the test itself configured them
-/// (routing tags); any other `<` in mrkdwn must open a link to the AWS console.
+/// (routing tags); any other `<` in mrkdwn must open a link to the AWS console or AWS's docs.
 pub fn problems(body: &Value, mentions: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     match body.get("text").and_then(Value::as_str) {
@@ -129,7 +129,9 @@ fn length(out: &mut Vec<String>, at: &str, text: &str, max: usize) {
     }
 }
 
-/// Every `<` opens a console link or an allowed mention; every link's target is the console.
+/// Every `<` opens a console link, a link to AWS's documentation (the page of a stop cause:
+/// docs.aws.amazon.com and the Knowledge Center on repost.aws, fixed text of the catalogue) or
+/// an allowed mention.
 fn unescaped(out: &mut Vec<String>, at: &str, text: &str, mentions: &[&str]) {
     for (i, _) in text.match_indices('<') {
         let rest = &text[i..];
@@ -140,6 +142,8 @@ fn unescaped(out: &mut Vec<String>, at: &str, text: &str, mentions: &[&str]) {
                 host.ends_with(".console.aws.amazon.com")
                     || host.ends_with(".console.amazonaws.cn")
                     || host == "console.amazonaws-us-gov.com"
+                    || host == "docs.aws.amazon.com"
+                    || host == "repost.aws"
             });
         if !console && !mentions.iter().any(|m| rest.starts_with(m)) {
             let end = rest.char_indices().nth(40).map_or(rest.len(), |(e, _)| e);

@@ -147,6 +147,7 @@ pub fn missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Outgoing {
         verdict: "failure".into(),
         cause: "missed_run".into(),
         subject: job.family.clone(),
+        reason: None,
     };
     let dedupe = vec![format!("missed:{key}@{}", due.timestamp())];
     let mut plan = Outgoing::standalone(summary, Some(notice), datadog, dedupe, Some(now));

@@ -1,5 +1,5 @@
-//! Why a task stopped, named (the Datadog `cause` tag) and told in plain words, with what a
-//! container's exit code or start failure means.
+//! The family of why a task stopped (the Datadog `cause` tag), told in plain words, and what a
+//! container's exit code means.
 
 /// Why a task stopped. The snake_case names are the Datadog `cause` tag values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +10,7 @@ pub enum Cause {
     ImagePull,
     ResourceInitialization,
     StartFailure,
+    ContainerRuntime,
     SpotInterruption,
     Infrastructure,
     InstanceDraining,
@@ -24,13 +25,14 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, for documentation and tests.
-    pub const ALL: [Cause; 16] = [
+    pub const ALL: [Cause; 17] = [
         Cause::OutOfMemory,
         Cause::ContainerHealthCheck,
         Cause::ElbHealthCheck,
         Cause::ImagePull,
         Cause::ResourceInitialization,
         Cause::StartFailure,
+        Cause::ContainerRuntime,
         Cause::SpotInterruption,
         Cause::Infrastructure,
         Cause::InstanceDraining,
@@ -57,6 +59,7 @@ impl Cause {
             Cause::ImagePull => "image_pull",
             Cause::ResourceInitialization => "resource_initialization",
             Cause::StartFailure => "start_failure",
+            Cause::ContainerRuntime => "container_runtime",
             Cause::SpotInterruption => "spot_interruption",
             Cause::Infrastructure => "infrastructure",
             Cause::InstanceDraining => "instance_draining",
@@ -77,10 +80,9 @@ impl Cause {
             Cause::ContainerHealthCheck => "failed its container health checks",
             Cause::ElbHealthCheck => "failed its load balancer health checks",
             Cause::ImagePull => "could not pull its container image",
-            Cause::ResourceInitialization => {
-                "could not initialize (secrets, registry auth or networking)"
-            }
+            Cause::ResourceInitialization => "could not set up what it needs before starting",
             Cause::StartFailure => "failed to start",
+            Cause::ContainerRuntime => "was failed by its container runtime",
             Cause::SpotInterruption => "was interrupted: Spot capacity was reclaimed",
             Cause::Infrastructure => "was stopped by AWS for infrastructure reasons",
             Cause::InstanceDraining => {
@@ -105,6 +107,7 @@ impl Cause {
             Cause::ImagePull => "Image pull failed",
             Cause::ResourceInitialization => "Resource initialization failed",
             Cause::StartFailure => "Task failed to start",
+            Cause::ContainerRuntime => "Container runtime error",
             Cause::SpotInterruption => "Spot interruption",
             Cause::Infrastructure => "Stopped by AWS",
             Cause::InstanceDraining => "Stopped by instance draining",
@@ -117,122 +120,6 @@ impl Cause {
             Cause::Unknown => "Stopped",
         }
     }
-
-    /// Where to look first, for failures.
-    pub fn hint(self) -> Option<&'static str> {
-        Some(match self {
-            Cause::OutOfMemory => {
-                "The container used more memory than its limit. Raise the container or task memory, or look for a leak in its memory graph."
-            }
-            Cause::ContainerHealthCheck => {
-                "A container's HEALTHCHECK command kept failing. Check that command and the container's logs; if it is a sidecar that is essential, it takes the task down with it."
-            }
-            Cause::ElbHealthCheck => {
-                "The target group marked the task unhealthy. Check the health check path and port, the security groups, and whether the app starts within the service's health check grace period."
-            }
-            Cause::ImagePull => {
-                "Check that the image tag exists, that the execution role may pull it, and that the subnets reach the registry (NAT or ECR VPC endpoints)."
-            }
-            Cause::ResourceInitialization => {
-                "Check the execution role's access to the secrets and parameters it references, and that private subnets reach Secrets Manager, SSM and ECR (NAT or VPC endpoints)."
-            }
-            Cause::StartFailure => {
-                "ECS could not start a container of the task: the reasons above say why."
-            }
-            Cause::SpotInterruption => {
-                "The job lost its run to a Spot interruption. Retry it, or run it on on-demand capacity if it cannot be interrupted."
-            }
-            Cause::Infrastructure => "AWS stopped the task; run it again.",
-            Cause::InstanceDraining => {
-                "ECS drained the instance the job ran on (Managed Instances are replaced regularly, from day 14 at the latest, and when impaired), so the job lost its run. Run it again, and give jobs a retry strategy or make them resumable."
-            }
-            Cause::StopTimeout => {
-                "The container did not exit within stopTimeout after SIGTERM (30 s by default) and was killed. Handle SIGTERM, or raise stopTimeout."
-            }
-            Cause::ExitNonzero => "Check the failed container's logs for the error.",
-            Cause::Unknown => "Check the stop reason and the containers' logs.",
-            Cause::Deployment | Cause::UserStop | Cause::Scheduler | Cause::Completed => {
-                return None
-            }
-        })
-    }
-}
-
-/// Why a container could not start, read from its reason (`CannotStartContainerError: … exec:
-/// "/app/run.sh": permission denied`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartProblem {
-    /// The entry point or command exists but may not be run.
-    NotExecutable,
-    /// The entry point or command is not in the image.
-    NotFound,
-    /// The image is built for another CPU architecture.
-    WrongArchitecture,
-    /// A volume or bind mount could not be set up.
-    Mount,
-}
-
-impl StartProblem {
-    /// Reads the problem from a container's (or the task's) reason.
-    pub fn of(reason: &str) -> Option<Self> {
-        let r = reason.to_ascii_lowercase();
-        if r.contains("exec format error") {
-            Some(StartProblem::WrongArchitecture)
-        } else if r.contains("permission denied") {
-            Some(StartProblem::NotExecutable)
-        } else if r.contains("executable file not found")
-            || r.contains("no such file or directory")
-            || r.contains("not found in $path")
-        {
-            Some(StartProblem::NotFound)
-        } else if r.contains("error mounting") || r.contains("mount") {
-            Some(StartProblem::Mount)
-        } else {
-            None
-        }
-    }
-
-    /// What went wrong, completing "could not start: …".
-    pub fn describe(self) -> &'static str {
-        match self {
-            StartProblem::NotExecutable => {
-                "its entry point or command is not executable (permission denied)"
-            }
-            StartProblem::NotFound => "its entry point or command is not in the image",
-            StartProblem::WrongArchitecture => {
-                "its image is built for another CPU architecture (exec format error)"
-            }
-            StartProblem::Mount => "a volume or bind mount could not be mounted",
-        }
-    }
-
-    /// A short name for titles.
-    pub fn title(self) -> &'static str {
-        match self {
-            StartProblem::NotExecutable => "command not executable",
-            StartProblem::NotFound => "command not found",
-            StartProblem::WrongArchitecture => "wrong CPU architecture",
-            StartProblem::Mount => "mount failed",
-        }
-    }
-
-    /// Where to look first.
-    pub fn hint(self) -> &'static str {
-        match self {
-            StartProblem::NotExecutable => {
-                "Make the entry point executable in the image (chmod +x, and a user that may run it), or fix the task definition's entryPoint and command."
-            }
-            StartProblem::NotFound => {
-                "Check the task definition's entryPoint and command against the image: the path exists in it, or a bare name is on its $PATH."
-            }
-            StartProblem::WrongArchitecture => {
-                "Build the image for the task's CPU architecture (runtimePlatform.cpuArchitecture), or publish a multi-architecture image."
-            }
-            StartProblem::Mount => {
-                "Check the task definition's mountPoints and volumes: a file mounted over a directory, a missing host path or EFS access point."
-            }
-        }
-    }
 }
 
 /// What an exit code says about how a process ended.
@@ -242,7 +129,7 @@ pub fn exit_meaning(code: i64) -> Option<&'static str> {
         127 => "command not found: check the image's entrypoint and command",
         130 => "interrupted (SIGINT)",
         134 => "aborted (SIGABRT)",
-        137 => "killed (SIGKILL): out of memory, or did not stop within stopTimeout",
+        137 => "killed (SIGKILL)",
         139 => "segmentation fault (SIGSEGV)",
         143 => "terminated (SIGTERM): asked to stop",
         _ => return None,

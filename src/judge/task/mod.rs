@@ -2,6 +2,7 @@
 //! for), and the Datadog metrics of every stop.
 
 pub mod cause;
+pub mod causes;
 pub mod durations;
 pub mod notice;
 pub mod trigger;
@@ -15,7 +16,7 @@ use crate::sinks::notice::Notice;
 use crate::source::{Envelope, Task};
 
 use super::enrichment::Enrichment;
-use super::outgoing::{Options, Summary};
+use super::outgoing::{Options, Reason, Summary};
 use super::routing::{Notify, Route};
 use crate::judge::tags;
 use cause::Cause;
@@ -49,12 +50,13 @@ pub fn plan(
                 verdict: "ignored".into(),
                 cause: format!("status {status}"),
                 subject: family.to_string(),
+                reason: None,
             },
             None,
             Submission::default(),
         );
     }
-    let verdict = classify(task, &route.success_exit_codes);
+    let verdict = classify(task, enrichment, &route.success_exit_codes);
     let subject = verdict
         .trigger
         .service()
@@ -69,6 +71,10 @@ pub fn plan(
         verdict: verdict.outcome.as_str().into(),
         cause: verdict.cause.as_str().into(),
         subject: subject.clone(),
+        reason: Some(Reason {
+            id: verdict.explanation.entry.id,
+            note: sidecar_note(&verdict),
+        }),
     };
     // A service task killed after its stop timeout is churn: a notice only when asked for.
     let stop_timeout_notice = verdict.cause == Cause::StopTimeout
@@ -88,6 +94,19 @@ pub fn plan(
         notice,
         task_metrics(envelope, task, &verdict, enrichment, now),
     )
+}
+
+/// For a job that succeeded though a sidecar was killed at shutdown: which sidecar ignores
+/// SIGTERM, and how the judgement knew which containers are sidecars.
+fn sidecar_note(verdict: &TaskVerdict) -> Option<String> {
+    if verdict.explanation.entry.id != "completed_sidecar_killed" {
+        return None;
+    }
+    let killed = verdict.explanation.container.as_deref().unwrap_or("?");
+    Some(format!(
+        "the job succeeded; sidecar {killed} ignores SIGTERM and was killed (137) at shutdown; sidecars: {}",
+        verdict.sidecars.join(", ")
+    ))
 }
 
 /// The Datadog metrics of a stopped task.
@@ -119,6 +138,7 @@ fn task_metrics(
     }
     tags.push(tag("result", verdict.outcome.as_str()));
     tags.push(tag("cause", verdict.cause.as_str()));
+    tags.push(tag("reason", verdict.explanation.entry.id));
     // A failure: the container that broke.
     if verdict.outcome == Outcome::Failure {
         if let Some(culprit) = verdict.culprits.first() {

@@ -1,22 +1,75 @@
-//! The alert of a stopped task: what broke and where to look, the containers that broke and
-//! those ECS stopped after them, every container reason, log lines and console links.
+//! The alert of a stopped task: what broke and where to look (the catalogue's explanation of
+//! the stop, with the object it names), the containers that broke and those ECS stopped after
+//! them, every container reason, log lines and links.
 
 use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::{Envelope, Task};
 
-use super::cause::{Cause, StartProblem};
+use super::cause::Cause;
+use super::causes::{Explanation, Field};
 use super::durations::human;
 use super::verdict::{FailedContainer, Outcome, TaskVerdict};
 use crate::judge::console;
-use crate::judge::enrichment::Enrichment;
+use crate::judge::enrichment::{Enrichment, TaskDefinitionInfo};
 
-/// What a container's exit code means, knowing the task's cause: a 137 of a stop timeout is
-/// the SIGKILL that followed an ignored SIGTERM.
-fn meaning(c: &FailedContainer, cause: Cause) -> Option<&'static str> {
-    if cause == Cause::StopTimeout && c.exit_code == 137 && c.stopped_by_signal() {
-        return Some("killed (SIGKILL) when it did not stop within its stopTimeout");
+/// What the alert says of a transient cause.
+const TRANSIENT: &str =
+    "This is usually transient: a retry usually succeeds, and a service retries by itself.";
+
+/// What a stopped task's notice reads from: the task, its verdict and enrichment.
+struct Stop<'a> {
+    envelope: &'a Envelope,
+    task: &'a Task,
+    verdict: &'a TaskVerdict,
+    enrichment: &'a Enrichment,
+    td: Option<&'a TaskDefinitionInfo>,
+    /// Containers whose health check failed (enrichment).
+    unhealthy: Vec<&'a str>,
+}
+
+impl<'a> Stop<'a> {
+    fn essential(&self, name: &str) -> Option<bool> {
+        self.td.and_then(|t| t.container(name)).map(|c| c.essential)
     }
-    c.meaning()
+
+    fn essential_note(&self, name: &str) -> &'static str {
+        match self.essential(name) {
+            Some(true) => " (essential)",
+            Some(false) => " (not essential)",
+            None => "",
+        }
+    }
+
+    fn explanation(&self) -> &'a Explanation {
+        &self.verdict.explanation
+    }
+
+    /// The containers that took the task down: the unhealthy ones for a health check failure,
+    /// else those whose own exit did.
+    fn culprits(&self) -> Vec<&'a str> {
+        if self.verdict.cause == Cause::ContainerHealthCheck && !self.unhealthy.is_empty() {
+            self.unhealthy.clone()
+        } else {
+            self.verdict.culprits.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// What a container's exit code means, knowing how the task stopped: a 137 is an
+    /// out-of-memory kill, ECS's SIGKILL after the stop timeout, or a kill from elsewhere.
+    fn meaning(&self, c: &FailedContainer) -> Option<&'static str> {
+        if c.exit_code == 137 && c.stopped_by_signal() {
+            let id = self.explanation().entry.id;
+            let named = self.explanation().container.as_deref() == Some(c.name.as_str());
+            return Some(match id {
+                "exit_137_unrequested" if named => "killed (SIGKILL), not by ECS's stop",
+                "exit_137_killed_on_stop" if named => {
+                    "killed (SIGKILL) before its stop timeout ran out"
+                }
+                _ => "killed (SIGKILL) when it did not stop within its stopTimeout",
+            });
+        }
+        c.meaning()
+    }
 }
 
 /// The notice of a stopped task (its alert, or a success or stop-timeout notice).
@@ -27,17 +80,67 @@ pub fn of(
     enrichment: &Enrichment,
     subject: &str,
 ) -> Notice {
-    let cluster = task.cluster();
+    let stop = Stop {
+        envelope,
+        task,
+        verdict,
+        enrichment,
+        td: enrichment.task_definition.as_deref(),
+        unhealthy: enrichment
+            .health
+            .iter()
+            .flatten()
+            .filter(|h| h.status == "UNHEALTHY")
+            .map(|h| h.name.as_str())
+            .collect(),
+    };
+    let severity = match verdict.outcome {
+        Outcome::Failure => Severity::Failure,
+        Outcome::Success => Severity::Success,
+        Outcome::Expected if verdict.cause == Cause::StopTimeout => Severity::Warning,
+        Outcome::Expected => Severity::Info,
+    };
+    let mut sections = container_sections(&stop);
+    sections.extend(message_sections(&stop));
+    if matches!(severity, Severity::Failure | Severity::Warning) {
+        sections.extend(explanation_sections(&stop));
+    }
+    Notice {
+        severity,
+        title: title(&stop, subject),
+        summary: summary(&stop),
+        fields: fields(&stop),
+        sections,
+        links: links(&stop),
+        context: context(&stop),
+        mentions: Vec::new(),
+    }
+}
+
+/// `Image pull failed (registry rate limit): report`; a start failure of a task that ran is
+/// not called a failure to start.
+fn title(stop: &Stop, subject: &str) -> String {
+    let verdict = stop.verdict;
+    let family = match verdict.cause {
+        Cause::StartFailure if verdict.durations.running.is_some() => "Task failed",
+        cause => cause.title(),
+    };
+    let label = stop.explanation().entry.label;
+    let mut title = if label.is_empty() {
+        format!("{family}: {subject}")
+    } else {
+        format!("{family} ({label}): {subject}")
+    };
+    if verdict.cause == Cause::ContainerHealthCheck && !stop.unhealthy.is_empty() {
+        title.push_str(&format!(" ({})", stop.unhealthy.join(", ")));
+    }
+    title
+}
+
+/// Who stopped where, how, and the detail that says it best.
+fn summary(stop: &Stop) -> String {
+    let (task, verdict) = (stop.task, stop.verdict);
     let definition = super::definition(task);
-    let td = enrichment.task_definition.as_deref();
-    let essential = |name: &str| td.and_then(|t| t.container(name)).map(|c| c.essential);
-    let unhealthy: Vec<&str> = enrichment
-        .health
-        .iter()
-        .flatten()
-        .filter(|h| h.status == "UNHEALTHY")
-        .map(|h| h.name.as_str())
-        .collect();
     let who = match verdict.trigger.service() {
         Some(service) => format!("A task of service {service} ({definition})"),
         None => match verdict.trigger.schedule() {
@@ -45,98 +148,109 @@ pub fn of(
             None => format!("Task {definition}"),
         },
     };
-    let mut summary = format!("{who} in cluster {cluster} {}", verdict.cause.describe());
-    let mut title = format!("{}: {subject}", verdict.cause.title());
-    if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
-        title.push_str(&format!(" ({})", unhealthy.join(", ")));
-        let essentials = td
-            .map(|t| t.containers.iter().filter(|c| c.essential).count())
-            .unwrap_or(0);
-        let described: Vec<String> = unhealthy
-            .iter()
-            .map(|name| match essential(name) {
-                Some(true) if essentials > 1 => format!("{name} (an essential sidecar: its failing health check took the whole task down)"),
-                Some(true) => format!("{name} (essential)"),
-                Some(false) => format!("{name} (not essential)"),
-                None => name.to_string(),
-            })
-            .collect();
-        summary.push_str(&format!(": unhealthy {}", described.join(", ")));
-    }
-    if verdict.cause == Cause::OutOfMemory {
-        let oom = task.containers.iter().find(|c| {
-            c.reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("OutOfMemoryError"))
-        });
-        if let (Some(c), Some(td)) = (oom, td) {
-            if let Some(limit) = td.memory_limit(c.display_name()) {
-                summary.push_str(&format!(
-                    ": container {} hit its limit of {limit}",
-                    c.display_name()
-                ));
-            }
-        }
-    }
-    // The containers that took the task down, and those ECS stopped after them.
-    let culprits: Vec<&str> =
-        if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
-            unhealthy.clone()
-        } else {
-            verdict.culprits.iter().map(String::as_str).collect()
-        };
-    let stopped_by_ecs = verdict.stopped_by_ecs(&culprits);
-    if let Some(problem) = verdict.start_problem {
-        let named = task.containers.iter().find(|c| {
-            c.reason
-                .as_deref()
-                .and_then(StartProblem::of)
-                .is_some_and(|p| p == problem)
-        });
-        match named {
-            Some(c) => summary.push_str(&format!(
-                ": container {} could not start: {}",
-                c.display_name(),
-                problem.describe()
-            )),
-            None => summary.push_str(&format!(": {}", problem.describe())),
-        }
-        title = format!("{} ({}): {subject}", verdict.cause.title(), problem.title());
-    }
-    if matches!(verdict.cause, Cause::ExitNonzero | Cause::StopTimeout) {
-        let first = verdict
-            .failed_containers
-            .iter()
-            .find(|c| culprits.contains(&c.name.as_str()))
-            .or_else(|| {
-                verdict
-                    .failed_containers
-                    .iter()
-                    .find(|c| c.exit_code != 143)
-            });
-        if let Some(first) = first {
-            summary.push_str(&format!(
-                ": container {} exited {}",
-                first.name, first.exit_code
-            ));
-            if let Some(meaning) = meaning(first, verdict.cause) {
-                summary.push_str(&format!(" ({meaning})"));
-            }
-        }
-    }
-    summary.push('.');
-
-    let severity = match verdict.outcome {
-        Outcome::Failure => Severity::Failure,
-        Outcome::Success => Severity::Success,
-        Outcome::Expected if verdict.cause == Cause::StopTimeout => Severity::Warning,
-        Outcome::Expected => Severity::Info,
+    let explanation = stop.explanation();
+    let describe = match verdict.cause {
+        Cause::OutOfMemory if explanation.entry.on.field == Field::Log => "ran out of memory",
+        Cause::StartFailure if verdict.durations.running.is_some() => "failed after it ran",
+        cause => cause.describe(),
     };
-    let mut fields = vec![("Cluster".to_string(), cluster.to_string())];
+    let mut summary = format!("{who} in cluster {} {describe}", task.cluster());
+    summary.push_str(&detail(stop));
+    summary.push('.');
+    summary
+}
+
+/// The part of the summary after its verb: which container, and what it did.
+fn detail(stop: &Stop) -> String {
+    let (verdict, explanation) = (stop.verdict, stop.explanation());
+    let container = explanation.container.as_deref();
+    match verdict.cause {
+        Cause::ContainerHealthCheck if !stop.unhealthy.is_empty() => {
+            let essentials = stop
+                .td
+                .map(|t| t.containers.iter().filter(|c| c.essential).count())
+                .unwrap_or(0);
+            let described: Vec<String> = stop
+                .unhealthy
+                .iter()
+                .map(|name| match stop.essential(name) {
+                    Some(true) if essentials > 1 => format!("{name} (an essential sidecar: its failing health check took the whole task down)"),
+                    Some(true) => format!("{name} (essential)"),
+                    Some(false) => format!("{name} (not essential)"),
+                    None => name.to_string(),
+                })
+                .collect();
+            format!(": unhealthy {}", described.join(", "))
+        }
+        Cause::OutOfMemory if explanation.entry.on.field == Field::Reason => {
+            match (container, stop.td) {
+                (Some(name), Some(td)) => td
+                    .memory_limit(name)
+                    .map(|limit| format!(": container {name} hit its limit of {limit}"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            }
+        }
+        Cause::ImagePull
+        | Cause::ResourceInitialization
+        | Cause::StartFailure
+        | Cause::ContainerRuntime
+        | Cause::OutOfMemory
+            if !explanation.entry.label.is_empty() =>
+        {
+            let label = explanation.entry.label;
+            match (container.filter(|c| *c != "?"), verdict.cause) {
+                (Some(name), Cause::StartFailure) => {
+                    format!(": container {name} could not start ({label})")
+                }
+                (Some(name), _) => format!(": {label} (container {name})"),
+                (None, _) => format!(": {label}"),
+            }
+        }
+        Cause::ExitNonzero | Cause::StopTimeout => exit_detail(stop),
+        _ => String::new(),
+    }
+}
+
+/// `: container app exited 139 (segmentation fault (SIGSEGV))`.
+fn exit_detail(stop: &Stop) -> String {
+    let verdict = stop.verdict;
+    let culprits = stop.culprits();
+    let named = stop.explanation().container.as_deref();
+    let first = verdict
+        .failed_containers
+        .iter()
+        .find(|c| culprits.contains(&c.name.as_str()))
+        .or_else(|| {
+            verdict
+                .failed_containers
+                .iter()
+                .find(|c| Some(c.name.as_str()) == named)
+        })
+        .or_else(|| {
+            verdict
+                .failed_containers
+                .iter()
+                .find(|c| c.exit_code != 143)
+        });
+    let Some(first) = first else {
+        return String::new();
+    };
+    let mut out = format!(": container {} exited {}", first.name, first.exit_code);
+    if let Some(meaning) = stop.meaning(first) {
+        out.push_str(&format!(" ({meaning})"));
+    }
+    out
+}
+
+/// Cluster, service, definition, trigger, launch, stop code and the object the cause names.
+fn fields(stop: &Stop) -> Vec<(String, String)> {
+    let (task, verdict) = (stop.task, stop.verdict);
+    let mut fields = vec![("Cluster".to_string(), task.cluster().to_string())];
     if let Some(service) = verdict.trigger.service() {
         fields.push(("Service".into(), service.to_string()));
     }
-    fields.push(("Task definition".into(), definition));
+    fields.push(("Task definition".into(), super::definition(task)));
     fields.push(("Trigger".into(), verdict.trigger.describe()));
     let mut placement = task.launch_type().to_string();
     if let Some(az) = &task.availability_zone {
@@ -146,14 +260,33 @@ pub fn of(
     if let Some(code) = &task.stop_code {
         fields.push(("Stop code".into(), code.clone()));
     }
+    let explanation = stop.explanation();
+    if let (Some(kind), Some(value)) = (explanation.entry.object, &explanation.object) {
+        // The unhealthy containers and the memory limit are said in the summary already.
+        let said = match kind {
+            super::causes::Object::Unhealthy => verdict.cause == Cause::ContainerHealthCheck,
+            super::causes::Object::MemoryLimit => {
+                verdict.cause == Cause::OutOfMemory && explanation.entry.on.field == Field::Reason
+            }
+            _ => false,
+        };
+        if !said {
+            fields.push((kind.label().to_string(), value.clone()));
+        }
+    }
+    fields
+}
 
+/// Container health, the containers that exited non-zero and those ECS stopped after them.
+fn container_sections(stop: &Stop) -> Vec<Section> {
+    let verdict = stop.verdict;
     let mut sections = Vec::new();
-    if let Some(health) = &enrichment.health {
+    if let Some(health) = &stop.enrichment.health {
         let items: Vec<Item> = health
             .iter()
             .map(|h| Item {
                 lead: h.name.clone(),
-                text: match essential(&h.name) {
+                text: match stop.essential(&h.name) {
                     Some(true) => format!("{} · essential", h.status),
                     Some(false) => format!("{} · not essential", h.status),
                     None => h.status.clone(),
@@ -167,40 +300,36 @@ pub fn of(
             });
         }
     }
-    let essential_note = |name: &str| match essential(name) {
-        Some(true) => " (essential)",
-        Some(false) => " (not essential)",
-        None => "",
-    };
     // A container's line: what its exit says, its reason, whether it is essential.
-    let container_item = |c: &FailedContainer, mut text: String| {
+    let item = |c: &FailedContainer, mut text: String| {
         if let Some(reason) = &c.reason {
             text.push_str(&format!(". Reason: {reason}"));
         }
-        text.push_str(essential_note(&c.name));
+        text.push_str(stop.essential_note(&c.name));
         Item {
             lead: c.name.clone(),
             text,
         }
     };
+    let culprits = stop.culprits();
+    let stopped_by_ecs = verdict.stopped_by_ecs(&culprits);
     let broke: Vec<Item> = verdict
         .failed_containers
         .iter()
         .filter(|c| !stopped_by_ecs.iter().any(|s| s.name == c.name))
         .map(|c| {
-            let text = if unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
+            let text = if stop.unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
                 format!(
                     "failed its health check, then exited {} when ECS stopped the task",
                     c.exit_code
                 )
             } else {
-                let mut text = format!("exited {}", c.exit_code);
-                if let Some(meaning) = meaning(c, verdict.cause) {
-                    text.push_str(&format!(": {meaning}"));
+                match stop.meaning(c) {
+                    Some(meaning) => format!("exited {}: {meaning}", c.exit_code),
+                    None => format!("exited {}", c.exit_code),
                 }
-                text
             };
-            container_item(c, text)
+            item(c, text)
         })
         .collect();
     if !broke.is_empty() {
@@ -210,7 +339,7 @@ pub fn of(
         });
     }
     if !stopped_by_ecs.is_empty() {
-        let after = if verdict.cause == Cause::ContainerHealthCheck && !unhealthy.is_empty() {
+        let after = if verdict.cause == Cause::ContainerHealthCheck && !stop.unhealthy.is_empty() {
             format!("{} failed its health check", culprits.join(", "))
         } else {
             format!("{} exited", culprits.join(", "))
@@ -224,7 +353,7 @@ pub fn of(
                         "exited {code}: killed (SIGKILL) when it did not stop within its stopTimeout"
                     ),
                 };
-                container_item(c, text)
+                item(c, text)
             })
             .collect();
         sections.push(Section {
@@ -232,8 +361,15 @@ pub fn of(
             body: Body::Items(items),
         });
     }
-    // Every other container reason: a container that could not start has no exit code, and its
-    // reason is the one line that says what broke.
+    sections
+}
+
+/// Every other container reason, the stop reason and the log lines.
+fn message_sections(stop: &Stop) -> Vec<Section> {
+    let (task, verdict) = (stop.task, stop.verdict);
+    let mut sections = Vec::new();
+    // A container that could not start has no exit code, and its reason is the one line that
+    // says what broke.
     let listed = |name: &str| verdict.failed_containers.iter().any(|c| c.name == name);
     let reasons: Vec<Item> = task
         .containers
@@ -247,7 +383,7 @@ pub fn of(
             };
             Some(Item {
                 lead: c.display_name().to_string(),
-                text: format!("{text}{}", essential_note(c.display_name())),
+                text: format!("{text}{}", stop.essential_note(c.display_name())),
             })
         })
         .collect();
@@ -263,7 +399,7 @@ pub fn of(
             body: Body::Code(reason.to_string()),
         });
     }
-    for tail in &enrichment.logs {
+    for tail in &stop.enrichment.logs {
         if tail.lines.is_empty() {
             continue;
         }
@@ -272,20 +408,32 @@ pub fn of(
             body: Body::Code(tail.lines.join("\n")),
         });
     }
-    if verdict.outcome == Outcome::Failure || severity == Severity::Warning {
-        let hint = verdict
-            .start_problem
-            .map(StartProblem::hint)
-            .or_else(|| verdict.cause.hint());
-        if let Some(hint) = hint {
-            sections.push(Section {
-                label: "Where to look".into(),
-                body: Body::Text(hint.to_string()),
-            });
-        }
-    }
+    sections
+}
 
-    let d = &verdict.durations;
+/// What the cause means and where to look, as the catalogue tells it.
+fn explanation_sections(stop: &Stop) -> Vec<Section> {
+    let explanation = stop.explanation();
+    let mut fix = explanation.fix();
+    if explanation.entry.transient {
+        fix.push(' ');
+        fix.push_str(TRANSIENT);
+    }
+    vec![
+        Section {
+            label: "What it means".into(),
+            body: Body::Text(explanation.entry.meaning.to_string()),
+        },
+        Section {
+            label: "Where to look".into(),
+            body: Body::Text(fix),
+        },
+    ]
+}
+
+/// Durations, the task id and its stop time.
+fn context(stop: &Stop) -> Vec<String> {
+    let d = &stop.verdict.durations;
     let phases: Vec<String> = [
         ("waited", d.waiting),
         ("pulled", d.pulling),
@@ -299,35 +447,40 @@ pub fn of(
     if !phases.is_empty() {
         context.push(format!(":stopwatch: {}", phases.join(" · ")));
     }
-    let mut ids = format!("task {}", task.task_id());
-    if let Some(at) = task.stopped_at {
+    let mut ids = format!("task {}", stop.task.task_id());
+    if let Some(at) = stop.task.stopped_at {
         ids.push_str(&format!(
             " · stopped {}",
             at.format("%Y-%m-%d %H:%M:%S UTC")
         ));
     }
     context.push(ids);
+    context
+}
 
-    let region = console::region_of(envelope, task.task_arn.as_deref());
+/// The task in the console, the logs of the containers that broke, and the AWS page that
+/// explains the cause.
+fn links(stop: &Stop) -> Vec<Link> {
+    let task = stop.task;
+    let region = console::region_of(stop.envelope, task.task_arn.as_deref());
     let mut links = Vec::new();
     if !task.task_id().is_empty() && !region.is_empty() {
         links.push(Link {
             label: "Task in the ECS console".into(),
-            url: console::task_url(region, cluster, task.task_id()),
+            url: console::task_url(region, task.cluster(), task.task_id()),
         });
     }
     // Log links for the containers that broke (a tail's stream, else the one ECS names).
-    let mut logged: Vec<&str> = unhealthy.clone();
-    for c in &verdict.failed_containers {
+    let mut logged: Vec<&str> = stop.unhealthy.clone();
+    for c in &stop.verdict.failed_containers {
         if !logged.contains(&c.name.as_str()) {
             logged.push(&c.name);
         }
     }
     for name in logged {
-        let tail = enrichment.log_tail(name);
-        let target = match tail {
+        let target = match stop.enrichment.log_tail(name) {
             Some(t) => Some((t.group.clone(), t.stream.clone(), t.region.clone())),
-            None => td.and_then(|t| t.container(name)).and_then(|c| {
+            None => stop.td.and_then(|t| t.container(name)).and_then(|c| {
                 let logs = c.awslogs.as_ref()?;
                 let stream = logs.stream(name, task.task_id())?;
                 let log_region = logs.region.clone().unwrap_or_else(|| region.to_string());
@@ -342,15 +495,11 @@ pub fn of(
             });
         }
     }
-
-    Notice {
-        severity,
-        title,
-        summary,
-        fields,
-        sections,
-        links,
-        context,
-        mentions: Vec::new(),
+    if stop.verdict.outcome == Outcome::Failure {
+        links.push(Link {
+            label: "What AWS says".into(),
+            url: stop.explanation().entry.page.to_string(),
+        });
     }
+    links
 }

@@ -1,9 +1,11 @@
 //! The verdict on a stopped task: failure, expected stop or success, the named cause, and which
 //! containers broke and which ECS stopped after them.
 
-use crate::source::{Container, Task};
+use crate::judge::enrichment::Enrichment;
+use crate::source::Task;
 
-use super::cause::{exit_meaning, Cause, StartProblem};
+use super::cause::{exit_meaning, Cause};
+use super::causes::{self, Explanation, Facts};
 use super::durations::Durations;
 use super::trigger::Trigger;
 
@@ -75,8 +77,11 @@ pub struct TaskVerdict {
     /// The containers whose own exit took the task down: a non-zero exit other than ECS's
     /// SIGTERM (143) or SIGKILL after the stop timeout (137), or an out-of-memory kill.
     pub culprits: Vec<String>,
-    /// What kept a container from starting, when its reason says.
-    pub start_problem: Option<StartProblem>,
+    /// The catalogue entry that explains the stop, and what it names.
+    pub explanation: Explanation,
+    /// For a job that succeeded: the containers taken for sidecars, and how it knew (for the
+    /// log line).
+    pub sidecars: Vec<String>,
 }
 
 impl TaskVerdict {
@@ -94,142 +99,36 @@ impl TaskVerdict {
     }
 }
 
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    haystack
-        .to_ascii_lowercase()
-        .contains(&needle.to_ascii_lowercase())
-}
-
-/// The container exit codes present in the event (containers that never ran have none), with
-/// codes the team declared successful read as 0.
-fn exit_codes<'a>(
-    containers: &'a [Container],
-    success_codes: &'a [i64],
-) -> impl Iterator<Item = i64> + 'a {
-    containers.iter().filter_map(|c| c.exit_code).map(|code| {
-        if success_codes.contains(&code) {
-            0
-        } else {
-            code
-        }
-    })
-}
-
-/// The verdict on a stop that ECS or a person asked for: expected when the containers stopped
-/// cleanly (0 or SIGTERM), `stop_timeout` when one had to be killed, else an error exit.
-/// A service task killed after its stop timeout is deploy churn (`expected`, cause
-/// `stop_timeout`): the service replaces it; a job killed so lost its run.
-fn requested_stop(
-    cause: Cause,
-    containers: &[Container],
-    ok: &[i64],
-    service: bool,
-) -> (Outcome, Cause) {
-    if exit_codes(containers, ok).all(|code| code == 0 || code == 143) {
-        (Outcome::Expected, cause)
-    } else if exit_codes(containers, ok).all(|code| code == 0 || code == 143 || code == 137) {
-        let outcome = if service {
+/// Whether a family's stop is a failure, an expected stop or a success. Capacity that AWS
+/// took back (Spot, draining, maintenance) and a stop timeout are churn for a service, which
+/// replaces the task, and a lost run for a job.
+fn outcome_of(family: Cause, service: bool) -> Outcome {
+    match family {
+        Cause::Completed => Outcome::Success,
+        Cause::Deployment | Cause::UserStop | Cause::Scheduler => Outcome::Expected,
+        Cause::SpotInterruption
+        | Cause::InstanceDraining
+        | Cause::Infrastructure
+        | Cause::StopTimeout
+            if service =>
+        {
             Outcome::Expected
-        } else {
-            Outcome::Failure
-        };
-        (outcome, Cause::StopTimeout)
-    } else if exit_codes(containers, ok).any(|code| code == 137) && !service {
-        (Outcome::Failure, Cause::StopTimeout)
-    } else {
-        (Outcome::Failure, Cause::ExitNonzero)
+        }
+        _ => Outcome::Failure,
     }
 }
 
-/// Classifies a stopped task. The first rule that matches decides. `success_codes` are exit
-/// codes that count as success besides 0 (a job that exits 3 for "nothing to do").
-pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
+/// Classifies a stopped task by the first catalogue entry its facts match. `success_codes`
+/// are exit codes that count as success besides 0 (a job that exits 3 for "nothing to do");
+/// `enrichment` tells which containers are essential, their stop timeouts and their last log
+/// lines, where it was read.
+pub fn classify(task: &Task, enrichment: &Enrichment, success_codes: &[i64]) -> TaskVerdict {
     let ok = success_codes;
     let trigger = Trigger::of(task);
-    let stop_code = task.stop_code.as_deref().unwrap_or("");
-    let stopped_reason = task.stopped_reason.as_deref().unwrap_or("");
-    let reasons = || {
-        std::iter::once(stopped_reason)
-            .chain(task.containers.iter().filter_map(|c| c.reason.as_deref()))
-    };
-    let any_reason = |needle: &str| reasons().any(|r| r.contains(needle));
-
-    let (outcome, cause) = if task
-        .containers
-        .iter()
-        .filter_map(|c| c.reason.as_deref())
-        .any(|r| r.starts_with("OutOfMemoryError"))
-        || stopped_reason.starts_with("OutOfMemoryError")
-    {
-        (Outcome::Failure, Cause::OutOfMemory)
-    } else if any_reason("CannotPullContainerError") {
-        (Outcome::Failure, Cause::ImagePull)
-    } else if any_reason("ResourceInitializationError") {
-        (Outcome::Failure, Cause::ResourceInitialization)
-    } else if stop_code == "TaskFailedToStart"
-        || [
-            "CannotStartContainerError",
-            "CannotCreateVolumeError",
-            "ContainerRuntimeTimeoutError",
-            "CannotInspectContainerError",
-            "CannotStopContainerError",
-        ]
-        .iter()
-        .any(|needle| any_reason(needle))
-    {
-        (Outcome::Failure, Cause::StartFailure)
-    } else if contains_ci(stopped_reason, "failed container health checks") {
-        (Outcome::Failure, Cause::ContainerHealthCheck)
-    } else if contains_ci(stopped_reason, "failed ELB health checks") {
-        (Outcome::Failure, Cause::ElbHealthCheck)
-    } else if stop_code == "SpotInterruption"
-        || contains_ci(stopped_reason, "Spot Task was interrupted")
-    {
-        let outcome = if trigger.is_service() {
-            Outcome::Expected
-        } else {
-            Outcome::Failure
-        };
-        (outcome, Cause::SpotInterruption)
-    } else if contains_ci(stopped_reason, "stopped during instance draining") {
-        // Managed Instances drain their instances regularly; AWS documents the stop reason
-        // (in the AWS Batch guide) but no stop code, so it is judged from the reason alone.
-        let outcome = if trigger.is_service() {
-            Outcome::Expected
-        } else {
-            Outcome::Failure
-        };
-        (outcome, Cause::InstanceDraining)
-    } else if stop_code == "TerminationNotice" || stop_code == "InfrastructureHealth" {
-        let outcome = if trigger.is_service() {
-            Outcome::Expected
-        } else {
-            Outcome::Failure
-        };
-        (outcome, Cause::Infrastructure)
-    } else if stopped_reason.starts_with("Scaling activity initiated by") {
-        requested_stop(
-            Cause::Deployment,
-            &task.containers,
-            ok,
-            trigger.is_service(),
-        )
-    } else if stop_code == "UserInitiated" {
-        requested_stop(Cause::UserStop, &task.containers, ok, trigger.is_service())
-    } else if stop_code == "ServiceSchedulerInitiated" {
-        requested_stop(Cause::Scheduler, &task.containers, ok, trigger.is_service())
-    } else {
-        let mut codes = exit_codes(&task.containers, ok).peekable();
-        if codes.peek().is_none() {
-            (Outcome::Failure, Cause::Unknown)
-        } else if exit_codes(&task.containers, ok).all(|c| c == 0 || c == 143)
-            && exit_codes(&task.containers, ok).any(|c| c == 0)
-        {
-            (Outcome::Success, Cause::Completed)
-        } else {
-            (Outcome::Failure, Cause::ExitNonzero)
-        }
-    };
+    let facts = Facts::of(task, enrichment, ok);
+    let explanation = causes::explain(&facts);
+    let cause = explanation.entry.family;
+    let outcome = outcome_of(cause, trigger.is_service());
 
     let failed_containers: Vec<FailedContainer> = task
         .containers
@@ -250,10 +149,10 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
         .filter(|c| !c.stopped_by_signal())
         .map(|c| c.name.clone())
         .collect();
-    let start_problem = if cause == Cause::StartFailure {
-        reasons().find_map(StartProblem::of)
+    let sidecars = if cause == Cause::Completed {
+        facts.sidecars()
     } else {
-        None
+        Vec::new()
     };
 
     TaskVerdict {
@@ -263,7 +162,8 @@ pub fn classify(task: &Task, success_codes: &[i64]) -> TaskVerdict {
         durations: Durations::of(task),
         failed_containers,
         culprits,
-        start_problem,
+        explanation,
+        sidecars,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Tests of the verdict on stopped tasks: one rule each, and the culprits among containers.
 
 use super::*;
+use crate::judge::enrichment::{ContainerDef, TaskDefinitionInfo};
+use crate::source::Container;
 
 fn container(name: &str, exit_code: Option<i64>, reason: Option<&str>) -> Container {
     Container {
@@ -23,7 +25,7 @@ fn task(stop_code: &str, reason: &str, group: &str, containers: Vec<Container>) 
 }
 
 fn verdict(t: &Task) -> (Outcome, Cause) {
-    let v = classify(t, &[]);
+    let v = classify(t, &Enrichment::default(), &[]);
     (v.outcome, v.cause)
 }
 
@@ -40,7 +42,10 @@ fn oom_wins_over_exit_code() {
         )],
     );
     assert_eq!(verdict(&t), (Outcome::Failure, Cause::OutOfMemory));
-    assert_eq!(classify(&t, &[]).failed_containers[0].exit_code, 137);
+    assert_eq!(
+        classify(&t, &Enrichment::default(), &[]).failed_containers[0].exit_code,
+        137
+    );
 }
 
 #[test]
@@ -246,7 +251,7 @@ fn declared_exit_codes_count_as_success() {
         vec![container("app", Some(3), None)],
     );
     assert_eq!(verdict(&t), (Outcome::Failure, Cause::ExitNonzero));
-    let v = classify(&t, &[3]);
+    let v = classify(&t, &Enrichment::default(), &[3]);
     assert_eq!((v.outcome, v.cause), (Outcome::Success, Cause::Completed));
     assert!(v.failed_containers.is_empty());
 }
@@ -263,7 +268,7 @@ fn sidecars_stopped_by_ecs_are_told_apart_from_the_culprit() {
             container("agent", Some(137), None),
         ],
     );
-    let v = classify(&t, &[]);
+    let v = classify(&t, &Enrichment::default(), &[]);
     assert_eq!(v.culprits, ["app"]);
     let stopped: Vec<&str> = v
         .stopped_by_ecs(&["app"])
@@ -281,7 +286,7 @@ fn sidecars_stopped_by_ecs_are_told_apart_from_the_culprit() {
             container("envoy", Some(1), None),
         ],
     );
-    let v = classify(&t, &[]);
+    let v = classify(&t, &Enrichment::default(), &[]);
     assert_eq!(v.culprits, ["envoy"]);
     assert_eq!(v.stopped_by_ecs(&["envoy"])[0].name, "app");
     // An OOM kill (137 with its reason) is never taken for ECS's stop.
@@ -298,7 +303,7 @@ fn sidecars_stopped_by_ecs_are_told_apart_from_the_culprit() {
             container("envoy", Some(143), None),
         ],
     );
-    let v = classify(&oom, &[]);
+    let v = classify(&oom, &Enrichment::default(), &[]);
     assert_eq!(v.culprits, ["app"]);
     assert_eq!(v.stopped_by_ecs(&["app"]).len(), 1);
     // Nobody to blame: nothing is said to be stopped by ECS.
@@ -306,7 +311,7 @@ fn sidecars_stopped_by_ecs_are_told_apart_from_the_culprit() {
 }
 
 #[test]
-fn start_problems_are_named_from_the_container_reason() {
+fn start_failures_are_named_from_the_container_reason() {
     let reason = |r: &str| {
         let t = task(
             "TaskFailedToStart",
@@ -314,31 +319,201 @@ fn start_problems_are_named_from_the_container_reason() {
             "family:job",
             vec![container("app", None, Some(r))],
         );
-        let v = classify(&t, &[]);
+        let v = classify(&t, &Enrichment::default(), &[]);
         assert_eq!(v.cause, Cause::StartFailure, "{r}");
-        v.start_problem
+        assert_eq!(v.explanation.container.as_deref(), Some("app"), "{r}");
+        v.explanation.entry.id
     };
     assert_eq!(
         reason(
             r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/run.sh": permission denied: unknown"#
         ),
-        Some(StartProblem::NotExecutable)
+        "command_not_executable"
     );
     assert_eq!(
         reason(
             r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/run.sh": stat /app/run.sh: no such file or directory: unknown"#
         ),
-        Some(StartProblem::NotFound)
+        "entrypoint_missing"
     );
     assert_eq!(
         reason(
             r#"CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "gunicorn": executable file not found in $PATH: unknown"#
         ),
-        Some(StartProblem::NotFound)
+        "command_not_found"
     );
     assert_eq!(
         reason("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec format error: unknown"),
-        Some(StartProblem::WrongArchitecture)
+        "wrong_architecture"
     );
-    assert_eq!(reason("CannotStartContainerError: API error (500)"), None);
+    assert_eq!(
+        reason("CannotStartContainerError: API error (500)"),
+        "start_other"
+    );
+}
+
+/// A task stopped `wait` seconds after ECS asked it to (stoppingAt → executionStoppedAt).
+fn waited(mut t: Task, wait_ms: i64) -> Task {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    t.stopping_at = Some(at);
+    t.execution_stopped_at = Some(at + chrono::Duration::milliseconds(wait_ms));
+    t
+}
+
+#[test]
+fn a_job_whose_sidecar_was_killed_at_shutdown_succeeded() {
+    // Without the task definition: the log router is known by its name.
+    let t = waited(
+        task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            "family:job",
+            vec![
+                container("app", Some(0), None),
+                container("log_router", Some(137), None),
+            ],
+        ),
+        30_400,
+    );
+    let v = classify(&t, &Enrichment::default(), &[]);
+    assert_eq!((v.outcome, v.cause), (Outcome::Success, Cause::Completed));
+    assert_eq!(v.explanation.entry.id, "completed_sidecar_killed");
+    assert_eq!(v.explanation.container.as_deref(), Some("log_router"));
+    assert_eq!(v.sidecars, ["log_router (named like a sidecar)"]);
+    // A container named like no sidecar is part of the job: killed, it lost its run.
+    let mut worker = t.clone();
+    worker.containers[1].name = Some("worker".into());
+    let v = classify(&worker, &Enrichment::default(), &[]);
+    assert_eq!((v.outcome, v.cause), (Outcome::Failure, Cause::StopTimeout));
+    // The task definition says which containers are essential: a non-essential one may end as
+    // it likes; an essential one named like a sidecar (an agent) is still a sidecar.
+    let definition = |essential: bool| {
+        let container = |name: &str, essential: bool| ContainerDef {
+            name: name.into(),
+            image: None,
+            essential,
+            memory: None,
+            memory_reservation: None,
+            awslogs: None,
+            stop_timeout: None,
+        };
+        Enrichment {
+            task_definition: Some(std::sync::Arc::new(TaskDefinitionInfo {
+                arn: String::new(),
+                family: "job".into(),
+                revision: 1,
+                memory: None,
+                containers: vec![container("app", true), container("worker", essential)],
+                tags: Vec::new(),
+                unified: Vec::new(),
+                file_systems: Vec::new(),
+                secrets: Vec::new(),
+                environment_files: Vec::new(),
+            })),
+            ..Enrichment::default()
+        }
+    };
+    let mut crashed = worker.clone();
+    crashed.containers[1].exit_code = Some(1);
+    let v = classify(&crashed, &definition(false), &[]);
+    assert_eq!((v.outcome, v.cause), (Outcome::Success, Cause::Completed));
+    assert_eq!(v.sidecars, ["worker (not essential)"]);
+    let v = classify(&crashed, &definition(true), &[]);
+    assert_eq!((v.outcome, v.cause), (Outcome::Failure, Cause::ExitNonzero));
+}
+
+#[test]
+fn exit_137_is_told_by_its_reason_and_the_stop_timeline() {
+    let killed = |code: &str, reason: &str, wait_ms: Option<i64>, oom: Option<&str>| {
+        let t = task(
+            code,
+            reason,
+            "family:job",
+            vec![container("app", Some(137), oom)],
+        );
+        let t = match wait_ms {
+            Some(ms) => waited(t, ms),
+            None => t,
+        };
+        classify(&t, &Enrichment::default(), &[])
+            .explanation
+            .entry
+            .id
+    };
+    let exited = "Essential container in task exited";
+    let oom = Some("OutOfMemoryError: Container killed due to memory usage");
+    assert_eq!(
+        killed("EssentialContainerExited", exited, Some(0), oom),
+        "oom_killed"
+    );
+    assert_eq!(
+        killed("EssentialContainerExited", exited, Some(0), None),
+        "exit_137_unrequested"
+    );
+    assert_eq!(
+        killed("UserInitiated", "Task stopped by user", Some(30_100), None),
+        "exit_137_stop_timeout"
+    );
+    assert_eq!(
+        killed("UserInitiated", "Task stopped by user", Some(2_000), None),
+        "exit_137_killed_on_stop"
+    );
+    // Without the timeline, a requested stop that ended in 137 is taken for the stop timeout.
+    assert_eq!(
+        killed("UserInitiated", "Task stopped by user", None, None),
+        "exit_137_stop_timeout"
+    );
+    assert_eq!(
+        killed("EssentialContainerExited", exited, None, None),
+        "exit_137_unrequested"
+    );
+}
+
+#[test]
+fn a_longer_stop_timeout_moves_the_line() {
+    let t = waited(
+        task(
+            "ServiceSchedulerInitiated",
+            "Scaling activity initiated by (deployment ecs-svc/1)",
+            "family:job",
+            vec![container("app", Some(137), None)],
+        ),
+        60_000,
+    );
+    assert_eq!(
+        classify(&t, &Enrichment::default(), &[])
+            .explanation
+            .entry
+            .id,
+        "exit_137_stop_timeout"
+    );
+    let two_minutes = Enrichment {
+        task_definition: Some(std::sync::Arc::new(TaskDefinitionInfo {
+            arn: String::new(),
+            family: "job".into(),
+            revision: 1,
+            memory: None,
+            containers: vec![ContainerDef {
+                name: "app".into(),
+                image: None,
+                essential: true,
+                memory: None,
+                memory_reservation: None,
+                awslogs: None,
+                stop_timeout: Some(120),
+            }],
+            tags: Vec::new(),
+            unified: Vec::new(),
+            file_systems: Vec::new(),
+            secrets: Vec::new(),
+            environment_files: Vec::new(),
+        })),
+        ..Enrichment::default()
+    };
+    assert_eq!(
+        classify(&t, &two_minutes, &[]).explanation.entry.id,
+        "exit_137_killed_on_stop"
+    );
 }
