@@ -363,6 +363,14 @@ fn check_delivery(name: &str, expected: &Value, want: &Want, got: &Seen, mention
                         "{name}: ecs.task.stops lacks tag {tag}: {body}"
                     );
                 }
+                // And the tags its expectation lists (the catalogue's reason among them).
+                for tag in expected["tags"].as_array().into_iter().flatten() {
+                    let tag = tag.as_str().unwrap_or_default().to_string();
+                    assert!(
+                        tags["ecs.task.stops"].contains(&tag),
+                        "{name}: ecs.task.stops lacks tag {tag}: {body}"
+                    );
+                }
             }
             None => assert!(!want.stopped, "{name}: no ecs.task.stops: {body}"),
         }
@@ -751,6 +759,18 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     );
     let output = lambda.stop().await;
     check_output(&output, &texts);
+    // The job whose log router was killed at shutdown: a success, and its log line says which
+    // sidecar ignores SIGTERM.
+    let sidecar = output
+        .stdout
+        .iter()
+        .chain(&output.stderr)
+        .find(|l| l.contains("completed_sidecar_killed"))
+        .expect("the sidecar sample's log line");
+    assert!(
+        sidecar.contains("sidecar log_router ignores SIGTERM and was killed (137) at shutdown"),
+        "{sidecar}"
+    );
     eprintln!(
         "lambda e2e (samples): {} invocations in {:.1?}",
         output.invocations.len(),
