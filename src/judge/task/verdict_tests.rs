@@ -352,6 +352,37 @@ fn start_failures_are_named_from_the_container_reason() {
     );
 }
 
+/// What enrichment reads of a task definition: these containers.
+fn defined(containers: &[(&str, bool, Option<i32>)]) -> Enrichment {
+    let containers = containers
+        .iter()
+        .map(|&(name, essential, stop_timeout)| ContainerDef {
+            name: name.into(),
+            image: None,
+            essential,
+            memory: None,
+            memory_reservation: None,
+            awslogs: None,
+            stop_timeout,
+        })
+        .collect();
+    Enrichment {
+        task_definition: Some(std::sync::Arc::new(TaskDefinitionInfo {
+            arn: String::new(),
+            family: "job".into(),
+            revision: 1,
+            memory: None,
+            containers,
+            tags: Vec::new(),
+            unified: Vec::new(),
+            file_systems: Vec::new(),
+            secrets: Vec::new(),
+            environment_files: Vec::new(),
+        })),
+        ..Enrichment::default()
+    }
+}
+
 /// A task stopped `wait` seconds after ECS asked it to (stoppingAt → executionStoppedAt).
 fn waited(mut t: Task, wait_ms: i64) -> Task {
     let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
@@ -389,32 +420,7 @@ fn a_job_whose_sidecar_was_killed_at_shutdown_succeeded() {
     assert_eq!((v.outcome, v.cause), (Outcome::Failure, Cause::StopTimeout));
     // The task definition says which containers are essential: a non-essential one may end as
     // it likes; an essential one named like a sidecar (an agent) is still a sidecar.
-    let definition = |essential: bool| {
-        let container = |name: &str, essential: bool| ContainerDef {
-            name: name.into(),
-            image: None,
-            essential,
-            memory: None,
-            memory_reservation: None,
-            awslogs: None,
-            stop_timeout: None,
-        };
-        Enrichment {
-            task_definition: Some(std::sync::Arc::new(TaskDefinitionInfo {
-                arn: String::new(),
-                family: "job".into(),
-                revision: 1,
-                memory: None,
-                containers: vec![container("app", true), container("worker", essential)],
-                tags: Vec::new(),
-                unified: Vec::new(),
-                file_systems: Vec::new(),
-                secrets: Vec::new(),
-                environment_files: Vec::new(),
-            })),
-            ..Enrichment::default()
-        }
-    };
+    let definition = |essential: bool| defined(&[("app", true, None), ("worker", essential, None)]);
     let mut crashed = worker.clone();
     crashed.containers[1].exit_code = Some(1);
     let v = classify(&crashed, &definition(false), &[]);
@@ -489,29 +495,7 @@ fn a_longer_stop_timeout_moves_the_line() {
             .id,
         "exit_137_stop_timeout"
     );
-    let two_minutes = Enrichment {
-        task_definition: Some(std::sync::Arc::new(TaskDefinitionInfo {
-            arn: String::new(),
-            family: "job".into(),
-            revision: 1,
-            memory: None,
-            containers: vec![ContainerDef {
-                name: "app".into(),
-                image: None,
-                essential: true,
-                memory: None,
-                memory_reservation: None,
-                awslogs: None,
-                stop_timeout: Some(120),
-            }],
-            tags: Vec::new(),
-            unified: Vec::new(),
-            file_systems: Vec::new(),
-            secrets: Vec::new(),
-            environment_files: Vec::new(),
-        })),
-        ..Enrichment::default()
-    };
+    let two_minutes = defined(&[("app", true, Some(120))]);
     assert_eq!(
         classify(&t, &two_minutes, &[]).explanation.entry.id,
         "exit_137_killed_on_stop"
