@@ -979,7 +979,7 @@ async fn run(args: Args) -> Result<bool, Error> {
         ("FLOOD_WINDOW_SECONDS", FLOOD_WINDOW_SECONDS.to_string()),
         // The model above is flood control per service; incident grouping, which would fold
         // the 200 services' failures of one cause into grouped messages, has its own tests
-        // (tests/incidents.rs).
+        // (tests/it/incidents.rs).
         ("GROUP_WINDOW_SECONDS", "0".to_string()),
     ];
     eprintln!(

@@ -24,7 +24,7 @@
 //! sample, duplicate, bad input or failing sink fails this test, and the secret search covers
 //! whatever such a message would say.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -5,7 +5,7 @@
 //! Every wait is bounded: a hang, a crash of the function or a missing result fails the test
 //! with the function's captured output instead of blocking it.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

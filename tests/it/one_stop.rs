@@ -7,7 +7,7 @@
 //! count from the bodies (a `count` series keeps one value per metric, tags and second; a
 //! distribution keeps every value).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! entry, and its alert carries the entry's fix with the object it names and reads as valid
 //! Block Kit. Then messages that share a prefix and mean different things, told apart.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -556,8 +556,8 @@ fn matches(entry: &Entry) -> String {
 fn causes_doc() -> String {
     let mut out = String::from(
         "# Why tasks stop\n\n\
-         <!-- Generated from src/judge/task/causes/catalogue/ by tests/causes.rs; \
-         `UPDATE_DOCS=1 cargo test --test causes` rewrites it. -->\n\n\
+         <!-- Generated from src/judge/task/causes/catalogue/ by tests/it/causes.rs; \
+         `UPDATE_DOCS=1 cargo test --test it causes::` rewrites it. -->\n\n\
          Every stopped task is explained by the first entry of this catalogue that its stop reason, its \
          containers' reasons, its exit codes, its stop timeline or (with enrichment) its last log lines \
          match. The alert says what the entry means and the fix AWS gives for it, names the object the \
@@ -633,6 +633,6 @@ fn docs_causes_md_is_the_catalogue() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/causes.md is not the catalogue: run UPDATE_DOCS=1 cargo test --test causes"
+        "docs/causes.md is not the catalogue: run UPDATE_DOCS=1 cargo test --test it causes::"
     );
 }

@@ -1,4 +1,4 @@
-//! What this is for: the enrichment's tests (tests/enrichment.rs, tests/lambda_e2e.rs) run
+//! What this is for: the enrichment's tests (tests/it/enrichment.rs, tests/it/lambda_e2e.rs) run
 //! against a real `moto_server`, so they rest on what moto answers. Here, each call the
 //! enrichment makes against moto (DescribeTaskDefinition, DescribeServices, DescribeTasks,
 //! GetLogEvents, and their errors for missing resources) is made with the same requests as the
@@ -10,7 +10,7 @@
 //! Where moto differs from AWS, the comment says so: the enrichment must handle the AWS shape,
 //! and tests that use moto get the moto shape.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 

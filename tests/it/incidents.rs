@@ -5,7 +5,7 @@
 //! with grouping on and off): at most 5 Slack messages name all 40 services, the OOM alerts on
 //! its own, and Datadog counts all 41 stops.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! flood windows; a failed delivery is released for a retry on any instance; an unavailable
 //! table fails open (alerts still go out).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

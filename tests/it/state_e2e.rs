@@ -12,7 +12,7 @@
 //!
 //! Every wait is bounded: a hang or a crash of a function fails the test with its output.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::future::Future;

@@ -3,7 +3,7 @@
 //! `scripts/check-block-kit`) and by the independent reading of `support::block_kit`; and the
 //! check shown to fail on what Slack refuses.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

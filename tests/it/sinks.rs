@@ -1,7 +1,7 @@
 //! Slack and Datadog delivery against real HTTP servers on loopback: payloads, retries,
 //! permanent failures, slow sinks, and what a redelivered event posts again.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ const DD_KEY: &str = "dd-key-for-tests";
 /// enrichment has tests of its own against moto) and flood control off; `extra` is added last.
 fn notifier(slack: &MockServer, datadog: &MockServer, extra: &[(&str, &str)]) -> Notifier {
     // Redeliveries and new versions of one failure are sent on purpose here; flood control
-    // has tests of its own (tests/batch.rs).
+    // has tests of its own (tests/it/batch.rs).
     let mut vars = vec![("FLOOD_WINDOW_SECONDS", "0")];
     vars.extend_from_slice(extra);
     support::notifier_at(slack, WEBHOOK_PATH, datadog, DD_KEY, &vars)

@@ -1,7 +1,7 @@
 //! Every sample event in `events/` against what the spec says it must produce
 //! (`tests/expected/events.json`): verdict, cause, trigger, durations, Slack and Datadog output.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! cross-account roles), and against a fake ECS endpoint on loopback for what moto cannot
 //! produce (an UNHEALTHY container, throttling, AccessDenied, a hang).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

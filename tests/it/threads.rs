@@ -3,7 +3,7 @@
 //! instance's return to OK in its impairment alert's thread; with a webhook (no threads) the
 //! hook's notice is a post of its own and the return to OK posts nothing.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,7 +1,7 @@
 //! Slack app mode against a Slack Web API on loopback: `chat.postMessage` with the bot token,
 //! per-service channels, and Slack's `ok:false` errors.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! The clock is the events' own: a job's run is recorded at its `stoppedAt`, and each missed-run
 //! check runs as of its Scheduled Event's `time`, so the test moves time by writing events.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

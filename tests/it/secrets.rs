@@ -1,6 +1,6 @@
 //! Secrets read from Secrets Manager and SSM Parameter Store on a real `moto_server`.
 
-mod support;
+use crate::support;
 
 use ecs_notifier::config::{Config, ConfigError, SecretSetting};
 use support::Moto;

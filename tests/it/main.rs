@@ -1,0 +1,30 @@
+//! The integration tests, as modules of one test binary: the library, the built binary under a
+//! Lambda Runtime API emulator, sinks on loopback HTTP and AWS on moto_server. One binary links
+//! the crate and its dependencies once (the fuzz properties, run in release by `make fuzz`, are
+//! their own binary).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod batch;
+mod block_kit;
+mod causes;
+mod cli;
+mod datadog_assets;
+mod docs;
+mod enrichment;
+mod events;
+mod incidents;
+mod lambda_e2e;
+mod missed_runs;
+mod moto_smoke;
+mod one_stop;
+mod preview;
+mod readme;
+mod secrets;
+mod secrets_e2e;
+mod sinks;
+mod slack_app;
+mod state;
+mod state_e2e;
+mod threads;
