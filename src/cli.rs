@@ -224,7 +224,10 @@ fn render_event(
             plans
         }
         _ => {
-            let mut plan = judge(&event, enrichment, options, Utc::now());
+            // Judged as of the event's own time, as the function judges an event delivered on
+            // time: the output is the same whenever it is rendered.
+            let now = event.envelope().time.unwrap_or_else(Utc::now);
+            let mut plan = judge(&event, enrichment, options, now);
             ledger.group(&mut plan);
             vec![plan]
         }

@@ -78,3 +78,46 @@ fn render_reads_settings_as_the_function_does() {
         String::from_utf8_lossy(&out.stderr).contains("NOTIFY_ON_SUCCESS must be true or false")
     );
 }
+
+/// `render --json` of every sample, without and with the recorded enrichment, is what
+/// tests/expected/render/ holds: what the function posts and sends for each, to the byte, so a
+/// change of the code's shape that changes a message or a payload is caught. With
+/// `UPDATE_RENDER=1` the files are written anew (for a change of behaviour, reviewed in its diff).
+#[test]
+fn render_json_of_every_sample_is_the_recorded_output() {
+    let files = samples();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expected/render");
+    for (file, extra) in [
+        ("plain.jsonl", vec![]),
+        ("enriched.jsonl", vec!["--enrichment", "events/enrichment"]),
+    ] {
+        let mut all = vec!["--json"];
+        all.extend(extra);
+        all.extend(&args);
+        let out = render(&all, &[]).output().unwrap();
+        assert!(out.status.success(), "{file}");
+        let path = dir.join(file);
+        if std::env::var_os("UPDATE_RENDER").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        }
+        let recorded = std::fs::read(&path).unwrap_or_default();
+        let lines = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (got, want) = (lines(&out.stdout), lines(&recorded));
+        assert!(got.len() >= 60, "{file}: {} lines", got.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                g == w,
+                "{file} line {}: render gives\n{g}\nrecorded\n{w}",
+                i + 1
+            );
+        }
+        assert_eq!(got.len(), want.len(), "{file}: as many lines as recorded");
+    }
+}
