@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ecs_notifier::judge::Enrichment;
 use ecs_notifier::judge::{judge, Options, Outgoing};
-use ecs_notifier::sinks::datadog::client::series_body;
+use ecs_notifier::sinks::datadog::payload::{self, series_body};
 use ecs_notifier::source::decode;
 use serde_json::Value;
 
@@ -73,7 +73,7 @@ struct Case {
 
 /// Every request body the function sends for a plan, serialized as the sinks serialize them:
 /// the Slack message as is (src/slack/webhook.rs), distributions and series wrapped in
-/// `{"series": [...]}` (`series_body`, src/datadog/api.rs), each Datadog event on its own.
+/// `{"series": [...]}` (`series_body`, src/sinks/datadog/payload.rs), each Datadog event on its own.
 fn bodies(plan: &Outgoing) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(4);
     if let Some(message) = &plan.slack {
@@ -81,13 +81,15 @@ fn bodies(plan: &Outgoing) -> Vec<Vec<u8>> {
     }
     let dd = &plan.datadog;
     if !dd.distributions.is_empty() {
-        out.push(series_body(&dd.distributions));
+        let wire: Vec<_> = dd.distributions.iter().map(payload::distribution).collect();
+        out.push(series_body(&wire));
     }
     if !dd.series.is_empty() {
-        out.push(series_body(&dd.series));
+        let wire: Vec<_> = dd.series.iter().map(payload::series).collect();
+        out.push(series_body(&wire));
     }
     for event in &dd.events {
-        out.push(serde_json::to_vec(event).unwrap_or_default());
+        out.push(serde_json::to_vec(&payload::event(event)).unwrap_or_default());
     }
     out
 }

@@ -248,7 +248,7 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
                 "cause": plan.summary.cause,
                 "subject": plan.summary.subject,
                 "slack": plan.slack,
-                "datadog": plan.datadog,
+                "datadog": crate::sinks::datadog::payload::submission_json(&plan.datadog),
             })
             .to_string()
                 + "\n"

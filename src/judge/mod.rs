@@ -13,6 +13,8 @@ pub mod held_back;
 pub mod hook;
 pub mod instance;
 pub mod jobs;
+pub mod measure;
+pub mod notice;
 pub mod other;
 pub mod outgoing;
 pub mod placement;

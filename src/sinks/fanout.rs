@@ -356,7 +356,7 @@ impl Sinks {
                     }
                 }
                 if !carriers.is_empty() {
-                    merged.push((part, carriers, Submission::merge(pieces)));
+                    merged.push((part, carriers, super::datadog::payload::merge(pieces)));
                 }
             }
             for (i, plan) in plans.iter().enumerate() {

@@ -106,7 +106,7 @@ fn add_tags(into: &mut TagValues, tags: &Value) {
 impl Vocabulary {
     /// What one submission sends, read from its serialized form (the request bodies' shapes).
     fn add(&mut self, submission: &Submission) {
-        let value = serde_json::to_value(submission).expect("submission serializes");
+        let value = ecs_notifier::sinks::datadog::payload::submission_json(submission);
         for (field, parts) in value.as_object().expect("submission is an object") {
             match field.as_str() {
                 "distributions" | "series" => {

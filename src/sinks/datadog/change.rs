@@ -1,11 +1,13 @@
-//! Datadog change events (`/api/v2/events`, category `change`): a deployment as Change Tracking
-//! shows it on the service it changed, built without I/O.
+//! Datadog change events (`/api/v2/events`, category `change`): the judge's account of what a
+//! deployment changed, as Change Tracking shows it on the service it changed, built without I/O.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::payload::{cut, Event, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
+// Transitional, while the planners move to `judge::measure`: removed in this same change.
+pub use crate::judge::measure::Change;
+use crate::judge::measure::{cut, Event, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
 
 /// Longest resource name the API takes.
 pub const RESOURCE_NAME_MAX: usize = 128;
@@ -13,22 +15,6 @@ pub const RESOURCE_NAME_MAX: usize = 128;
 pub const TAGS_MAX: usize = 100;
 /// Longest title.
 pub const TITLE_MAX: usize = 500;
-
-/// What a deployment changed: sent with the v1 event it also is, as a change event when the
-/// function has an application key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    /// The changed resource: the ECS service (or daemon), as a `configuration`.
-    pub resource: String,
-    /// The services it affects in Datadog's catalog: the unified `service` tag when the task
-    /// definition sets it, else the ECS service's name.
-    pub impacted: Vec<String>,
-    /// The revision and images deployed (`new_value`), and those it replaces (`prev_value`).
-    pub new_value: Map<String, Value>,
-    pub prev_value: Map<String, Value>,
-    /// Everything else worth keeping: the ECS event, the deployment's id, its reason.
-    pub metadata: Map<String, Value>,
-}
 
 #[derive(Serialize)]
 struct Body<'a> {

@@ -8,20 +8,10 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::change::change_body;
-use super::payload::{Distribution, Event, Series};
+use super::payload;
 use crate::config::Secret;
+use crate::judge::measure::{Distribution, Event, Series};
 use crate::sinks::retry::{self, RetryPolicy, SendError};
-
-/// `{"series": [...]}`, serialized straight from the borrowed items.
-#[derive(Serialize)]
-struct SeriesBody<'a, T> {
-    series: &'a [T],
-}
-
-/// The request body of a series or distribution post: `{"series": items}`.
-pub fn series_body<T: Serialize>(items: &[T]) -> Vec<u8> {
-    serde_json::to_vec(&SeriesBody { series: items }).unwrap_or_default()
-}
 
 /// The Datadog HTTP API of one site (or a proxy), with its API key.
 #[derive(Debug, Clone)]
@@ -105,8 +95,9 @@ impl DatadogApi {
         deadline: Instant,
     ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(async move {
+            let url = format!("{}{path}", self.base_url);
             match self
-                .post(client, path, &SeriesBody { series: items }, deadline)
+                .send(client, &url, payload::series_body(items), None, deadline)
                 .await
             {
                 Err(SendError::Rejected { status: 413, .. }) if items.len() > 1 => {
@@ -131,7 +122,8 @@ impl DatadogApi {
         series: &[Distribution],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post_series(client, "/api/v1/distribution_points", series, deadline)
+        let wire: Vec<_> = series.iter().map(payload::distribution).collect();
+        self.post_series(client, "/api/v1/distribution_points", &wire, deadline)
             .await
     }
 
@@ -142,7 +134,8 @@ impl DatadogApi {
         series: &[Series],
         deadline: Instant,
     ) -> Result<(), SendError> {
-        self.post_series(client, "/api/v2/series", series, deadline)
+        let wire: Vec<_> = series.iter().map(payload::series).collect();
+        self.post_series(client, "/api/v2/series", &wire, deadline)
             .await
     }
 
@@ -160,7 +153,10 @@ impl DatadogApi {
                 let body = change_body(event, change);
                 self.send(client, &url, body, Some(app_key), deadline).await
             }
-            _ => self.post(client, "/api/v1/events", event, deadline).await,
+            _ => {
+                let body = payload::event(event);
+                self.post(client, "/api/v1/events", &body, deadline).await
+            }
         }
     }
 }

@@ -1,10 +1,10 @@
-//! The Datadog sink: metric and event payloads built without I/O ([`payload`], [`change`]), then
-//! posted by the API [`client`].
+//! The Datadog sink: the judge's measurements encoded as request bodies ([`payload`],
+//! [`change`]), posted by the API [`client`]; [`sink`] merges an invocation's measurements into
+//! one request per endpoint.
 
 pub mod change;
 pub mod client;
 pub mod payload;
 
-pub use change::Change;
 pub use client::DatadogApi;
-pub use payload::{Distribution, Event, Series, Submission};
+pub use payload::{Change, Distribution, Event, Series, Submission};

@@ -5,7 +5,7 @@ use super::blocks::{
     SECTION_MAX,
 };
 use super::mrkdwn::{code_block, escape, fit};
-use crate::sinks::notice::{Body, Notice};
+use crate::judge::notice::{Body, Notice, Severity};
 
 fn mrkdwn(text: String) -> Text {
     Text::Mrkdwn { text }
@@ -15,6 +15,16 @@ fn section(text: String) -> Block {
     Block::Section {
         text: Some(mrkdwn(fit(&text, SECTION_MAX))),
         fields: Vec::new(),
+    }
+}
+
+/// The emoji shortcode shown before a notice's title.
+pub fn emoji(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Failure => ":red_circle:",
+        Severity::Warning => ":warning:",
+        Severity::Success => ":white_check_mark:",
+        Severity::Info => ":information_source:",
     }
 }
 
@@ -51,7 +61,7 @@ fn render_body(label: &str, body: &Body) -> String {
 /// Renders a notice for Slack.
 pub fn render(notice: &Notice) -> Message {
     let mut blocks = Vec::new();
-    let title = format!("{} {}", notice.severity.emoji(), notice.title);
+    let title = format!("{} {}", emoji(notice.severity), notice.title);
     blocks.push(Block::Header {
         // plain_text is not parsed as mrkdwn, so it needs no escaping, only the length cut.
         text: Text::Plain {

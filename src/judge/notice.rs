@@ -1,6 +1,6 @@
-//! A message for people, independent of where it is posted: all text in it is plain and unescaped.
-//!
-//! Sinks render it in their own markup (Slack escapes every string of it for mrkdwn).
+//! The judge's message for people, independent of where it is posted: all text in it is plain
+//! and unescaped; each sink renders it in its own markup (Slack escapes every string of it for
+//! mrkdwn).
 
 /// How bad the news is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,28 +9,6 @@ pub enum Severity {
     Warning,
     Success,
     Info,
-}
-
-impl Severity {
-    /// Slack emoji shortcode shown before the title.
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Severity::Failure => ":red_circle:",
-            Severity::Warning => ":warning:",
-            Severity::Success => ":white_check_mark:",
-            Severity::Info => ":information_source:",
-        }
-    }
-
-    /// Datadog event `alert_type`.
-    pub fn alert_type(self) -> &'static str {
-        match self {
-            Severity::Failure => "error",
-            Severity::Warning => "warning",
-            Severity::Success => "success",
-            Severity::Info => "info",
-        }
-    }
 }
 
 /// A line of a list: a name shown as code, then text.
