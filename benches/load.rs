@@ -519,7 +519,7 @@ fn expect(events: &[Generated], batch: usize) -> Expected {
         plans.sort_by_key(|(p, _)| p.at);
         let mut posts = 0;
         for (p, crash) in &plans {
-            if p.slack.is_none() {
+            if p.notice.is_none() {
                 continue;
             }
             let admission = match &p.flood_key {

@@ -23,6 +23,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ecs_notifier::judge::Enrichment;
 use ecs_notifier::judge::{judge, Options, Outgoing};
 use ecs_notifier::sinks::datadog::payload::{self, series_body};
+use ecs_notifier::sinks::slack::render;
 use ecs_notifier::source::decode;
 use serde_json::Value;
 
@@ -76,8 +77,8 @@ struct Case {
 /// `{"series": [...]}` (`series_body`, src/sinks/datadog/payload.rs), each Datadog event on its own.
 fn bodies(plan: &Outgoing) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(4);
-    if let Some(message) = &plan.slack {
-        out.push(serde_json::to_vec(message).unwrap_or_default());
+    if let Some(notice) = &plan.notice {
+        out.push(serde_json::to_vec(&render(notice)).unwrap_or_default());
     }
     let dd = &plan.datadog;
     if !dd.distributions.is_empty() {
@@ -119,7 +120,7 @@ fn load(case: &Case, now: DateTime<Utc>) -> (Vec<u8>, Value) {
     let planned = judge(&decoded, &Enrichment::default(), &Options::default(), now);
     assert_eq!(planned.summary.verdict, case.verdict, "{}", case.file);
     assert_eq!(
-        planned.slack.is_some(),
+        planned.notice.is_some(),
         case.posts_to_slack,
         "{}",
         case.file

@@ -336,7 +336,7 @@ impl Events {
         );
         let stopped = p.datadog.count_of("ecs.task.stops");
         Ok(Arrived {
-            slack_posts: u64::from(p.slack.is_some()),
+            slack_posts: u64::from(p.notice.is_some()),
             distribution_values: (p.datadog.values() - stopped) as u64,
             stopped_count: stopped as u64,
             datadog_events: p.datadog.events.len() as u64,

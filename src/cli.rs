@@ -247,7 +247,7 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
                 "verdict": plan.summary.verdict,
                 "cause": plan.summary.cause,
                 "subject": plan.summary.subject,
-                "slack": plan.slack,
+                "slack": plan.notice.as_ref().map(render),
                 "datadog": crate::sinks::datadog::payload::submission_json(&plan.datadog),
             })
             .to_string()
@@ -264,9 +264,9 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
                 "verdict: {} · {} · {} · {}",
                 s.kind, s.verdict, s.cause, s.subject
             );
-            match &plan.slack {
+            match plan.notice.as_ref().map(render) {
                 Some(message) => {
-                    let _ = writeln!(out, "slack:\n{}", preview(message));
+                    let _ = writeln!(out, "slack:\n{}", preview(&message));
                 }
                 None => out.push_str("slack: (no message)\n"),
             }

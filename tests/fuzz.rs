@@ -169,7 +169,7 @@ fn check(input: &Value) -> Result<usize, TestCaseError> {
                 },
                 Utc::now(),
             );
-            if let Some(message) = &planned.slack {
+            if let Some(message) = &support::slack(&planned) {
                 // No enrichment, so no routing tags: no mention may appear at all.
                 check_message(message, &[])?;
             }
@@ -392,7 +392,7 @@ proptest! {
         prop_assert_eq!(missed.len(), 1);
         prop_assert_eq!(ages.series.len(), 2);
         let mentions: &[&str] = if mention { &["<!subteam^S0FUZZ>"] } else { &[] };
-        check_message(missed[0].slack.as_ref().unwrap(), mentions)?;
+        check_message(support::slack(&missed[0]).as_ref().unwrap(), mentions)?;
     }
 }
 

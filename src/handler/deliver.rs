@@ -44,10 +44,10 @@ impl Notifier {
             .iter()
             .zip(&threads)
             .map(|(plan, thread)| {
-                let mut parcel = plan.parcel();
+                let mut parcel = parcel(plan);
                 // A reply with nothing to reply to (or no app mode to reply in) posts nothing.
-                if plan.reply_only && (thread.is_none() || !self.sinks.is_app()) {
-                    parcel.slack = None;
+                if plan.placement.reply_only && (thread.is_none() || !self.sinks.is_app()) {
+                    parcel.notice = None;
                 }
                 parcel
             })
@@ -201,7 +201,8 @@ impl Notifier {
     pub(super) async fn threads_of(&self, plans: &[&Outgoing]) -> Vec<Option<Posted>> {
         let mut out = Vec::new();
         for plan in plans {
-            let Some(id) = plan.thread.as_ref().or(plan.reply_to.as_ref()) else {
+            let placement = &plan.placement;
+            let Some(id) = placement.thread.as_ref().or(placement.reply_to.as_ref()) else {
                 out.push(None);
                 continue;
             };
@@ -231,9 +232,12 @@ impl Notifier {
             let Some(posted) = &outcome.posted else {
                 continue;
             };
-            let keys = [plan.thread.as_ref(), plan.remember_as.as_ref()];
+            let keys = [
+                plan.placement.thread.as_ref(),
+                plan.placement.remember_as.as_ref(),
+            ];
             for id in keys.into_iter().flatten() {
-                if plan.thread.as_ref() == Some(id) && before.as_ref() == Some(posted) {
+                if plan.placement.thread.as_ref() == Some(id) && before.as_ref() == Some(posted) {
                     continue;
                 }
                 lock(&self.threads).insert(id.clone(), posted.clone());
@@ -259,7 +263,7 @@ impl Notifier {
             let posted = item
                 .plan
                 .as_ref()
-                .and_then(|p| p.edit.clone())
+                .and_then(|p| p.placement.edit.clone())
                 .unwrap_or_else(|| posted.clone());
             {
                 let mut stops = lock(&self.stops);
@@ -296,5 +300,15 @@ impl Notifier {
             })
         });
         futures::future::join_all(work).await;
+    }
+}
+
+/// What the fan-out needs of an outgoing: its notice and where it goes, its measurements.
+fn parcel(plan: &Outgoing) -> Parcel<'_> {
+    Parcel {
+        notice: plan.notice.as_ref(),
+        placement: &plan.placement,
+        loud: plan.loud(),
+        datadog: &plan.datadog,
     }
 }

@@ -95,13 +95,13 @@ impl Notifier {
             let (Some(key), Some(plan)) = (item.group_key.as_ref(), item.plan.as_mut()) else {
                 continue;
             };
-            if plan.slack.is_none() {
+            if plan.notice.is_none() {
                 continue;
             }
             let known = lock(&self.groups).get(key);
             if let Some(state) = known {
-                if plan.thread.as_deref() == Some(state.thread_id(key).as_str()) {
-                    plan.render_group(&state, settings);
+                if plan.placement.thread.as_deref() == Some(state.thread_id(key).as_str()) {
+                    plan.group_notice(&state, settings);
                 }
             }
         }
@@ -229,13 +229,13 @@ fn summaries(
                 dedupe,
                 Some(now),
             );
-            plan.slack_route = window.route.clone();
-            plan.slack_channel = window.channel.clone();
+            plan.placement.route = window.route.clone();
+            plan.placement.channel = window.channel.clone();
             if app {
-                plan.thread = Some(thread);
-                plan.thread_message = plan.slack.clone();
-                plan.reply_only = true;
-                plan.loud = Some(false);
+                plan.placement.thread = Some(thread);
+                plan.placement.thread_notice = plan.notice.clone();
+                plan.placement.reply_only = true;
+                plan.placement.loud = Some(false);
             }
             Owed {
                 key: key.to_string(),

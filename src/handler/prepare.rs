@@ -101,11 +101,11 @@ impl Notifier {
         let mut plan = judge(&event, &enrichment, &self.options, Utc::now());
         if let Some((record, why)) = completing {
             // The fuller update edits the alert already posted: nothing new is posted or counted.
-            plan.edit = record.posted.clone();
+            plan.placement.edit = record.posted.clone();
             plan.datadog = Default::default();
             plan.flood_key = None;
-            plan.thread = None;
-            plan.thread_message = None;
+            plan.placement.thread = None;
+            plan.placement.thread_notice = None;
             plan.dedupe_keys = vec![format!("complete:{}", event_id)];
             let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
             prepared.report.verdict = "superseded".into();
@@ -165,7 +165,7 @@ impl Notifier {
         let Some(key) = plan.flood_key.clone() else {
             return;
         };
-        if plan.slack.is_none() {
+        if plan.notice.is_none() {
             return;
         }
         let identity = plan.dedupe_keys.last().cloned().unwrap_or_default();
@@ -177,7 +177,10 @@ impl Notifier {
                     &identity,
                     at,
                     window,
-                    (plan.slack_route.as_deref(), plan.slack_channel.as_deref()),
+                    (
+                        plan.placement.route.as_deref(),
+                        plan.placement.channel.as_deref(),
+                    ),
                 )
                 .await
             {

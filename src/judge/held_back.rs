@@ -56,7 +56,7 @@ pub fn plan(held: &HeldBack, window: chrono::Duration, now: DateTime<Utc>) -> Ou
         dedupe,
         Some(now),
     );
-    plan.slack_route = held.route.clone();
-    plan.slack_channel = held.channel.clone();
+    plan.placement.route = held.route.clone();
+    plan.placement.channel = held.channel.clone();
     plan
 }

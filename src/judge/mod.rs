@@ -18,6 +18,7 @@ pub mod notice;
 pub mod other;
 pub mod outgoing;
 pub mod placement;
+pub mod post;
 pub mod retirement;
 pub mod routing;
 pub mod run_task;
@@ -30,10 +31,10 @@ pub mod xid;
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::Submission;
-use crate::sinks::notice::Severity;
-use crate::sinks::slack::render;
 use crate::source::Event;
+use measure::Submission;
+use notice::Severity;
+use post::Placement;
 
 pub use enrichment::Enrichment;
 use group::Groupable;
@@ -59,11 +60,7 @@ pub fn judge(
     } else {
         Notify::Failures
     });
-    let mut thread = None;
-    let mut thread_message = None;
-    let mut reply_to = None;
-    let mut reply_only = false;
-    let mut remember_as = None;
+    let mut placement = Placement::default();
     let (summary, mut notice, datadog) = match event {
         Event::Task(env, task) => {
             if let (Some(task_arn), Some(version)) = (&task.task_arn, task.version) {
@@ -74,18 +71,18 @@ pub fn judge(
         Event::Deployment(env, deployment) => {
             let (summary, notice, posts, datadog) =
                 deployment::plan(env, deployment, enrichment, now);
-            thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
-            thread_message = Some(render::render(&notice));
+            placement.thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
+            placement.thread_notice = Some(notice.clone());
             // A service's latest deployment message: its hooks' notices reply there.
             let place = crate::source::ServiceRef::locate(env, None, None);
-            remember_as = Some(format!("service:{}/{}", place.cluster, place.service));
+            placement.remember_as = Some(format!("service:{}/{}", place.cluster, place.service));
             (summary, Some(notice).filter(|_| posts), datadog)
         }
         Event::Hook(env, hook) => {
             if let (Some(id), Some(name)) = (&hook.hook_id, &hook.event_name) {
                 dedupe_keys.push(format!("hook:{id}:{name}"));
             }
-            reply_to = Some(format!("service:{}/{}", hook.cluster(), hook.service()));
+            placement.reply_to = Some(format!("service:{}/{}", hook.cluster(), hook.service()));
             hook::plan(env, hook, now)
         }
         Event::InstanceHealth(env, health) => {
@@ -101,10 +98,10 @@ pub fn judge(
             dedupe_keys.push(format!("instance-health:{arn}:{status}@{changed}"));
             match status {
                 // The impairment alert is remembered; the return to OK replies in its thread.
-                "IMPAIRED" => remember_as = Some(format!("instance:{arn}")),
+                "IMPAIRED" => placement.remember_as = Some(format!("instance:{arn}")),
                 _ => {
-                    reply_to = Some(format!("instance:{arn}"));
-                    reply_only = true;
+                    placement.reply_to = Some(format!("instance:{arn}"));
+                    placement.reply_only = true;
                 }
             }
             instance::plan_health(env, health, now)
@@ -124,14 +121,14 @@ pub fn judge(
         Event::DaemonAction(env, action) => daemon::plan_action(env, action, now),
         Event::DaemonDeployment(env, deployment) => {
             let (summary, notice, posts, datadog) = daemon::plan_deployment(env, deployment, now);
-            thread = deployment
+            placement.thread = deployment
                 .daemon_deployment_arn
                 .clone()
                 .filter(|id| !id.is_empty());
-            if let (Some(id), Some(name)) = (&thread, &deployment.event_name) {
+            if let (Some(id), Some(name)) = (&placement.thread, &deployment.event_name) {
                 dedupe_keys.push(format!("daemon-deployment:{id}:{name}"));
             }
-            thread_message = Some(render::render(&notice));
+            placement.thread_notice = Some(notice.clone());
             (summary, Some(notice).filter(|_| posts), datadog)
         }
         Event::Other(env, other) => other::plan(env, other, now),
@@ -170,7 +167,6 @@ pub fn judge(
                 .collect();
         }
     }
-    let slack = notice.as_ref().map(render::render);
     // Failures repeat (a crash loop, a fan-out); deployments and successes do not flood.
     let flood_key = match (&notice, event) {
         (Some(n), Event::Task(_, task)) if n.severity == Severity::Failure => Some(format!(
@@ -276,26 +272,19 @@ pub fn judge(
         Event::InstanceHealth(env, _) | Event::Other(env, _) => env.time,
     };
     if notify == Notify::None {
-        thread_message = None;
+        placement.thread_notice = None;
     }
+    placement.route = route.slack.clone();
+    placement.channel = route.slack_channel.clone();
     Outgoing {
-        thread,
-        thread_message,
         flood_key,
         at,
         summary,
         notice,
-        slack,
-        slack_route: route.slack.clone(),
-        slack_channel: route.slack_channel.clone(),
+        placement,
         route_problems: route.problems,
         datadog,
         dedupe_keys,
-        edit: None,
-        reply_to,
-        reply_only,
-        remember_as,
         group,
-        loud: None,
     }
 }

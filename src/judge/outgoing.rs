@@ -1,17 +1,14 @@
-//! What judging an event gives: everything it sends out (its notice rendered for Slack, its
-//! Datadog payloads) and how to route, deduplicate and flood-control it, with the summary the
-//! log line and `render` show.
+//! What judging an event gives: everything it sends out (its notice, its measurements) and how
+//! to place, route, deduplicate and flood-control it, with the summary the log line and
+//! `render` show.
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::Submission;
-use crate::sinks::notice::{Notice, Severity};
-use crate::sinks::parcel::Parcel;
-use crate::sinks::slack::blocks::{Message, Posted};
-use crate::sinks::slack::render;
-
 use super::flood::Admission;
 use super::group::{self, Admission as GroupAdmission, GroupState, Groupable, Grouping};
+use super::measure::Submission;
+use super::notice::{Notice, Severity};
+use super::post::Placement;
 
 /// Choices that change what is posted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,17 +48,10 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub summary: Summary,
+    /// The message for people (sinks render it), if the event is worth one.
     pub notice: Option<Notice>,
-    pub slack: Option<Message>,
-    /// Deployments: the deployment id, so its state changes can share one Slack message.
-    pub thread: Option<String>,
-    /// Deployments: the message for that shared Slack message, even for states that post
-    /// nothing on their own (a deployment that started).
-    pub thread_message: Option<Message>,
-    /// The named Slack route the tags ask for (`ecs-notifier:slack`); `None`: the default.
-    pub slack_route: Option<String>,
-    /// The Slack channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
-    pub slack_channel: Option<String>,
+    /// Where the message goes and how it relates to messages already posted.
+    pub placement: Placement,
     /// Routing tags that could not be used, for the log.
     pub route_problems: Vec<String>,
     pub datadog: Submission,
@@ -72,21 +62,8 @@ pub struct Outgoing {
     pub flood_key: Option<String>,
     /// When the event happened (stop time, else the event's time).
     pub at: Option<DateTime<Utc>>,
-    /// App mode: the posted Slack message this plan's message replaces in place (a fuller
-    /// STOPPED update completing the alert of its task's stop), instead of a new post.
-    pub edit: Option<Posted>,
-    /// App mode: the key of a remembered message to reply in (a service's latest deployment
-    /// message, an instance's impairment alert), instead of a message of its own.
-    pub reply_to: Option<String>,
-    /// With `reply_to`: post nothing when there is no such message (or no app mode).
-    pub reply_only: bool,
-    /// App mode: remember where this message lands under this key, for later replies.
-    pub remember_as: Option<String>,
     /// A failure that may be part of an incident (grouped with others of its cause).
     pub group: Option<Groupable>,
-    /// Whether an edit of a shared message also replies in its thread; `None`: for failures
-    /// and warnings.
-    pub loud: Option<bool>,
 }
 
 /// Where a failure would join an incident: its group, keyed per Slack destination.
@@ -105,8 +82,11 @@ impl Outgoing {
     /// Slack.
     pub fn group_candidate(&self) -> Option<GroupCandidate<'_>> {
         let about = self.group.clone()?;
-        self.slack.as_ref()?;
-        let destination = (self.slack_route.as_deref(), self.slack_channel.as_deref());
+        self.notice.as_ref()?;
+        let destination = (
+            self.placement.route.as_deref(),
+            self.placement.channel.as_deref(),
+        );
         Some(GroupCandidate {
             key: about.key(destination.1.or(destination.0).unwrap_or("")),
             about,
@@ -116,8 +96,8 @@ impl Outgoing {
         })
     }
 
-    /// A plan made outside any event (the periodic check): `notice`, rendered for Slack to the
-    /// default route, and `datadog`.
+    /// A plan made outside any event (the periodic check): `notice`, to the default route, and
+    /// `datadog`.
     pub fn standalone(
         summary: Summary,
         notice: Option<Notice>,
@@ -127,23 +107,14 @@ impl Outgoing {
     ) -> Outgoing {
         Outgoing {
             summary,
-            slack: notice.as_ref().map(render::render),
             notice,
-            thread: None,
-            thread_message: None,
-            slack_route: None,
-            slack_channel: None,
+            placement: Placement::default(),
             route_problems: Vec::new(),
             datadog,
             dedupe_keys,
             flood_key: None,
             at,
-            edit: None,
-            reply_to: None,
-            reply_only: false,
-            remember_as: None,
             group: None,
-            loud: None,
         }
     }
 
@@ -164,10 +135,7 @@ impl Outgoing {
     pub fn apply_flood(&mut self, admission: Admission) {
         match admission {
             Admission::Alert => {}
-            Admission::Suppress => {
-                self.notice = None;
-                self.slack = None;
-            }
+            Admission::Suppress => self.notice = None,
             Admission::Summary { count, since } => {
                 if let Some(notice) = self.notice.as_mut() {
                     let since = since.format("%H:%M UTC");
@@ -175,7 +143,6 @@ impl Outgoing {
                     notice.summary.push_str(&format!(
                         " {count} more like it since {since} were held back to keep the channel readable."
                     ));
-                    self.slack = Some(render(notice));
                 }
             }
         }
@@ -199,50 +166,39 @@ impl Outgoing {
         match admission {
             GroupAdmission::Join { edit, reply } if app && edit => {
                 // Edits the grouped message where it is; nothing when it is not known (yet).
-                self.reply_only = true;
-                self.loud = Some(reply);
+                self.placement.reply_only = true;
+                self.placement.loud = Some(reply);
             }
             GroupAdmission::Join { .. } => {
                 // Named by the next edit, or by the window's final summary.
-                self.slack = None;
                 self.notice = None;
                 return;
             }
-            _ => self.loud = Some(false),
+            _ => self.placement.loud = Some(false),
         }
-        self.thread = Some(state.thread_id(key));
-        self.render_group(state, settings);
+        self.placement.thread = Some(state.thread_id(key));
+        self.group_notice(state, settings);
     }
 
-    /// Renders the grouped message from `state`, with the mentions of this plan's own alert.
-    pub fn render_group(&mut self, state: &GroupState, settings: Grouping) {
+    /// The grouped message from `state` becomes this plan's notice (and its shared message's),
+    /// with the mentions of this plan's own alert.
+    pub fn group_notice(&mut self, state: &GroupState, settings: Grouping) {
         let mut notice = group::notice(state, settings.window, false);
         if let Some(own) = &self.notice {
             notice.mentions = own.mentions.clone();
         }
-        self.slack = Some(render(&notice));
-        self.thread_message = self.slack.clone();
+        self.placement.thread_notice = Some(notice.clone());
         self.notice = Some(notice);
     }
 
-    /// What the fan-out needs of this outgoing: the Slack message, its route and thread, and
-    /// the Datadog payloads.
-    pub fn parcel(&self) -> Parcel<'_> {
-        Parcel {
-            slack: self.slack.as_ref(),
-            thread: self.thread.as_deref(),
-            thread_message: self.thread_message.as_ref(),
-            slack_route: self.slack_route.as_deref(),
-            slack_channel: self.slack_channel.as_deref(),
-            loud: self.slack.is_some()
-                && self.loud.unwrap_or_else(|| {
-                    self.notice.as_ref().is_some_and(|n| {
-                        matches!(n.severity, Severity::Failure | Severity::Warning)
-                    })
-                }),
-            edit: self.edit.as_ref(),
-            reply: self.reply_to.is_some(),
-            datadog: &self.datadog,
-        }
+    /// Whether a post of this plan should notify: a failure or warning does, unless placed
+    /// otherwise.
+    pub fn loud(&self) -> bool {
+        self.notice.is_some()
+            && self.placement.loud.unwrap_or_else(|| {
+                self.notice
+                    .as_ref()
+                    .is_some_and(|n| matches!(n.severity, Severity::Failure | Severity::Warning))
+            })
     }
 }

@@ -1,7 +1,7 @@
 //! One stop, one alert: the first STOPPED event of a task is the one judged, posted and counted;
 //! every later STOPPED update of the same task (any version) is superseded. A pure decision.
 
-use crate::sinks::slack::blocks::Posted;
+use super::post::Posted;
 use crate::source::{Envelope, Task};
 
 /// A STOPPED event of a task, as the stop ledger knows it.

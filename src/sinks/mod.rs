@@ -1,7 +1,8 @@
-//! Stage 4 of the pipeline: the sinks. A [`notice`] (a message for people, sink-neutral) is
-//! rendered by each sink's pure half ([`slack::render`], [`datadog::payload`]) and sent by its
-//! client (I/O); the [`fanout`] delivers every parcel of an invocation at once, with bounded
-//! [`retry`].
+//! Stage 4 of the pipeline: the sinks. Each encodes what the judge made (the notice, the
+//! measurements) in its own terms and delivers it with its own policy: [`slack`] (Block Kit,
+//! webhooks or the Web API, pacing, threads and edits) and [`datadog`] (request bodies merged
+//! per endpoint); the [`fanout`] hands every parcel of an invocation to each at once, with
+//! bounded [`retry`].
 
 pub mod datadog;
 pub mod fanout;
@@ -13,5 +14,7 @@ pub mod parcel;
 pub mod retry;
 pub mod slack;
 
-pub use fanout::{Outcome, Sinks, DISTRIBUTIONS, EVENT, SERIES, SLACK};
+pub use datadog::sink::{DISTRIBUTIONS, EVENT, SERIES};
+pub use fanout::{Outcome, Sinks};
 pub use parcel::Parcel;
+pub use slack::sink::SLACK;

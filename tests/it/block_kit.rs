@@ -108,7 +108,7 @@ fn rendered() -> Vec<(String, Value, Vec<String>)> {
                     let at = envelope.time.unwrap_or_else(Utc::now);
                     let (missed, _, _) = missed_run::plan(enrichment.jobs.clone(), at);
                     for alert in missed {
-                        if let Some(m) = alert.slack {
+                        if let Some(m) = support::slack(&alert) {
                             let body = serde_json::to_value(m).unwrap();
                             out.push((name.clone(), body, mentions.clone()));
                         }
@@ -116,7 +116,7 @@ fn rendered() -> Vec<(String, Value, Vec<String>)> {
                     continue;
                 }
                 let planned = judge(&event, enrichment, &options, Utc::now());
-                if let Some(m) = planned.slack {
+                if let Some(m) = support::slack(&planned) {
                     let body = serde_json::to_value(m).unwrap();
                     out.push((name.clone(), body, mentions.clone()));
                 }

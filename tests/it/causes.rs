@@ -414,7 +414,7 @@ fn check(case: &Case) -> Result<bool, String> {
     if plan.summary.verdict != "failure" {
         return Ok(false);
     }
-    let message = plan.slack.as_ref().ok_or(format!("{id}: no alert"))?;
+    let message = &support::slack(&plan).ok_or(format!("{id}: no alert"))?;
     let body = serde_json::to_value(message).unwrap();
     let problems = support::block_kit::problems(&body, &[]);
     ensure!(problems.is_empty(), "{id}: {problems:?}");

@@ -103,7 +103,7 @@ async fn enrich_and_plan(enricher: &Enricher, event: &Value) -> (Enrichment, Out
 }
 
 fn slack_text(p: &Outgoing) -> String {
-    serde_json::to_string(p.slack.as_ref().expect("a Slack message")).unwrap()
+    serde_json::to_string(support::slack(&p).as_ref().expect("a Slack message")).unwrap()
 }
 
 fn lines(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
@@ -404,10 +404,9 @@ async fn tags_route_mention_mute_and_declare_success() {
     let enricher = enricher_for(&moto.endpoint, None, EnrichSettings::default()).await;
     let (_, planned) =
         enrich_and_plan(&enricher, &task_event("task-oom.json", &cluster, &td)).await;
-    assert_eq!(planned.slack_route.as_deref(), Some("payments"));
+    assert_eq!(planned.placement.route.as_deref(), Some("payments"));
     assert!(
-        planned
-            .slack
+        support::slack(&planned)
             .as_ref()
             .unwrap()
             .text
@@ -435,7 +434,7 @@ async fn tags_route_mention_mute_and_declare_success() {
     )
     .await;
     assert_eq!(planned.summary.verdict, "success");
-    assert!(planned.slack.is_none());
+    assert!(planned.notice.is_none());
     assert!(stopped_tags(&planned).contains(&"result:success".to_string()));
 
     // Muted: no Slack, Datadog still counts the failure.
@@ -454,7 +453,7 @@ async fn tags_route_mention_mute_and_declare_success() {
     let (e, planned) = enrich_and_plan(&enricher, &segfault).await;
     assert!(e.skipped.is_empty(), "{:?}", e.skipped);
     assert_eq!(planned.summary.verdict, "failure");
-    assert!(planned.slack.is_none());
+    assert!(planned.notice.is_none());
     assert!(stopped_tags(&planned).contains(&"result:failure".to_string()));
 
     // Notify on every run.
@@ -474,7 +473,10 @@ async fn tags_route_mention_mute_and_declare_success() {
     )
     .await;
     assert_eq!(planned.summary.verdict, "success");
-    assert!(planned.slack.unwrap().text.starts_with("Completed"));
+    assert!(support::slack(&planned)
+        .unwrap()
+        .text
+        .starts_with("Completed"));
 }
 
 /// A service task killed after its stop timeout on a scale-in is quiet churn, unless its tags ask
@@ -512,7 +514,7 @@ async fn a_stop_timeout_on_scale_in_posts_a_notice_only_when_the_tags_ask() {
         ),
         ("expected", "stop_timeout")
     );
-    assert!(planned.slack.is_none(), "quiet by default");
+    assert!(planned.notice.is_none(), "quiet by default");
     assert!(e.task_definition.is_some(), "its tags were read");
     assert!(e.logs.is_empty(), "no log lines for churn");
     assert!(stopped_tags(&planned).contains(&"result:expected".to_string()));
@@ -663,7 +665,7 @@ async fn an_essential_sidecar_failing_its_health_check_is_named() {
     let (enrichment, planned) =
         enrich_and_plan(&enricher, &sample("task-container-health-check.json")).await;
     assert_eq!(enrichment.health.as_ref().map(Vec::len), Some(2));
-    let message = planned.slack.unwrap();
+    let message = support::slack(&planned).unwrap();
     assert!(
         message
             .text
@@ -692,8 +694,7 @@ async fn an_essential_sidecar_failing_its_health_check_is_named() {
     let enricher = enricher_for(&fake.uri(), None, EnrichSettings::default()).await;
     let (_, planned) =
         enrich_and_plan(&enricher, &sample("task-container-health-check.json")).await;
-    assert!(planned
-        .slack
+    assert!(support::slack(&planned)
         .unwrap()
         .text
         .contains("datadog-agent (not essential)"));
@@ -804,7 +805,7 @@ async fn a_hanging_api_never_delays_the_alert_past_the_budget() {
         "{:?}",
         enrichment.skipped
     );
-    assert!(planned.slack.is_some());
+    assert!(planned.notice.is_some());
 }
 
 #[tokio::test]
@@ -879,7 +880,7 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
     refused["detail"]["requestParameters"]["taskDefinition"] = json!("nightly-etl:1");
     let (enrichment, planned) = enrich_and_plan(&enricher, &refused).await;
     assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
-    assert_eq!(planned.slack_route.as_deref(), Some("data-team"));
+    assert_eq!(planned.placement.route.as_deref(), Some("data-team"));
     assert!(
         slack_text(&planned).contains("<!here>"),
         "{}",
@@ -896,14 +897,14 @@ async fn launch_failures_follow_the_task_definitions_routing_tags() {
     let enrichment = enricher.enrich(&decoded, Some(ACCOUNT)).await;
     assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
     let planned = judge(&decoded, &enrichment, &Options::default(), Utc::now());
-    assert_eq!(planned.slack_route.as_deref(), Some("data-team"));
+    assert_eq!(planned.placement.route.as_deref(), Some("data-team"));
     assert!(slack_text(&planned).contains("<!here>"));
 
     // A launch that succeeded costs no API call and posts nothing.
     let launched = sample("cloudtrail-runtask-launched.json");
     let (enrichment, planned) = enrich_and_plan(&enricher, &launched).await;
     assert_eq!(enrichment, Enrichment::default());
-    assert!(planned.slack.is_none());
+    assert!(planned.notice.is_none());
 }
 
 /// The tags of the plan's `ecs.task.stops` count.
@@ -986,7 +987,11 @@ async fn a_rollback_names_alarms_circuit_breaker_reason_and_target() {
     );
     assert_eq!(details.triggered_alarms, ["checkout-5xx"]);
     assert_eq!(details.circuit_breaker, Some((2, 10)));
-    let text = planned.slack.as_ref().unwrap().texts().join("\n");
+    let text = support::slack(&planned)
+        .as_ref()
+        .unwrap()
+        .texts()
+        .join("\n");
     for says in [
         "BLUE_GREEN · stage BAKE_TIME",
         "*Service deployment*\nNRjKfy3PMc5fqh1TlC0Ek",
@@ -1064,7 +1069,11 @@ async fn a_rollback_without_service_deployment_access_is_still_told() {
         "{:?}",
         enrichment.skipped
     );
-    let text = planned.slack.as_ref().unwrap().texts().join("\n");
+    let text = support::slack(&planned)
+        .as_ref()
+        .unwrap()
+        .texts()
+        .join("\n");
     assert!(
         text.contains("*Rolling back to*\necs-svc/1234567890123456789"),
         "{text}"
@@ -1109,8 +1118,8 @@ async fn instance_and_daemon_alerts_follow_their_own_tags() {
     let (enrichment, planned) =
         enrich_and_plan(&enricher, &sample("instance-health-gpu-impaired.json")).await;
     assert!(enrichment.skipped.is_empty(), "{:?}", enrichment.skipped);
-    assert_eq!(planned.slack_channel.as_deref(), Some("gpu-oncall"));
-    let message = planned.slack.as_ref().expect("an impaired instance alerts");
+    assert_eq!(planned.placement.channel.as_deref(), Some("gpu-oncall"));
+    let message = &support::slack(&planned).expect("an impaired instance alerts");
     assert!(
         message.texts().join("\n").contains("<!here>"),
         "{message:?}"
@@ -1127,7 +1136,7 @@ async fn instance_and_daemon_alerts_follow_their_own_tags() {
             enrichment.skipped
         );
         assert!(
-            planned.slack.is_none(),
+            planned.notice.is_none(),
             "{name}: muted by the daemon's tags"
         );
         assert!(!planned.datadog.is_empty(), "{name}: still counted");

@@ -111,7 +111,7 @@ fn every_sample_gets_the_specified_verdict() {
                 }
                 says(&name, &planned, &want);
                 assert_eq!(
-                    planned.slack.is_some(),
+                    planned.notice.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
@@ -161,7 +161,7 @@ fn every_sample_gets_the_specified_verdict() {
                 assert!(!task.is_stopped(), "{name}");
                 assert_eq!(planned.summary.verdict, "ignored", "{name}");
                 assert!(
-                    planned.slack.is_none() && planned.datadog.is_empty(),
+                    planned.notice.is_none() && planned.datadog.is_empty(),
                     "{name}"
                 );
             }
@@ -172,7 +172,7 @@ fn every_sample_gets_the_specified_verdict() {
                     "{name}"
                 );
                 assert_eq!(
-                    planned.slack.is_some(),
+                    planned.notice.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
@@ -205,7 +205,7 @@ fn every_sample_gets_the_specified_verdict() {
                     "{name}"
                 );
                 assert_eq!(
-                    planned.slack.is_some(),
+                    planned.notice.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
@@ -214,7 +214,7 @@ fn every_sample_gets_the_specified_verdict() {
                     want["service"],
                     "{name}: service"
                 );
-                if let Some(message) = &planned.slack {
+                if let Some(message) = &support::slack(&planned) {
                     assert!(
                         message
                             .texts()
@@ -236,12 +236,12 @@ fn every_sample_gets_the_specified_verdict() {
                 assert_eq!(s.cause, want["cause"], "{name}: cause");
                 assert_eq!(s.subject, want["subject"], "{name}: subject");
                 assert_eq!(
-                    planned.slack.is_some(),
+                    planned.notice.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
                 assert_eq!(
-                    planned.reply_only,
+                    planned.placement.reply_only,
                     want["reply_only"] == true,
                     "{name}: only a reply in a thread"
                 );
@@ -279,7 +279,7 @@ fn every_sample_gets_the_specified_verdict() {
                 assert_eq!(s.cause, want["cause"], "{name}: cause");
                 assert_eq!(s.subject, want["subject"], "{name}: subject");
                 assert_eq!(
-                    planned.slack.is_some(),
+                    planned.notice.is_some(),
                     want["slack"] == true,
                     "{name}: slack"
                 );
@@ -336,8 +336,7 @@ fn has_tags(name: &str, tags: &[String], want: &Value) {
 
 /// The Slack message says every text the expectation's `says` lists (as escaped mrkdwn).
 fn says(name: &str, planned: &ecs_notifier::judge::Outgoing, want: &Value) {
-    let text = planned
-        .slack
+    let text = support::slack(planned)
         .as_ref()
         .map(|m| m.texts().join("\n"))
         .unwrap_or_default();
@@ -374,7 +373,7 @@ fn messages_are_escaped_and_within_slack_limits() {
     for (name, input, _) in samples() {
         let event = decode_one(&name, &input);
         let planned = judge(&event, &Enrichment::default(), &options, Utc::now());
-        let Some(message) = planned.slack else {
+        let Some(message) = support::slack(&planned) else {
             continue;
         };
         messages += 1;
@@ -404,13 +403,12 @@ fn failure_alerts_say_what_broke_and_where() {
         let Event::Task(_, task) = &event else {
             unreachable!()
         };
-        let message = judge(
+        let message = support::slack(&judge(
             &event,
             &Enrichment::default(),
             &Options::default(),
             Utc::now(),
-        )
-        .slack
+        ))
         .unwrap();
         let all = message.texts().join("\n");
         assert!(all.contains(task.cluster()), "{name}: cluster");
@@ -459,7 +457,7 @@ fn success_is_quiet_unless_asked() {
                 &Options::default(),
                 Utc::now()
             )
-            .slack
+            .notice
             .is_none(),
             "{name}"
         );
@@ -472,7 +470,10 @@ fn success_is_quiet_unless_asked() {
             },
             Utc::now(),
         );
-        assert!(loud.slack.unwrap().text.starts_with("Completed"), "{name}");
+        assert!(
+            support::slack(&loud).unwrap().text.starts_with("Completed"),
+            "{name}"
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! Every alert pictured in the README and in docs/ is what the renderer produces today.
 
+use crate::support;
 use std::path::Path;
 
 use chrono::Utc;
@@ -67,7 +68,7 @@ fn check_pictures(root: &Path, readme: &str) -> usize {
             }
             _ => judge(&event, &enrichment, &Options::default(), Utc::now()),
         };
-        let rendered = preview(&planned.slack.unwrap());
+        let rendered = preview(&support::slack(&planned).unwrap());
         assert_eq!(
             shown, rendered,
             "{name}: run scripts/doc-alerts to refresh the pictures"

@@ -40,6 +40,11 @@ pub use self::sinks::{
     slack_api_ok, soon,
 };
 
+/// The Slack message an outgoing posts: its notice as the Slack sink renders it.
+pub fn slack(plan: &ecs_notifier::judge::Outgoing) -> Option<ecs_notifier::sinks::slack::Message> {
+    plan.notice.as_ref().map(ecs_notifier::sinks::slack::render)
+}
+
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";
 

@@ -151,8 +151,8 @@ pub fn missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Outgoing {
     };
     let dedupe = vec![format!("missed:{key}@{}", due.timestamp())];
     let mut plan = Outgoing::standalone(summary, Some(notice), datadog, dedupe, Some(now));
-    plan.slack_route = route.slack;
-    plan.slack_channel = route.slack_channel;
+    plan.placement.route = route.slack;
+    plan.placement.channel = route.slack_channel;
     plan.route_problems = route.problems;
     plan
 }

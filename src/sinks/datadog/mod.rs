@@ -5,6 +5,7 @@
 pub mod change;
 pub mod client;
 pub mod payload;
+pub mod sink;
 
 pub use client::DatadogApi;
 pub use payload::{Change, Distribution, Event, Series, Submission};

@@ -113,9 +113,5 @@ impl Message {
     }
 }
 
-/// Where a message landed: what `chat.update` needs to edit it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posted {
-    pub channel: String,
-    pub ts: String,
-}
+/// Where a message landed: what `chat.update` needs to edit it (the judge's placement names it).
+pub use crate::judge::post::Posted;

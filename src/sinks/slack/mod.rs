@@ -1,6 +1,7 @@
 //! The Slack sink: a notice rendered as Block Kit, escaped for mrkdwn and cut to Slack's limits
 //! (pure: [`render`], [`blocks`], [`mrkdwn`], and [`preview`] for terminals, [`html`] for
-//! browsers), then posted by the webhook or Web API [`client`].
+//! browsers), posted by the webhook or Web API [`client`] where the [`sink`]'s delivery policy
+//! places it.
 
 pub mod blocks;
 pub mod client;
@@ -8,6 +9,7 @@ pub mod html;
 pub mod mrkdwn;
 pub mod preview;
 pub mod render;
+pub mod sink;
 
 pub use blocks::{Message, Posted};
 pub use client::{SlackApi, SlackWebhook};

@@ -1,0 +1,38 @@
+//! Where an event's message goes in a chat and how it relates to messages already posted: its
+//! route or channel, the shared message (thread) it belongs to, an edit or a reply.
+
+use super::notice::Notice;
+
+/// A message a chat already shows: what an edit or a reply needs to find it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// Where an outgoing's message is placed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    /// The named webhook route the tags ask for (`ecs-notifier:slack`); `None`: the default.
+    pub route: Option<String>,
+    /// The channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
+    pub channel: Option<String>,
+    /// Deployments: the deployment id, so its state changes can share one message.
+    pub thread: Option<String>,
+    /// Deployments: the notice for that shared message, even for states that post nothing on
+    /// their own (a deployment that started).
+    pub thread_notice: Option<Notice>,
+    /// App mode: the posted message this one replaces in place (a fuller STOPPED update
+    /// completing the alert of its task's stop), instead of a new post.
+    pub edit: Option<Posted>,
+    /// App mode: the key of a remembered message to reply in (a service's latest deployment
+    /// message, an instance's impairment alert), instead of a message of its own.
+    pub reply_to: Option<String>,
+    /// With `reply_to`: post nothing when there is no such message (or no app mode).
+    pub reply_only: bool,
+    /// App mode: remember where this message lands under this key, for later replies.
+    pub remember_as: Option<String>,
+    /// Whether an edit of a shared message also replies in its thread; `None`: for failures
+    /// and warnings.
+    pub loud: Option<bool>,
+}
