@@ -103,7 +103,7 @@ async fn enrich_and_plan(enricher: &Enricher, event: &Value) -> (Enrichment, Out
 }
 
 fn slack_text(p: &Outgoing) -> String {
-    serde_json::to_string(support::slack(&p).as_ref().expect("a Slack message")).unwrap()
+    serde_json::to_string(support::slack(p).as_ref().expect("a Slack message")).unwrap()
 }
 
 fn lines(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
