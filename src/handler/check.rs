@@ -9,6 +9,7 @@ use super::{DeliveryError, Notifier, Prepared, Report, SLACK_PACE};
 use crate::judge::held_back::{self, HeldBack};
 use crate::judge::jobs::{missed_run, Job};
 use crate::judge::Outgoing;
+use crate::sinks::datadog::payload::Submission;
 use crate::sinks::retry::SendError;
 use crate::source::Envelope;
 use crate::state::Table;
@@ -34,27 +35,7 @@ impl Notifier {
             tracing::warn!(event_id = %envelope.id, "{}", report.cause);
             return Ok(report);
         };
-        let tracked = match table.jobs().await {
-            Ok(jobs) => jobs,
-            Err(err) => {
-                // Fail the invocation: the next check would run anyway, but a failing check
-                // must show in the function's error metrics.
-                return Err(DeliveryError {
-                    event_id: envelope.id.clone(),
-                    failures: vec![(
-                        "state",
-                        SendError::Exhausted {
-                            attempts: 1,
-                            last: err,
-                        },
-                    )],
-                });
-            }
-        };
-        let tracked: Vec<Job> = tracked
-            .into_iter()
-            .filter(|job| self.filter.admits(&job.cluster, &job.family))
-            .collect();
+        let tracked = self.tracked(table, envelope).await?;
         let (missed, standings, ages) = missed_run::plan(tracked, now);
         for (job, standing) in &standings {
             if let Some(problem) = &standing.problem {
@@ -62,7 +43,64 @@ impl Notifier {
             }
         }
         let overdue = missed.len();
-        // Flood windows that ended holding alerts back, with nothing since: told now.
+        let mut done = self
+            .deliver_check(envelope, table, missed, ages, now, deadline)
+            .await;
+        // Incidents whose window ended: their final summaries.
+        let owed = self.owed_in_table(table, now).await;
+        let incidents = owed.len();
+        if let Some(settings) = self.grouping {
+            done.extend(self.tell(owed, Some(table), settings, deadline).await);
+        }
+        report.cause = format!("{} job(s), {overdue} overdue", standings.len());
+        if incidents > 0 {
+            report
+                .cause
+                .push_str(&format!(", {incidents} incident summary(ies)"));
+        }
+        let failures = tally(&mut report, done);
+        tracing::info!(event_id = %envelope.id, jobs = standings.len(), overdue, "missed-run check");
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(DeliveryError {
+                event_id: envelope.id.clone(),
+                failures,
+            })
+        }
+    }
+
+    /// The jobs the state table tracks that the filter admits. Failing to read them fails the
+    /// invocation: the next check would run anyway, but a failing check must show in the
+    /// function's error metrics.
+    async fn tracked(&self, table: &Table, envelope: &Envelope) -> Result<Vec<Job>, DeliveryError> {
+        let tracked = table.jobs().await.map_err(|err| DeliveryError {
+            event_id: envelope.id.clone(),
+            failures: vec![(
+                "state",
+                SendError::Exhausted {
+                    attempts: 1,
+                    last: err,
+                },
+            )],
+        })?;
+        Ok(tracked
+            .into_iter()
+            .filter(|job| self.filter.admits(&job.cluster, &job.family))
+            .collect())
+    }
+
+    /// Delivers the missed-run alerts, the summaries of flood windows that ended holding alerts
+    /// back with nothing since (released once Slack has them), and the age gauges.
+    async fn deliver_check(
+        &self,
+        envelope: &Envelope,
+        table: &Table,
+        missed: Vec<Outgoing>,
+        ages: Submission,
+        now: chrono::DateTime<Utc>,
+        deadline: Instant,
+    ) -> Vec<Delivered> {
         let (held, summaries): (Vec<_>, Vec<_>) =
             self.held_back(table, now).await.into_iter().unzip();
         let mut plans = missed;
@@ -84,38 +122,7 @@ impl Notifier {
                 }
             }
         }
-        // Incidents whose window ended: their final summaries.
-        let owed = self.owed_in_table(table, now).await;
-        let incidents = owed.len();
-        let mut done = done;
-        if let Some(settings) = self.grouping {
-            done.extend(self.tell(owed, Some(table), settings, deadline).await);
-        }
-        report.cause = format!("{} job(s), {overdue} overdue", standings.len());
-        if incidents > 0 {
-            report
-                .cause
-                .push_str(&format!(", {incidents} incident summary(ies)"));
-        }
-        let mut failures = Vec::new();
-        for (item, failed) in done {
-            report.delivered.extend(item.delivered);
-            report.duplicate.extend(item.duplicate);
-            failures.extend(failed);
-        }
-        report.delivered.sort();
-        report.delivered.dedup();
-        report.duplicate.sort();
-        report.duplicate.dedup();
-        tracing::info!(event_id = %envelope.id, jobs = standings.len(), overdue, "missed-run check");
-        if failures.is_empty() {
-            Ok(report)
-        } else {
-            Err(DeliveryError {
-                event_id: envelope.id.clone(),
-                failures,
-            })
-        }
+        done
     }
 
     /// Flood windows of the state table that ended holding alerts back, each with its summary.
@@ -142,4 +149,23 @@ impl Notifier {
             }
         }
     }
+}
+
+/// One delivered plan: its report, and the parts that failed.
+type Delivered = (Report, Vec<(&'static str, SendError)>);
+
+/// Adds what was delivered (and already posted) to the check's report, each part once; returns
+/// the failures.
+fn tally(report: &mut Report, done: Vec<Delivered>) -> Vec<(&'static str, SendError)> {
+    let mut failures = Vec::new();
+    for (item, failed) in done {
+        report.delivered.extend(item.delivered);
+        report.duplicate.extend(item.duplicate);
+        failures.extend(failed);
+    }
+    report.delivered.sort();
+    report.delivered.dedup();
+    report.duplicate.sort();
+    report.duplicate.dedup();
+    failures
 }

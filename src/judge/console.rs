@@ -1,5 +1,6 @@
 //! Links to the ECS console for a task or a service, in the partition of its region.
 
+use crate::sinks::notice::Link;
 use crate::source::{arn, Envelope};
 
 /// Percent-encodes one URL path segment or query value.
@@ -85,6 +86,24 @@ pub fn service_url(region: &str, cluster: &str, service: &str, tab: &str) -> Str
         encode(tab),
         encode(region)
     )
+}
+
+/// The link to a tab of the service's page, labelled `label`; none without a service or a
+/// region.
+pub fn service_links(
+    region: &str,
+    cluster: &str,
+    service: &str,
+    tab: &str,
+    label: &str,
+) -> Vec<Link> {
+    (!service.is_empty() && !region.is_empty())
+        .then(|| Link {
+            label: label.into(),
+            url: service_url(region, cluster, service, tab),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// A CloudWatch Logs stream in the console. The console's fragment encodes names twice over:

@@ -9,13 +9,14 @@ use serde_json::{json, Map};
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
 use crate::sinks::datadog::Change;
-use crate::sinks::notice::{Body, Notice, Section, Severity};
+use crate::sinks::notice::{Notice, Section, Severity};
 use crate::source::daemon::{DaemonAction, DaemonDeployment};
 use crate::source::{arn, Envelope};
 
 use super::outgoing::Summary;
 use super::placement;
 use super::tags;
+use super::words::stamp_seconds;
 
 /// Plans a daemon service action.
 pub fn plan_action(
@@ -23,80 +24,151 @@ pub fn plan_action(
     action: &DaemonAction,
     now: DateTime<Utc>,
 ) -> (Summary, Option<Notice>, Submission) {
-    let (daemon, cluster) = action.place();
-    let name = action.event_name.as_deref().unwrap_or("UNKNOWN");
-    let event_type = action.event_type.as_deref().unwrap_or("INFO");
-    let failure = action.failure_type.as_deref().unwrap_or("");
+    let read = Action::of(action);
     let summary = Summary {
         kind: "daemon_action",
-        verdict: name.to_string(),
-        cause: if failure.is_empty() {
-            event_type.to_string()
+        verdict: read.name.to_string(),
+        cause: if read.failure.is_empty() {
+            read.event_type.to_string()
         } else {
-            failure.to_ascii_lowercase()
+            read.failure.to_ascii_lowercase()
         },
-        subject: daemon.clone(),
+        subject: read.daemon.clone(),
         reason: None,
     };
     // Daemon events say WARNING; service actions say WARN. Both read the same.
-    let severity = match event_type {
+    let severity = match read.event_type {
         "ERROR" => Some(Severity::Failure),
         "WARN" | "WARNING" => Some(Severity::Warning),
         _ => None,
     };
-    let shown = if daemon.is_empty() {
+    let at = action.created_at.or(envelope.time);
+    let notice = severity.map(|severity| read.notice(severity, at));
+    let datadog = read.datadog(metric_time(at, now));
+    (summary, notice, datadog)
+}
+
+/// The daemon's name, or words saying it is not known.
+fn shown(daemon: &str) -> &str {
+    if daemon.is_empty() {
         "unknown daemon"
     } else {
-        &daemon
-    };
-    let reason = action.reason.as_deref().unwrap_or("");
-    let (title, what) = match (name, failure) {
-        ("DAEMON_TASK_START_IMPAIRED", "TASK_FAILED_TO_RUN") => (
-            format!("Daemon task cannot start: {shown}"),
-            "a daemon task was created but did not reach RUNNING".to_string(),
-        ),
-        ("DAEMON_TASK_START_IMPAIRED", "TASK_CREATION_FAILED") => (
-            format!("Daemon task cannot be placed: {shown}"),
-            "a daemon task could not be created on the instance (not enough CPU, memory or another resource)".to_string(),
-        ),
-        ("DAEMON_TASK_START_IMPAIRED", _) => (
-            format!("Daemon task cannot start: {shown}"),
-            "a daemon task cannot start".to_string(),
-        ),
-        _ => (
-            format!("Daemon event: {shown}"),
-            format!("ECS reported {name}"),
-        ),
-    };
-    let mut fields = vec![
-        ("Cluster".to_string(), cluster.clone()),
-        ("Daemon".to_string(), shown.to_string()),
-        ("Event".to_string(), format!("{name} ({event_type})")),
-    ];
-    if !failure.is_empty() {
-        fields.push(("Failure".into(), failure.to_string()));
+        daemon
     }
-    if let Some(instance) = &action.container_instance_arn {
-        fields.push((
-            "Container instance".into(),
-            arn::last_segment(instance).to_string(),
-        ));
+}
+
+/// What a daemon action says, read once.
+struct Action<'a> {
+    action: &'a DaemonAction,
+    daemon: String,
+    cluster: String,
+    name: &'a str,
+    event_type: &'a str,
+    failure: &'a str,
+}
+
+impl<'a> Action<'a> {
+    fn of(action: &'a DaemonAction) -> Self {
+        let (daemon, cluster) = action.place();
+        Action {
+            action,
+            daemon,
+            cluster,
+            name: action.event_name.as_deref().unwrap_or("UNKNOWN"),
+            event_type: action.event_type.as_deref().unwrap_or("INFO"),
+            failure: action.failure_type.as_deref().unwrap_or(""),
+        }
     }
-    if let Some(td) = &action.daemon_task_definition_arn {
-        fields.push((
-            "Task definition".into(),
-            arn::task_definition(td).to_string(),
-        ));
+
+    /// The alert of an action that warns or fails: what happened, where, and why.
+    fn notice(&self, severity: Severity, at: Option<DateTime<Utc>>) -> Notice {
+        let shown = shown(&self.daemon);
+        let (title, what) = match (self.name, self.failure) {
+            ("DAEMON_TASK_START_IMPAIRED", "TASK_FAILED_TO_RUN") => (
+                format!("Daemon task cannot start: {shown}"),
+                "a daemon task was created but did not reach RUNNING".to_string(),
+            ),
+            ("DAEMON_TASK_START_IMPAIRED", "TASK_CREATION_FAILED") => (
+                format!("Daemon task cannot be placed: {shown}"),
+                "a daemon task could not be created on the instance (not enough CPU, memory or another resource)".to_string(),
+            ),
+            ("DAEMON_TASK_START_IMPAIRED", _) => (
+                format!("Daemon task cannot start: {shown}"),
+                "a daemon task cannot start".to_string(),
+            ),
+            _ => (
+                format!("Daemon event: {shown}"),
+                format!("ECS reported {}", self.name),
+            ),
+        };
+        Notice {
+            severity,
+            title,
+            summary: format!("In cluster {}, {what} for daemon {shown}.", self.cluster),
+            fields: self.fields(),
+            sections: action_sections(self.action.reason.as_deref().unwrap_or("")),
+            links: Vec::new(),
+            context: at.map(|at| vec![stamp_seconds(at)]).unwrap_or_default(),
+            mentions: Vec::new(),
+        }
     }
-    if let Some(cp) = &action.capacity_provider_name {
-        fields.push(("Capacity provider".into(), cp.clone()));
+
+    fn fields(&self) -> Vec<(String, String)> {
+        let action = self.action;
+        let mut fields = vec![
+            ("Cluster".to_string(), self.cluster.clone()),
+            ("Daemon".to_string(), shown(&self.daemon).to_string()),
+            (
+                "Event".to_string(),
+                format!("{} ({})", self.name, self.event_type),
+            ),
+        ];
+        if !self.failure.is_empty() {
+            fields.push(("Failure".into(), self.failure.to_string()));
+        }
+        if let Some(instance) = &action.container_instance_arn {
+            fields.push((
+                "Container instance".into(),
+                arn::last_segment(instance).to_string(),
+            ));
+        }
+        if let Some(td) = &action.daemon_task_definition_arn {
+            fields.push((
+                "Task definition".into(),
+                arn::task_definition(td).to_string(),
+            ));
+        }
+        if let Some(cp) = &action.capacity_provider_name {
+            fields.push(("Capacity provider".into(), cp.clone()));
+        }
+        fields
     }
+
+    /// Counted by cluster, daemon, event, failure type and capacity provider.
+    fn datadog(&self, ts: i64) -> Submission {
+        let mut tags = vec![
+            tag(tags::CLUSTER, &self.cluster),
+            tag(tags::DAEMON, &self.daemon),
+            tag("event", self.name),
+        ];
+        if !self.failure.is_empty() {
+            tags.push(tag("failure_type", self.failure));
+        }
+        if let Some(cp) = &self.action.capacity_provider_name {
+            tags.push(tag("capacity_provider", cp));
+        }
+        Submission {
+            distributions: vec![Distribution::count("ecs.daemon.actions", ts, 1, tags)],
+            ..Submission::default()
+        }
+    }
+}
+
+/// The reason ECS gave, and what it means when it is a placement reason.
+fn action_sections(reason: &str) -> Vec<Section> {
     let mut sections = Vec::new();
     if !reason.is_empty() {
-        sections.push(Section {
-            label: "Reason".into(),
-            body: Body::Code(reason.to_string()),
-        });
+        sections.push(Section::code("Reason", reason));
     }
     // `RESOURCE:CPU - Unable to place daemon task…`: the placement reason before the dash.
     let placement_reason = reason.split(" - ").next().unwrap_or("");
@@ -113,45 +185,9 @@ pub fn plan_action(
         None => placement::explain(placement_reason, false).map(|p| p.long.to_string()),
     };
     if let Some(meaning) = meaning {
-        sections.push(Section {
-            label: "What it means".into(),
-            body: Body::Text(meaning),
-        });
+        sections.push(Section::text("What it means", meaning));
     }
-    let at = action.created_at.or(envelope.time);
-    let notice = severity.map(|severity| Notice {
-        severity,
-        title,
-        summary: format!("In cluster {cluster}, {what} for daemon {shown}."),
-        fields,
-        sections,
-        links: Vec::new(),
-        context: at
-            .map(|at| vec![at.format("%Y-%m-%d %H:%M:%S UTC").to_string()])
-            .unwrap_or_default(),
-        mentions: Vec::new(),
-    });
-    let mut tags = vec![
-        tag(tags::CLUSTER, &cluster),
-        tag(tags::DAEMON, &daemon),
-        tag("event", name),
-    ];
-    if !failure.is_empty() {
-        tags.push(tag("failure_type", failure));
-    }
-    if let Some(cp) = &action.capacity_provider_name {
-        tags.push(tag("capacity_provider", cp));
-    }
-    let datadog = Submission {
-        distributions: vec![Distribution::count(
-            "ecs.daemon.actions",
-            metric_time(at, now),
-            1,
-            tags,
-        )],
-        ..Submission::default()
-    };
-    (summary, notice, datadog)
+    sections
 }
 
 /// Plans a daemon deployment state change; the `bool` says whether it posts on its own (in
@@ -163,54 +199,14 @@ pub fn plan_deployment(
 ) -> (Summary, Notice, bool, Submission) {
     let (daemon, cluster) = deployment.place();
     let name = deployment.event_name.as_deref().unwrap_or("UNKNOWN");
-    let shown = if daemon.is_empty() {
-        "unknown daemon"
-    } else {
-        &daemon
-    };
+    let shown = shown(&daemon);
     let state = name.trim_start_matches("DAEMON_DEPLOYMENT_");
-    let (severity, verb, posts) = match state {
-        "SUCCESSFUL" => (Severity::Success, "completed", true),
-        "ROLLBACK_IN_PROGRESS" => (Severity::Warning, "is rolling back", true),
-        "ROLLBACK_FAILED" => (Severity::Failure, "could not roll back", true),
-        "ROLLBACK_SUCCESSFUL" => (Severity::Info, "rolled back", false),
-        "STOP_REQUESTED" => (Severity::Warning, "was stopped and will roll back", false),
-        "STOPPED" => (Severity::Info, "stopped (failed or replaced)", false),
-        "PENDING" => (Severity::Info, "is pending", false),
-        "IN_PROGRESS" => (Severity::Info, "started", false),
-        _ => (Severity::Info, "changed state", false),
-    };
+    let (severity, verb, posts) = deployment_outcome(state);
     let id = deployment
         .daemon_deployment_arn
         .as_deref()
         .map(arn::last_segment)
         .unwrap_or("");
-    let mut fields = vec![
-        ("Cluster".to_string(), cluster.clone()),
-        ("Daemon".to_string(), shown.to_string()),
-    ];
-    if !id.is_empty() {
-        fields.push(("Deployment".into(), id.to_string()));
-    }
-    if let Some(revision) = &deployment.target_daemon_revision_arn {
-        fields.push((
-            "Target revision".into(),
-            arn::last_segment(revision).to_string(),
-        ));
-    }
-    let mut sections = Vec::new();
-    if let Some(reason) = deployment.reason.as_deref().filter(|r| !r.is_empty()) {
-        sections.push(Section {
-            label: "Reason".into(),
-            body: Body::Text(reason.to_string()),
-        });
-    }
-    if severity == Severity::Failure {
-        sections.push(Section {
-            label: "Where to look".into(),
-            body: Body::Text("The daemon may now run mixed revisions. Its deployment's events and the daemon tasks' stopped reasons say why; deploy a working revision.".into()),
-        });
-    }
     let at = deployment.updated_at.or(envelope.time);
     let notice = Notice {
         severity,
@@ -223,11 +219,11 @@ pub fn plan_deployment(
         ),
         summary: format!("Deployment {id} of daemon {shown} in cluster {cluster} {verb}.")
             .replace("Deployment  of", "The deployment of"),
-        fields,
-        sections,
+        fields: deployment_fields(deployment, shown, &cluster, id),
+        sections: deployment_sections(deployment, severity),
         links: Vec::new(),
         context: at
-            .map(|at| vec![format!("{name} · {}", at.format("%Y-%m-%d %H:%M:%S UTC"))])
+            .map(|at| vec![format!("{name} · {}", stamp_seconds(at))])
             .unwrap_or_default(),
         mentions: Vec::new(),
     };
@@ -260,6 +256,59 @@ pub fn plan_deployment(
         reason: None,
     };
     (summary, notice, posts, datadog)
+}
+
+/// The notice's severity, the verb of its title and summary, and whether it posts on its own,
+/// by the deployment's state.
+fn deployment_outcome(state: &str) -> (Severity, &'static str, bool) {
+    match state {
+        "SUCCESSFUL" => (Severity::Success, "completed", true),
+        "ROLLBACK_IN_PROGRESS" => (Severity::Warning, "is rolling back", true),
+        "ROLLBACK_FAILED" => (Severity::Failure, "could not roll back", true),
+        "ROLLBACK_SUCCESSFUL" => (Severity::Info, "rolled back", false),
+        "STOP_REQUESTED" => (Severity::Warning, "was stopped and will roll back", false),
+        "STOPPED" => (Severity::Info, "stopped (failed or replaced)", false),
+        "PENDING" => (Severity::Info, "is pending", false),
+        "IN_PROGRESS" => (Severity::Info, "started", false),
+        _ => (Severity::Info, "changed state", false),
+    }
+}
+
+fn deployment_fields(
+    deployment: &DaemonDeployment,
+    shown: &str,
+    cluster: &str,
+    id: &str,
+) -> Vec<(String, String)> {
+    let mut fields = vec![
+        ("Cluster".to_string(), cluster.to_string()),
+        ("Daemon".to_string(), shown.to_string()),
+    ];
+    if !id.is_empty() {
+        fields.push(("Deployment".into(), id.to_string()));
+    }
+    if let Some(revision) = &deployment.target_daemon_revision_arn {
+        fields.push((
+            "Target revision".into(),
+            arn::last_segment(revision).to_string(),
+        ));
+    }
+    fields
+}
+
+/// The reason the deployment gives, and where to look when its rollback failed.
+fn deployment_sections(deployment: &DaemonDeployment, severity: Severity) -> Vec<Section> {
+    let mut sections = Vec::new();
+    if let Some(reason) = deployment.reason.as_deref().filter(|r| !r.is_empty()) {
+        sections.push(Section::text("Reason", reason));
+    }
+    if severity == Severity::Failure {
+        sections.push(Section::text(
+            "Where to look",
+            "The daemon may now run mixed revisions. Its deployment's events and the daemon tasks' stopped reasons say why; deploy a working revision.",
+        ));
+    }
+    sections
 }
 
 /// The daemon deployment as a change of the daemon: the revision it deploys.

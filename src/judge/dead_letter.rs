@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::{Body, Notice, Section, Severity};
+use crate::sinks::notice::{Notice, Section, Severity};
 use crate::source::arn;
 use crate::source::dead_letter::{Launcher, TargetFailure};
 use crate::source::Envelope;
@@ -39,14 +39,42 @@ pub fn plan(
         (Some(f), None) => format!(" task {f}"),
         _ => " target".to_string(),
     };
-    let mut fields = vec![(
-        match failure.launcher {
-            Launcher::Schedule { .. } => "Schedule",
-            Launcher::Rule { .. } => "Rule",
-        }
-        .to_string(),
-        name.clone(),
-    )];
+    let mut context = vec![failure.launcher_arn.clone()];
+    if let Some(at) = failure.scheduled_time {
+        context.insert(0, format!("Scheduled for {}", stamp(at)));
+    }
+    let notice = Notice {
+        severity: Severity::Failure,
+        title: format!("Scheduled run not launched: {subject}"),
+        summary: format!(
+            "The {what} could not launch its{job}: {code}. The run did not happen; its dead-letter queue received the request."
+        ),
+        fields: fields(failure, &name),
+        sections: vec![
+            Section::code(
+                "Error",
+                match &failure.error_message {
+                    Some(m) => format!("{code}: {m}"),
+                    None => code.to_string(),
+                },
+            ),
+            Section::text("What it means", explain(code)),
+        ],
+        links: Vec::new(),
+        context,
+        mentions: Vec::new(),
+    };
+    let datadog = datadog(failure, &name, code, metric_time(envelope.time, now));
+    (summary, Some(notice), datadog)
+}
+
+/// The launcher, the task definition, cluster and target, and the retries.
+fn fields(failure: &TargetFailure, name: &str) -> Vec<(String, String)> {
+    let launcher = match failure.launcher {
+        Launcher::Schedule { .. } => "Schedule",
+        Launcher::Rule { .. } => "Rule",
+    };
+    let mut fields = vec![(launcher.to_string(), name.to_string())];
     if let Some(td) = &failure.task_definition {
         fields.push((
             "Task definition".into(),
@@ -66,36 +94,14 @@ pub fn plan(
         };
         fields.push(("Retries".into(), after));
     }
-    let mut sections = vec![Section {
-        label: "Error".into(),
-        body: Body::Code(match &failure.error_message {
-            Some(m) => format!("{code}: {m}"),
-            None => code.to_string(),
-        }),
-    }];
-    sections.push(Section {
-        label: "What it means".into(),
-        body: Body::Text(explain(code).to_string()),
-    });
-    let mut context = vec![failure.launcher_arn.clone()];
-    if let Some(at) = failure.scheduled_time {
-        context.insert(0, format!("Scheduled for {}", stamp(at)));
-    }
-    let notice = Notice {
-        severity: Severity::Failure,
-        title: format!("Scheduled run not launched: {subject}"),
-        summary: format!(
-            "The {what} could not launch its{job}: {code}. The run did not happen; its dead-letter queue received the request."
-        ),
-        fields,
-        sections,
-        links: Vec::new(),
-        context,
-        mentions: Vec::new(),
-    };
+    fields
+}
+
+/// Counted as a launch failure, by launcher, schedule, cause, family and cluster.
+fn datadog(failure: &TargetFailure, name: &str, code: &str, ts: i64) -> Submission {
     let mut tags = vec![
         tag("launcher", failure.launcher.kind()),
-        tag("schedule", &name),
+        tag("schedule", name),
         tag("cause", code),
     ];
     if let Some(f) = failure.family() {
@@ -104,10 +110,8 @@ pub fn plan(
     if let Some(c) = failure.cluster_name() {
         tags.push(tag(tags::CLUSTER, c));
     }
-    let ts = metric_time(envelope.time, now);
-    let datadog = Submission {
+    Submission {
         distributions: vec![Distribution::count("ecs.task.launch_failures", ts, 1, tags)],
         ..Submission::default()
-    };
-    (summary, Some(notice), datadog)
+    }
 }

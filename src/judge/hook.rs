@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
-use crate::sinks::notice::{Body, Link, Notice, Section, Severity};
+use crate::sinks::notice::{Notice, Section, Severity};
 use crate::source::hook::Hook;
 use crate::source::{arn, Envelope};
 
 use super::console;
 use super::outgoing::Summary;
 use super::tags;
+use super::words::stamp_seconds;
 
 /// A lifecycle stage in plain words.
 fn stage_words(stage: &str) -> String {
@@ -40,24 +41,181 @@ pub fn plan(
     hook: &Hook,
     now: DateTime<Utc>,
 ) -> (Summary, Option<Notice>, Submission) {
-    let name = hook.event_name.as_deref().unwrap_or("UNKNOWN");
-    let service = hook.service();
-    let service_shown = if service.is_empty() {
-        "unknown service"
-    } else {
-        service
-    };
-    let cluster = hook.cluster();
-    let stage = hook.lifecycle_stage.as_deref().unwrap_or("");
-    let hook_type = hook.hook_type.as_deref().unwrap_or("");
+    let read = Read::of(hook);
     let summary = Summary {
         kind: "hook",
-        verdict: name.to_string(),
-        cause: stage.to_string(),
-        subject: service.to_string(),
+        verdict: read.name.to_string(),
+        cause: read.stage.to_string(),
+        subject: read.service.to_string(),
         reason: None,
     };
-    let (severity, posts, title, said) = match name {
+    let (severity, posts, title, said) = outcome(read.name, read.service_shown);
+    let region = console::region_of(envelope, hook.service_arn.as_deref());
+    let at = hook.updated_at.or(envelope.time);
+    let context = at
+        .map(|at| vec![format!("{} · {}", read.name, stamp_seconds(at))])
+        .unwrap_or_default();
+    let notice = Notice {
+        severity,
+        title,
+        summary: read.text(&said),
+        fields: read.fields(),
+        sections: read.sections(),
+        links: console::service_links(
+            region,
+            read.cluster,
+            read.service,
+            "deployments",
+            "Service deployments in the ECS console",
+        ),
+        context,
+        mentions: Vec::new(),
+    };
+    let datadog = read.datadog(&notice, at, now);
+    (summary, Some(notice).filter(|_| posts), datadog)
+}
+
+/// What a hook event says, read once.
+struct Read<'a> {
+    hook: &'a Hook,
+    name: &'a str,
+    service: &'a str,
+    /// The service's name, or words saying it is not known.
+    service_shown: &'a str,
+    cluster: &'a str,
+    stage: &'a str,
+    hook_type: &'a str,
+    /// The service deployment's id.
+    deployment: &'a str,
+}
+
+impl<'a> Read<'a> {
+    fn of(hook: &'a Hook) -> Self {
+        let service = hook.service();
+        Read {
+            hook,
+            name: hook.event_name.as_deref().unwrap_or("UNKNOWN"),
+            service,
+            service_shown: if service.is_empty() {
+                "unknown service"
+            } else {
+                service
+            },
+            cluster: hook.cluster(),
+            stage: hook.lifecycle_stage.as_deref().unwrap_or(""),
+            hook_type: hook.hook_type.as_deref().unwrap_or(""),
+            deployment: hook
+                .service_deployment_arn
+                .as_deref()
+                .map(arn::last_segment)
+                .unwrap_or(""),
+        }
+    }
+
+    /// The notice's summary: what the deployment `said`, at which stage, and when a hook that
+    /// waits expires.
+    fn text(&self, said: &str) -> String {
+        let mut text = format!(
+            "The deployment of service {} in cluster {} {said}, {}.",
+            self.service_shown,
+            self.cluster,
+            stage_words(self.stage)
+        );
+        if self.name == "HOOK_AWAITING_ACTION" {
+            if let Some(at) = self.hook.expires_at {
+                text.push_str(&format!(
+                    " The hook expires at {}, when its timeout action applies.",
+                    at.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+        }
+        text
+    }
+
+    fn fields(&self) -> Vec<(String, String)> {
+        let mut fields = vec![
+            ("Cluster".to_string(), self.cluster.to_string()),
+            ("Service".to_string(), self.service_shown.to_string()),
+            ("Lifecycle stage".to_string(), self.stage.to_string()),
+        ];
+        if !self.hook_type.is_empty() {
+            fields.push(("Hook".into(), self.hook_type.to_string()));
+        }
+        if let Some(at) = self.hook.expires_at {
+            fields.push(("Expires".into(), stamp_seconds(at)));
+        }
+        if !self.deployment.is_empty() {
+            fields.push(("Service deployment".into(), self.deployment.to_string()));
+        }
+        fields
+    }
+
+    /// How to answer a hook that waits; where to look when one failed.
+    fn sections(&self) -> Vec<Section> {
+        let mut sections = Vec::new();
+        if self.name == "HOOK_AWAITING_ACTION" {
+            let arn = self
+                .hook
+                .service_deployment_arn
+                .as_deref()
+                .unwrap_or("<service deployment ARN>");
+            let hook_id = self.hook.hook_id.as_deref().unwrap_or("<hook id>");
+            sections.push(Section::code(
+                "To continue or roll back",
+                format!(
+                    "aws ecs continue-service-deployment --service-deployment-arn {arn} --hook-id {hook_id} --action CONTINUE\n(or --action ROLLBACK)"
+                ),
+            ));
+        }
+        if matches!(self.name, "HOOK_FAILED" | "HOOK_TIMED_OUT") {
+            sections.push(Section::text(
+                "Where to look",
+                "A pause hook fails when someone chose ROLLBACK, and times out when nobody answered before it expired; a Lambda hook fails when its function said so. The service deployment's events and the hook's function logs say why.",
+            ));
+        }
+        sections
+    }
+
+    /// Counted, and a Datadog event.
+    fn datadog(
+        &self,
+        notice: &Notice,
+        at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Submission {
+        let tags = vec![
+            tag(tags::CLUSTER, self.cluster),
+            tag(tags::SERVICE, self.service),
+            tag("hook_type", self.hook_type),
+            tag("lifecycle_stage", self.stage),
+            tag(
+                "status",
+                &self.name.trim_start_matches("HOOK_").to_ascii_lowercase(),
+            ),
+        ];
+        Submission {
+            distributions: vec![Distribution::count(
+                "ecs.deployment.hooks",
+                metric_time(at, now),
+                1,
+                tags.clone(),
+            )],
+            events: vec![DatadogEvent::of(
+                notice,
+                Some(self.deployment).filter(|d| !d.is_empty()),
+                event_time(at, now),
+                tags.into_iter()
+                    .chain([tag("ecs_event", self.name)])
+                    .collect(),
+            )],
+            ..Submission::default()
+        }
+    }
+}
+
+/// The notice's severity, whether it posts, its title, and what the deployment did.
+fn outcome(name: &str, service_shown: &str) -> (Severity, bool, String, String) {
+    match name {
         "HOOK_AWAITING_ACTION" => (
             Severity::Warning,
             true,
@@ -94,107 +252,5 @@ pub fn plan(
             format!("Deployment hook changed: {service_shown}"),
             "changed at a lifecycle hook".to_string(),
         ),
-    };
-    let deployment = hook
-        .service_deployment_arn
-        .as_deref()
-        .map(arn::last_segment)
-        .unwrap_or("");
-    let mut text = format!(
-        "The deployment of service {service_shown} in cluster {cluster} {said}, {}.",
-        stage_words(stage)
-    );
-    if name == "HOOK_AWAITING_ACTION" {
-        if let Some(at) = hook.expires_at {
-            text.push_str(&format!(
-                " The hook expires at {}, when its timeout action applies.",
-                at.format("%Y-%m-%d %H:%M UTC")
-            ));
-        }
     }
-    let mut fields = vec![
-        ("Cluster".to_string(), cluster.to_string()),
-        ("Service".to_string(), service_shown.to_string()),
-        ("Lifecycle stage".to_string(), stage.to_string()),
-    ];
-    if !hook_type.is_empty() {
-        fields.push(("Hook".into(), hook_type.to_string()));
-    }
-    if let Some(at) = hook.expires_at {
-        fields.push((
-            "Expires".into(),
-            at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        ));
-    }
-    if !deployment.is_empty() {
-        fields.push(("Service deployment".into(), deployment.to_string()));
-    }
-    let mut sections = Vec::new();
-    if name == "HOOK_AWAITING_ACTION" {
-        let arn = hook
-            .service_deployment_arn
-            .as_deref()
-            .unwrap_or("<service deployment ARN>");
-        let hook_id = hook.hook_id.as_deref().unwrap_or("<hook id>");
-        sections.push(Section {
-            label: "To continue or roll back".into(),
-            body: Body::Code(format!(
-                "aws ecs continue-service-deployment --service-deployment-arn {arn} --hook-id {hook_id} --action CONTINUE\n(or --action ROLLBACK)"
-            )),
-        });
-    }
-    if matches!(name, "HOOK_FAILED" | "HOOK_TIMED_OUT") {
-        sections.push(Section {
-            label: "Where to look".into(),
-            body: Body::Text("A pause hook fails when someone chose ROLLBACK, and times out when nobody answered before it expired; a Lambda hook fails when its function said so. The service deployment's events and the hook's function logs say why.".into()),
-        });
-    }
-    let region = console::region_of(envelope, hook.service_arn.as_deref());
-    let links: Vec<Link> = (!service.is_empty() && !region.is_empty())
-        .then(|| Link {
-            label: "Service deployments in the ECS console".into(),
-            url: console::service_url(region, cluster, service, "deployments"),
-        })
-        .into_iter()
-        .collect();
-    let at = hook.updated_at.or(envelope.time);
-    let context = at
-        .map(|at| vec![format!("{name} · {}", at.format("%Y-%m-%d %H:%M:%S UTC"))])
-        .unwrap_or_default();
-    let notice = Notice {
-        severity,
-        title,
-        summary: text,
-        fields,
-        sections,
-        links,
-        context,
-        mentions: Vec::new(),
-    };
-    let tags = vec![
-        tag(tags::CLUSTER, cluster),
-        tag(tags::SERVICE, service),
-        tag("hook_type", hook_type),
-        tag("lifecycle_stage", stage),
-        tag(
-            "status",
-            &name.trim_start_matches("HOOK_").to_ascii_lowercase(),
-        ),
-    ];
-    let datadog = Submission {
-        distributions: vec![Distribution::count(
-            "ecs.deployment.hooks",
-            metric_time(at, now),
-            1,
-            tags.clone(),
-        )],
-        events: vec![DatadogEvent::of(
-            &notice,
-            Some(deployment).filter(|d| !d.is_empty()),
-            event_time(at, now),
-            tags.into_iter().chain([tag("ecs_event", name)]).collect(),
-        )],
-        ..Submission::default()
-    };
-    (summary, Some(notice).filter(|_| posts), datadog)
 }

@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{event_time, metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
-use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::sinks::notice::{Item, Link, Notice, Section, Severity};
 use crate::source::instance::{HealthCheck, InstanceHealth, InstanceState};
 use crate::source::Envelope;
 
 use super::console;
 use super::outgoing::Summary;
 use super::tags;
+use super::words::stamp_seconds;
 use super::xid;
 
 /// A health check's type in plain words.
@@ -78,7 +79,41 @@ pub fn plan_health(
         subject: instance.to_string(),
         reason: None,
     };
-    let (severity, title, said) = match status {
+    let (severity, title, said) = outcome(status, instance, &failing);
+    let region = console::region_of(envelope, health.container_instance_arn.as_deref());
+    let links: Vec<Link> = match (&health.ec2_instance_id, region.is_empty()) {
+        (Some(id), false) => vec![Link {
+            label: "Instance in the EC2 console".into(),
+            url: console::ec2_instance_url(region, id),
+        }],
+        _ => Vec::new(),
+    };
+    let at = failing
+        .iter()
+        .filter_map(|c| c.last_status_change)
+        .max()
+        .or(envelope.time);
+    let context = at
+        .map(|at| vec![format!("Health change · {}", stamp_seconds(at))])
+        .unwrap_or_default();
+    let notice = Notice {
+        severity,
+        title,
+        summary: format!("Container instance {instance} in cluster {cluster} {said}."),
+        fields: health_fields(health, status),
+        sections: health_sections(status, &failing),
+        links,
+        context,
+        mentions: Vec::new(),
+    };
+    let datadog = health_datadog(health, status, &failing, &notice, at, now);
+    let posts = status == "IMPAIRED" || status == "OK";
+    (summary, Some(notice).filter(|_| posts), datadog)
+}
+
+/// The notice's severity, its title, and what the instance is, by its overall status.
+fn outcome(status: &str, instance: &str, failing: &[&HealthCheck]) -> (Severity, String, String) {
+    match status {
         "IMPAIRED" => {
             let what = failing
                 .first()
@@ -103,71 +138,58 @@ pub fn plan_health(
             ),
             format!("reports {other}"),
         ),
-    };
+    }
+}
+
+fn health_fields(health: &InstanceHealth, status: &str) -> Vec<(String, String)> {
     let mut fields = vec![
-        ("Cluster".to_string(), cluster.to_string()),
-        ("Instance".to_string(), instance.to_string()),
+        ("Cluster".to_string(), health.cluster().to_string()),
+        ("Instance".to_string(), health.instance().to_string()),
         ("Status".to_string(), status.to_string()),
     ];
     if let Some(cp) = &health.capacity_provider_name {
         fields.push(("Capacity provider".into(), cp.clone()));
     }
+    fields
+}
+
+/// The failing checks explained, and what ECS does with an impaired instance.
+fn health_sections(status: &str, failing: &[&HealthCheck]) -> Vec<Section> {
     let mut sections = Vec::new();
     if !failing.is_empty() {
-        sections.push(Section {
-            label: "Failing checks".into(),
-            body: Body::Items(
-                failing
-                    .iter()
-                    .map(|c| Item {
-                        lead: c.kind.clone().unwrap_or_else(|| "?".into()),
-                        text: explain(c),
-                    })
-                    .collect(),
-            ),
-        });
+        let items = failing
+            .iter()
+            .map(|c| Item {
+                lead: c.kind.clone().unwrap_or_else(|| "?".into()),
+                text: explain(c),
+            })
+            .collect();
+        sections.push(Section::items("Failing checks", items));
     }
     if status == "IMPAIRED" {
-        sections.push(Section {
-            label: "What ECS does".into(),
-            body: Body::Text("ECS places no new tasks on an impaired instance. Managed Instances drain and replace it; on EC2 capacity, drain it (or let its Auto Scaling group replace it) once its tasks have moved.".into()),
-        });
+        sections.push(Section::text(
+            "What ECS does",
+            "ECS places no new tasks on an impaired instance. Managed Instances drain and replace it; on EC2 capacity, drain it (or let its Auto Scaling group replace it) once its tasks have moved.",
+        ));
     }
-    let region = console::region_of(envelope, health.container_instance_arn.as_deref());
-    let links: Vec<Link> = match (&health.ec2_instance_id, region.is_empty()) {
-        (Some(id), false) => vec![Link {
-            label: "Instance in the EC2 console".into(),
-            url: console::ec2_instance_url(region, id),
-        }],
-        _ => Vec::new(),
-    };
-    let at = failing
-        .iter()
-        .filter_map(|c| c.last_status_change)
-        .max()
-        .or(envelope.time);
-    let context = at
-        .map(|at| {
-            vec![format!(
-                "Health change · {}",
-                at.format("%Y-%m-%d %H:%M:%S UTC")
-            )]
-        })
-        .unwrap_or_default();
-    let notice = Notice {
-        severity,
-        title,
-        summary: format!("Container instance {instance} in cluster {cluster} {said}."),
-        fields,
-        sections,
-        links,
-        context,
-        mentions: Vec::new(),
-    };
+    sections
+}
+
+/// Counted by status and failing check (with a GPU's Xid code); a Datadog event when the
+/// instance becomes impaired or healthy again.
+fn health_datadog(
+    health: &InstanceHealth,
+    status: &str,
+    failing: &[&HealthCheck],
+    notice: &Notice,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Submission {
+    let first_check = failing.iter().find_map(|c| c.kind.as_deref());
     let mut tags = vec![
-        tag(tags::CLUSTER, cluster),
+        tag(tags::CLUSTER, health.cluster()),
         tag("status", status),
-        tag("check", checks.first().copied().unwrap_or("none")),
+        tag("check", first_check.unwrap_or("none")),
     ];
     if let Some(cp) = &health.capacity_provider_name {
         tags.push(tag("capacity_provider", cp));
@@ -189,14 +211,13 @@ pub fn plan_health(
     };
     if matches!(status, "IMPAIRED" | "OK") {
         datadog.events.push(DatadogEvent::of(
-            &notice,
+            notice,
             health.container_instance_arn.as_deref(),
             event_time(at, now),
             tags,
         ));
     }
-    let posts = status == "IMPAIRED" || status == "OK";
-    (summary, Some(notice).filter(|_| posts), datadog)
+    datadog
 }
 
 /// Plans a container instance state change: counted and, for a status other than `ACTIVE`, a

@@ -34,6 +34,32 @@ pub struct Section {
     pub body: Body,
 }
 
+impl Section {
+    /// A section of prose.
+    pub fn text(label: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            body: Body::Text(text.into()),
+        }
+    }
+
+    /// A section of verbatim text from AWS.
+    pub fn code(label: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            body: Body::Code(text.into()),
+        }
+    }
+
+    /// A section listing items.
+    pub fn items(label: impl Into<String>, items: Vec<Item>) -> Self {
+        Self {
+            label: label.into(),
+            body: Body::Items(items),
+        }
+    }
+}
+
 /// A link to the AWS console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {

@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::{Body, Item, Notice, Section, Severity};
+use crate::sinks::notice::{Item, Notice, Section, Severity};
 use crate::source::other::OtherEcs;
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
 use super::tags;
+use super::words::stamp_seconds;
 
 /// What the event is about: its service or container instance, else its first resource's name.
 fn subject_of<'a>(envelope: &'a Envelope, other: &'a OtherEcs) -> &'a str {
@@ -48,6 +49,28 @@ pub fn plan(
     if !other.is_loud() {
         return (summary, None, Submission::default());
     }
+    let datadog = Submission {
+        distributions: vec![Distribution::count(
+            "ecs.events.unknown",
+            metric_time(envelope.time, now),
+            1,
+            vec![
+                tag(tags::CLUSTER, other.cluster()),
+                tag("detail_type", detail_type),
+                tag("event", name),
+                tag("event_type", event_type),
+            ],
+        )],
+        ..Submission::default()
+    };
+    (summary, Some(notice(envelope, other)), datadog)
+}
+
+/// The alert: the event as it came, with what it names.
+fn notice(envelope: &Envelope, other: &OtherEcs) -> Notice {
+    let event_type = other.event_type.as_deref().unwrap_or("");
+    let name = other.event_name.as_deref().unwrap_or("");
+    let detail_type = envelope.detail_type.as_str();
     let severity = if event_type == "ERROR" {
         Severity::Failure
     } else {
@@ -66,34 +89,17 @@ pub fn plan(
     if !subject.is_empty() {
         fields.push(("About".into(), subject.to_string()));
     }
-    let mut sections = Vec::new();
-    if let Some(reason) = other.reason.as_deref().or(other.status_reason.as_deref()) {
-        sections.push(Section {
-            label: "Reason".into(),
-            body: Body::Code(reason.to_string()),
-        });
-    }
-    if !envelope.resources.is_empty() {
-        sections.push(Section {
-            label: "Resources".into(),
-            body: Body::Items(
-                envelope
-                    .resources
-                    .iter()
-                    .take(10)
-                    .map(|r| Item {
-                        lead: r.clone(),
-                        text: String::new(),
-                    })
-                    .collect(),
-            ),
-        });
-    }
-    sections.push(Section {
-        label: "What it is".into(),
-        body: Body::Text("ECS sent an event of a kind ecs-notifier does not know yet, with this event type. It is posted as it came; the ECS developer guide's event reference says what it means.".into()),
-    });
-    let notice = Notice {
+    let in_cluster = if cluster.is_empty() {
+        String::new()
+    } else {
+        format!(" in cluster {cluster}")
+    };
+    let about = if subject.is_empty() {
+        String::new()
+    } else {
+        format!(" about {subject}")
+    };
+    Notice {
         severity,
         title: format!(
             "ECS {}: {what}",
@@ -103,41 +109,39 @@ pub fn plan(
                 "warning"
             }
         ),
-        summary: format!(
-            "ECS reported {what}{}{}.",
-            if cluster.is_empty() {
-                String::new()
-            } else {
-                format!(" in cluster {cluster}")
-            },
-            if subject.is_empty() {
-                String::new()
-            } else {
-                format!(" about {subject}")
-            }
-        ),
+        summary: format!("ECS reported {what}{in_cluster}{about}."),
         fields,
-        sections,
+        sections: sections(envelope, other),
         links: Vec::new(),
         context: envelope
             .time
-            .map(|at| vec![at.format("%Y-%m-%d %H:%M:%S UTC").to_string()])
+            .map(|at| vec![stamp_seconds(at)])
             .unwrap_or_default(),
         mentions: Vec::new(),
-    };
-    let datadog = Submission {
-        distributions: vec![Distribution::count(
-            "ecs.events.unknown",
-            metric_time(envelope.time, now),
-            1,
-            vec![
-                tag(tags::CLUSTER, cluster),
-                tag("detail_type", detail_type),
-                tag("event", name),
-                tag("event_type", event_type),
-            ],
-        )],
-        ..Submission::default()
-    };
-    (summary, Some(notice), datadog)
+    }
+}
+
+/// The reason the event gives, the resources it names, and what it is.
+fn sections(envelope: &Envelope, other: &OtherEcs) -> Vec<Section> {
+    let mut sections = Vec::new();
+    if let Some(reason) = other.reason.as_deref().or(other.status_reason.as_deref()) {
+        sections.push(Section::code("Reason", reason));
+    }
+    if !envelope.resources.is_empty() {
+        let resources = envelope
+            .resources
+            .iter()
+            .take(10)
+            .map(|r| Item {
+                lead: r.clone(),
+                text: String::new(),
+            })
+            .collect();
+        sections.push(Section::items("Resources", resources));
+    }
+    sections.push(Section::text(
+        "What it is",
+        "ECS sent an event of a kind ecs-notifier does not know yet, with this event type. It is posted as it came; the ECS developer guide's event reference says what it means.",
+    ));
+    sections
 }

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 
 use crate::sinks::datadog::payload::{metric_time, tag};
 use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::{Body, Item, Notice, Section, Severity};
+use crate::sinks::notice::{Item, Notice, Section, Severity};
 use crate::source::cloudtrail::{ApiCall, Caller};
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
 use super::tags;
+use super::words::stamp_seconds;
 
 /// A RunTask call: an alert when it failed, nothing otherwise.
 pub fn plan(
@@ -33,25 +34,34 @@ pub fn plan(
     summary.verdict = "failure".into();
     summary.cause = cause.clone();
     let caller = call.user_identity.caller();
+    let at = call.event_time.or(envelope.time);
+    let notice = notice(call, &caller, &family, at);
+    let datadog = datadog(call, &caller, &family, &cause, metric_time(at, now));
+    // AWS Batch places its jobs itself, retrying while capacity is short: a refused placement is
+    // its normal waiting (counted, not posted). An API error still alerts.
+    let batch = call.cluster().starts_with("AWSBatch-")
+        || matches!(&caller, Caller::Service { name } if name == "batch.amazonaws.com");
+    if batch && call.error_code.is_none() {
+        summary.verdict = "expected".into();
+        return (summary, None, datadog);
+    }
+    (summary, Some(notice), datadog)
+}
+
+/// The tasks asked for (at least one).
+fn requested(call: &ApiCall) -> i64 {
+    call.request_parameters.count.unwrap_or(1).max(1)
+}
+
+/// The alert: which task was not launched, by whom, and why.
+fn notice(call: &ApiCall, caller: &Caller, family: &str, at: Option<DateTime<Utc>>) -> Notice {
     let cluster = call.cluster();
     let td = call.task_definition();
-    let failures = &call.response_elements.failures;
-    let requested = call.request_parameters.count.unwrap_or(1).max(1);
-    let refused = if call.error_code.is_some() {
-        requested
-    } else {
-        failures.len() as i64
-    };
-    let reason = call
-        .error_code
-        .as_deref()
-        .or(failures.first().and_then(|f| f.reason.as_deref()))
-        .unwrap_or("unknown");
     let started = call.response_elements.tasks.len();
     let how_many = if call.error_code.is_some() || started == 0 {
         "could not be launched".to_string()
     } else {
-        format!("launched only {started} of {requested} tasks")
+        format!("launched only {started} of {} tasks", requested(call))
     };
     let mut fields = vec![
         ("Cluster".to_string(), cluster.to_string()),
@@ -64,17 +74,38 @@ pub fn plan(
     if let Some(by) = &call.request_parameters.started_by {
         fields.push(("startedBy".into(), by.clone()));
     }
+    let mut context = Vec::new();
+    if let Some(at) = at {
+        context.push(format!("RunTask · {}", stamp_seconds(at)));
+    }
+    if let Some(id) = &call.event_id {
+        context.push(format!("CloudTrail event {id}"));
+    }
+    Notice {
+        severity: Severity::Failure,
+        title: format!("Task not launched: {family}"),
+        summary: format!(
+            "Task {td} in cluster {cluster} {how_many}: ECS refused the RunTask call made by {}.",
+            caller.describe()
+        ),
+        fields,
+        sections: sections(call),
+        links: Vec::new(),
+        context,
+        mentions: Vec::new(),
+    }
+}
+
+/// The API error, the failures ECS listed, and what the first one means.
+fn sections(call: &ApiCall) -> Vec<Section> {
+    let failures = &call.response_elements.failures;
     let mut sections = Vec::new();
     if let Some(code) = &call.error_code {
         let message = call.error_message.as_deref().unwrap_or("");
-        sections.push(Section {
-            label: "Error".into(),
-            body: Body::Code(
-                format!("{code}: {message}")
-                    .trim_end_matches(": ")
-                    .to_string(),
-            ),
-        });
+        sections.push(Section::code(
+            "Error",
+            format!("{code}: {message}").trim_end_matches(": "),
+        ));
     }
     if !failures.is_empty() {
         let items = failures
@@ -89,47 +120,41 @@ pub fn plan(
                 },
             })
             .collect();
-        sections.push(Section {
-            label: format!("RunTask failures ({})", failures.len()),
-            body: Body::Items(items),
-        });
+        sections.push(Section::items(
+            format!("RunTask failures ({})", failures.len()),
+            items,
+        ));
     }
-    sections.push(Section {
-        label: "What it means".into(),
-        body: Body::Text(if reason.len() <= 40 {
+    let reason = call
+        .error_code
+        .as_deref()
+        .or(failures.first().and_then(|f| f.reason.as_deref()))
+        .unwrap_or("unknown");
+    sections.push(Section::text(
+        "What it means",
+        if reason.len() <= 40 {
             format!("{reason}: {}", explain(reason))
         } else {
             explain(reason).to_string()
-        }),
-    });
-    let mut context = Vec::new();
-    if let Some(at) = call.event_time.or(envelope.time) {
-        context.push(format!("RunTask · {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
-    }
-    if let Some(id) = &call.event_id {
-        context.push(format!("CloudTrail event {id}"));
-    }
-    let notice = Notice {
-        severity: Severity::Failure,
-        title: format!("Task not launched: {family}"),
-        summary: format!(
-            "Task {td} in cluster {cluster} {how_many}: ECS refused the RunTask call made by {}.",
-            caller.describe()
-        ),
-        fields,
-        sections,
-        links: Vec::new(),
-        context,
-        mentions: Vec::new(),
+        },
+    ));
+    sections
+}
+
+/// The tasks refused, counted by cluster, family, launcher and cause.
+fn datadog(call: &ApiCall, caller: &Caller, family: &str, cause: &str, ts: i64) -> Submission {
+    let refused = if call.error_code.is_some() {
+        requested(call)
+    } else {
+        call.response_elements.failures.len() as i64
     };
     let tags = vec![
-        tag(tags::CLUSTER, cluster),
-        tag(tags::TASK_FAMILY, &family),
+        tag(tags::CLUSTER, call.cluster()),
+        tag(tags::TASK_FAMILY, family),
         tag("launcher", caller.kind()),
-        tag("cause", &cause),
+        tag("cause", cause),
     ];
-    let ts = metric_time(call.event_time.or(envelope.time), now);
-    let datadog = Submission {
+    Submission {
         distributions: vec![Distribution::count(
             "ecs.task.launch_failures",
             ts,
@@ -137,16 +162,7 @@ pub fn plan(
             tags,
         )],
         ..Submission::default()
-    };
-    // AWS Batch places its jobs itself, retrying while capacity is short: a refused placement is
-    // its normal waiting (counted, not posted). An API error still alerts.
-    let batch = cluster.starts_with("AWSBatch-")
-        || matches!(&caller, Caller::Service { name } if name == "batch.amazonaws.com");
-    if batch && call.error_code.is_none() {
-        summary.verdict = "expected".into();
-        return (summary, None, datadog);
     }
-    (summary, Some(notice), datadog)
 }
 
 /// A schedule or rule target's dead-letter message: an alert, always.

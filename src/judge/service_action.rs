@@ -2,11 +2,13 @@
 //! (a placement failure by its reason); `INFO` is quiet.
 
 use crate::sinks::datadog::payload::Submission;
-use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::sinks::notice::{Item, Notice, Section, Severity};
 use crate::source::{arn, Envelope, ServiceAction};
 
 use super::console;
 use super::outgoing::Summary;
+use super::placement::Explanation;
+use super::words::stamp_seconds;
 
 /// Title and explanation of a Service Action event.
 fn service_action_words(name: &str) -> (&'static str, &'static str) {
@@ -79,17 +81,7 @@ pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Not
     } else {
         &place.service
     };
-    // A placement failure is explained by its reason (Fargate Spot out of capacity, no free
-    // memory, a disconnected agent…); an undocumented reason keeps the general words.
-    let reason = action.reason.as_deref().filter(|r| !r.is_empty());
-    let spot = action
-        .capacity_provider_arns
-        .iter()
-        .any(|a| arn::last_segment(a).eq_ignore_ascii_case("FARGATE_SPOT"));
-    let placement = match (name, reason) {
-        ("SERVICE_TASK_PLACEMENT_FAILURE", Some(r)) => super::placement::explain(r, spot),
-        _ => None,
-    };
+    let placement = placement(action, name);
     let summary_text = match &placement {
         Some(p) => format!(
             "ECS cannot place tasks of service {service} in cluster {}: {}.",
@@ -108,18 +100,52 @@ pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Not
             action.container_instance_arns.len().to_string(),
         ));
     }
+    let region = console::region_of(envelope, action.cluster_arn.as_deref());
+    let mut context = Vec::new();
+    if let Some(at) = action.created_at.or(envelope.time) {
+        context.push(stamp_seconds(at));
+    }
+    let notice = Notice {
+        severity,
+        title: format!("{title}: {service}"),
+        summary: summary_text,
+        fields,
+        sections: sections(action, placement),
+        links: console::service_links(
+            region,
+            &place.cluster,
+            &place.service,
+            "events",
+            "Service events in the ECS console",
+        ),
+        context,
+        mentions: Vec::new(),
+    };
+    (summary, Some(notice), Submission::default())
+}
+
+/// A placement failure is explained by its reason (Fargate Spot out of capacity, no free
+/// memory, a disconnected agent…); an undocumented reason keeps the general words.
+fn placement(action: &ServiceAction, name: &str) -> Option<Explanation> {
+    let reason = action.reason.as_deref().filter(|r| !r.is_empty());
+    let spot = action
+        .capacity_provider_arns
+        .iter()
+        .any(|a| arn::last_segment(a).eq_ignore_ascii_case("FARGATE_SPOT"));
+    match (name, reason) {
+        ("SERVICE_TASK_PLACEMENT_FAILURE", Some(r)) => super::placement::explain(r, spot),
+        _ => None,
+    }
+}
+
+/// The reason ECS gave, what a placement failure means, and the capacity providers.
+fn sections(action: &ServiceAction, placement: Option<Explanation>) -> Vec<Section> {
     let mut sections = Vec::new();
-    if let Some(reason) = reason {
-        sections.push(Section {
-            label: "Reason".into(),
-            body: Body::Code(reason.to_string()),
-        });
+    if let Some(reason) = action.reason.as_deref().filter(|r| !r.is_empty()) {
+        sections.push(Section::code("Reason", reason));
     }
     if let Some(p) = &placement {
-        sections.push(Section {
-            label: "What it means".into(),
-            body: Body::Text(p.long.to_string()),
-        });
+        sections.push(Section::text("What it means", p.long));
     }
     if !action.capacity_provider_arns.is_empty() {
         let items = action
@@ -130,32 +156,7 @@ pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Not
                 text: String::new(),
             })
             .collect();
-        sections.push(Section {
-            label: "Capacity providers".into(),
-            body: Body::Items(items),
-        });
+        sections.push(Section::items("Capacity providers", items));
     }
-    let region = console::region_of(envelope, action.cluster_arn.as_deref());
-    let links: Vec<Link> = (!place.service.is_empty() && !region.is_empty())
-        .then(|| Link {
-            label: "Service events in the ECS console".into(),
-            url: console::service_url(region, &place.cluster, &place.service, "events"),
-        })
-        .into_iter()
-        .collect();
-    let mut context = Vec::new();
-    if let Some(at) = action.created_at.or(envelope.time) {
-        context.push(at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
-    }
-    let notice = Notice {
-        severity,
-        title: format!("{title}: {service}"),
-        summary: summary_text,
-        fields,
-        sections,
-        links,
-        context,
-        mentions: Vec::new(),
-    };
-    (summary, Some(notice), Submission::default())
+    sections
 }

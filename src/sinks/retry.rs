@@ -162,69 +162,15 @@ pub async fn send_judged(
             });
         }
         let timeout = policy.attempt_timeout.min(remaining);
-        let (mut outcome, body, last) = match build(client).timeout(timeout).send().await {
-            Ok(response) => {
-                let code = response.status().as_u16();
-                let wait = retry_after(response.headers());
-                let body = match tokio::time::timeout(timeout, response.text()).await {
-                    Ok(Ok(body)) => body,
-                    _ => String::new(),
-                };
-                let last = format!("HTTP {code}: {}", clip(&body));
-                (
-                    Attempt::Status {
-                        code,
-                        retry_after: wait,
-                    },
-                    body,
-                    last,
-                )
-            }
-            Err(err) if err.is_timeout() => {
-                (Attempt::Timeout, String::new(), "timed out".to_string())
-            }
-            Err(err) => (
-                Attempt::Connect,
-                String::new(),
-                err.without_url().to_string(),
-            ),
+        let (outcome, body, last) = try_once(client, &build, timeout).await;
+        let outcome = match judged(outcome, &body, &judge) {
+            Judged::Accepted => return Ok(body),
+            Judged::Rejected(err) => return Err(err),
+            Judged::As(outcome) => outcome,
         };
-        // A 2xx whose body reports an error counts as that error.
-        if let Attempt::Status { code, retry_after } = &outcome {
-            if (200..300).contains(code) {
-                match judge(&body) {
-                    BodyVerdict::Ok => return Ok(body),
-                    BodyVerdict::Retry => {
-                        outcome = Attempt::Status {
-                            code: 503,
-                            retry_after: *retry_after,
-                        }
-                    }
-                    BodyVerdict::Reject(reason) => {
-                        return Err(SendError::Rejected {
-                            status: *code,
-                            body: reason,
-                        })
-                    }
-                }
-            }
-        }
         match policy.decide(&outcome, attempt) {
             Decision::Done => return Ok(body),
-            Decision::GiveUp => {
-                return Err(match outcome {
-                    Attempt::Status { code, .. } if code != 429 && code != 408 && code < 500 => {
-                        SendError::Rejected {
-                            status: code,
-                            body: clip(&body),
-                        }
-                    }
-                    _ => SendError::Exhausted {
-                        attempts: attempt,
-                        last,
-                    },
-                })
-            }
+            Decision::GiveUp => return Err(given_up(outcome, &body, attempt, last)),
             Decision::RetryAfter(wait) => {
                 if Instant::now() + wait >= deadline {
                     return Err(SendError::Deadline {
@@ -235,6 +181,85 @@ pub async fn send_judged(
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+}
+
+/// One attempt within `timeout`: how it ended, the answer's body (empty without one), and a
+/// line saying what happened (for the error).
+async fn try_once(
+    client: &Client,
+    build: &impl Fn(&Client) -> RequestBuilder,
+    timeout: Duration,
+) -> (Attempt, String, String) {
+    match build(client).timeout(timeout).send().await {
+        Ok(response) => {
+            let code = response.status().as_u16();
+            let wait = retry_after(response.headers());
+            let body = match tokio::time::timeout(timeout, response.text()).await {
+                Ok(Ok(body)) => body,
+                _ => String::new(),
+            };
+            let last = format!("HTTP {code}: {}", clip(&body));
+            (
+                Attempt::Status {
+                    code,
+                    retry_after: wait,
+                },
+                body,
+                last,
+            )
+        }
+        Err(err) if err.is_timeout() => (Attempt::Timeout, String::new(), "timed out".to_string()),
+        Err(err) => (
+            Attempt::Connect,
+            String::new(),
+            err.without_url().to_string(),
+        ),
+    }
+}
+
+/// What the body of an answer makes of an attempt.
+enum Judged {
+    /// A 2xx whose body is fine.
+    Accepted,
+    /// A 2xx whose body refuses the request for good.
+    Rejected(SendError),
+    /// Decided as this attempt (a 2xx whose body asks for a retry counts as a 503).
+    As(Attempt),
+}
+
+/// A 2xx whose body reports an error counts as that error.
+fn judged(outcome: Attempt, body: &str, judge: &impl Fn(&str) -> BodyVerdict) -> Judged {
+    let Attempt::Status { code, retry_after } = outcome else {
+        return Judged::As(outcome);
+    };
+    if !(200..300).contains(&code) {
+        return Judged::As(outcome);
+    }
+    match judge(body) {
+        BodyVerdict::Ok => Judged::Accepted,
+        BodyVerdict::Retry => Judged::As(Attempt::Status {
+            code: 503,
+            retry_after,
+        }),
+        BodyVerdict::Reject(reason) => Judged::Rejected(SendError::Rejected {
+            status: code,
+            body: reason,
+        }),
+    }
+}
+
+/// The error of a request given up on after `attempts`: refused for good (a 4xx other than
+/// 408/429), else retries ran out.
+fn given_up(outcome: Attempt, body: &str, attempts: u32, last: String) -> SendError {
+    match outcome {
+        Attempt::Status { code, .. } if code != 429 && code != 408 && code < 500 => {
+            SendError::Rejected {
+                status: code,
+                body: clip(body),
+            }
+        }
+        _ => SendError::Exhausted { attempts, last },
     }
 }
 

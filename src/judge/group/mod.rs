@@ -176,58 +176,24 @@ pub fn admit(
     at: DateTime<Utc>,
     settings: Grouping,
 ) -> (Admission, Option<GroupState>) {
-    let member = |role| Member {
-        subject: about.subject.clone(),
-        event: event.to_string(),
-        role,
+    let failure = Failure {
+        about,
+        route,
+        channel,
+        event,
         at,
     };
-    let open = || GroupState {
-        about: about.clone(),
-        route: route.map(String::from),
-        channel: channel.map(String::from),
-        window_start: at,
-        members: vec![member(Role::Alone)],
-        more: 0,
-        failures: 1,
-        opened_with: 0,
-        replied: false,
-        edited_at: None,
-        closed: false,
-        previous: None,
-    };
     let Some(s) = state else {
-        return (Admission::Alone, Some(open()));
+        return (Admission::Alone, Some(failure.open()));
     };
-    // A redelivery of an event already admitted (in this window or the one before): what it
-    // did then.
-    let admitted = s
-        .members
-        .iter()
-        .chain(s.previous.iter().flat_map(|p| p.members.iter()))
-        .find(|m| m.event == event);
-    if let Some(m) = admitted {
-        let again = match m.role {
-            Role::Alone => Admission::Alone,
-            Role::Opener => Admission::Open,
-            Role::Joined => Admission::Join {
-                edit: false,
-                reply: false,
-            },
-        };
+    if let Some(again) = readmitted(s, event) {
         return (again, None);
     }
     if at >= s.window_end(settings.window) {
-        // A new window. The ended one is kept while it owes its summary.
-        let mut next = open();
-        let mut ended = s.clone();
-        let older = ended.previous.take();
-        next.previous = if ended.summary_due(at, settings.window) {
-            Some(Box::new(ended))
-        } else {
-            older.filter(|p| !p.closed)
-        };
-        return (Admission::Alone, Some(next));
+        return (
+            Admission::Alone,
+            Some(next_window(s, &failure, settings.window)),
+        );
     }
     if at < s.window_start || s.closed {
         // Late for a window already told, or before it: never held back.
@@ -248,40 +214,119 @@ pub fn admit(
             Admission::Alone
         }
     } else {
-        let role = if s.services() < settings.threshold as u64 {
-            Role::Alone
-        } else if s.opened_with == 0 {
-            Role::Opener
-        } else {
-            Role::Joined
-        };
-        if next.members.len() < REMEMBERED {
-            next.members.push(member(role));
-        } else {
-            next.more += 1;
-        }
-        match role {
-            Role::Alone => Admission::Alone,
-            Role::Opener => {
-                next.opened_with = next.services() as usize;
-                next.edited_at = Some(at);
-                Admission::Open
-            }
-            Role::Joined => {
-                let reply_at = REPLY_AT.max(2 * s.opened_with) as u64;
-                let reply = !s.replied && next.services() >= reply_at;
-                let edit = reply
-                    || s.edited_at
-                        .is_none_or(|last| at >= last + Duration::seconds(EDIT_EVERY));
-                next.replied |= reply;
-                if edit {
-                    next.edited_at = Some(at);
-                }
-                Admission::Join { edit, reply }
-            }
-        }
+        join(s, &mut next, &failure, settings.threshold)
     };
     (admission, Some(next))
+}
+
+/// One failure, as [`admit`] is given it.
+struct Failure<'a> {
+    about: &'a Groupable,
+    route: Option<&'a str>,
+    channel: Option<&'a str>,
+    event: &'a str,
+    at: DateTime<Utc>,
+}
+
+impl Failure<'_> {
+    /// The failure's service, as a member of its group.
+    fn member(&self, role: Role) -> Member {
+        Member {
+            subject: self.about.subject.clone(),
+            event: self.event.to_string(),
+            role,
+            at: self.at,
+        }
+    }
+
+    /// A window opened by this failure, which alerts on its own.
+    fn open(&self) -> GroupState {
+        GroupState {
+            about: self.about.clone(),
+            route: self.route.map(String::from),
+            channel: self.channel.map(String::from),
+            window_start: self.at,
+            members: vec![self.member(Role::Alone)],
+            more: 0,
+            failures: 1,
+            opened_with: 0,
+            replied: false,
+            edited_at: None,
+            closed: false,
+            previous: None,
+        }
+    }
+}
+
+/// A redelivery of an event already admitted (in this window or the one before): what it did
+/// then.
+fn readmitted(s: &GroupState, event: &str) -> Option<Admission> {
+    let admitted = s
+        .members
+        .iter()
+        .chain(s.previous.iter().flat_map(|p| p.members.iter()))
+        .find(|m| m.event == event)?;
+    Some(match admitted.role {
+        Role::Alone => Admission::Alone,
+        Role::Opener => Admission::Open,
+        Role::Joined => Admission::Join {
+            edit: false,
+            reply: false,
+        },
+    })
+}
+
+/// The window `failure` opens after `s` ended. The ended one is kept while it owes its
+/// summary.
+fn next_window(s: &GroupState, failure: &Failure, window: Duration) -> GroupState {
+    let mut next = failure.open();
+    let mut ended = s.clone();
+    let older = ended.previous.take();
+    next.previous = if ended.summary_due(failure.at, window) {
+        Some(Box::new(ended))
+    } else {
+        older.filter(|p| !p.closed)
+    };
+    next
+}
+
+/// A service new to the group: on its own while under the threshold, else it opens the
+/// grouped message, or joins it (editing it at most every few seconds, replying once in its
+/// thread when the group has grown much). `next` is the state to store.
+fn join(s: &GroupState, next: &mut GroupState, failure: &Failure, threshold: usize) -> Admission {
+    let at = failure.at;
+    let role = if s.services() < threshold as u64 {
+        Role::Alone
+    } else if s.opened_with == 0 {
+        Role::Opener
+    } else {
+        Role::Joined
+    };
+    if next.members.len() < REMEMBERED {
+        next.members.push(failure.member(role));
+    } else {
+        next.more += 1;
+    }
+    match role {
+        Role::Alone => Admission::Alone,
+        Role::Opener => {
+            next.opened_with = next.services() as usize;
+            next.edited_at = Some(at);
+            Admission::Open
+        }
+        Role::Joined => {
+            let reply_at = REPLY_AT.max(2 * s.opened_with) as u64;
+            let reply = !s.replied && next.services() >= reply_at;
+            let edit = reply
+                || s.edited_at
+                    .is_none_or(|last| at >= last + Duration::seconds(EDIT_EVERY));
+            next.replied |= reply;
+            if edit {
+                next.edited_at = Some(at);
+            }
+            Admission::Join { edit, reply }
+        }
+    }
 }
 
 mod notice;

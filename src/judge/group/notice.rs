@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use crate::sinks::notice::{Body, Item, Notice, Section, Severity};
+use crate::sinks::notice::{Item, Notice, Section, Severity};
 
 use super::super::words::stamp;
 use super::{GroupState, Role, NAMED};
@@ -41,6 +41,41 @@ pub fn notice(state: &GroupState, window: Duration, ended: bool) -> Notice {
     if !about.account.is_empty() {
         fields.push(("Account".into(), about.account.clone()));
     }
+    let state_line = if ended {
+        format!("Window closed at {}", stamp(state.window_end(window)))
+    } else {
+        format!(
+            "Grouped by account, cluster and cause until {}",
+            stamp(state.window_end(window))
+        )
+    };
+    Notice {
+        severity: Severity::Failure,
+        title,
+        summary,
+        fields,
+        sections: sections(state),
+        links: Vec::new(),
+        context: vec![state_line],
+        mentions: Vec::new(),
+    }
+}
+
+/// The services by name (the rest counted), what the first one says, and where to look.
+fn sections(state: &GroupState) -> Vec<Section> {
+    let about = &state.about;
+    let mut sections = vec![Section::items("Services", services(state))];
+    if let Some(reason) = &about.reason {
+        sections.push(Section::code("The first one says", reason.clone()));
+    }
+    if let Some(hint) = &about.hint {
+        sections.push(Section::text("Where to look", hint.clone()));
+    }
+    sections
+}
+
+/// The first [`NAMED`] services, when each failed, then how many more.
+fn services(state: &GroupState) -> Vec<Item> {
     let mut items: Vec<Item> = state
         .members
         .iter()
@@ -58,45 +93,12 @@ pub fn notice(state: &GroupState, window: Duration, ended: bool) -> Notice {
             ),
         })
         .collect();
-    let unnamed = services.saturating_sub(items.len() as u64);
+    let unnamed = state.services().saturating_sub(items.len() as u64);
     if unnamed > 0 {
         items.push(Item {
             lead: format!("… and {unnamed} more"),
             text: String::new(),
         });
     }
-    let mut sections = vec![Section {
-        label: "Services".into(),
-        body: Body::Items(items),
-    }];
-    if let Some(reason) = &about.reason {
-        sections.push(Section {
-            label: "The first one says".into(),
-            body: Body::Code(reason.clone()),
-        });
-    }
-    if let Some(hint) = &about.hint {
-        sections.push(Section {
-            label: "Where to look".into(),
-            body: Body::Text(hint.clone()),
-        });
-    }
-    let state_line = if ended {
-        format!("Window closed at {}", stamp(state.window_end(window)))
-    } else {
-        format!(
-            "Grouped by account, cluster and cause until {}",
-            stamp(state.window_end(window))
-        )
-    };
-    Notice {
-        severity: Severity::Failure,
-        title,
-        summary,
-        fields,
-        sections,
-        links: Vec::new(),
-        context: vec![state_line],
-        mentions: Vec::new(),
-    }
+    items
 }
