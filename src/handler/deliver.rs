@@ -10,9 +10,9 @@ use tokio::time::Instant;
 
 use super::log::log_event;
 use super::{Notifier, Prepared, Report, CLAIM_WAIT};
+use crate::judge::post::Posted;
 use crate::judge::Outgoing;
 use crate::sinks::retry::SendError;
-use crate::sinks::slack::Posted;
 use crate::sinks::{Outcome, Parcel, SLACK};
 use crate::state::memory::lock;
 use crate::state::Claim;

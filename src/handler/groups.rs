@@ -7,9 +7,9 @@ use tokio::time::Instant;
 
 use super::{Notifier, Prepared, SLACK_PACE};
 use crate::judge::group::{self, Admission, GroupState, Grouping};
+use crate::judge::measure::Submission;
 use crate::judge::outgoing::GroupCandidate;
 use crate::judge::{Outgoing, Summary};
-use crate::sinks::datadog::payload::Submission;
 use crate::state::memory::lock;
 use crate::state::Table;
 

@@ -1,6 +1,6 @@
 //! Links to the ECS console for a task or a service, in the partition of its region.
 
-use crate::sinks::notice::Link;
+use crate::judge::notice::Link;
 use crate::source::{arn, Envelope};
 
 /// Percent-encodes one URL path segment or query value.

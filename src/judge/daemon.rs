@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map};
 
-use crate::sinks::datadog::payload::{event_time, metric_time, tag};
-use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
-use crate::sinks::datadog::Change;
-use crate::sinks::notice::{Notice, Section, Severity};
+use crate::judge::measure::Change;
+use crate::judge::measure::{event_time, metric_time, tag};
+use crate::judge::measure::{Distribution, Event as DatadogEvent, Submission};
+use crate::judge::notice::{Notice, Section, Severity};
 use crate::source::daemon::{DaemonAction, DaemonDeployment};
 use crate::source::{arn, Envelope};
 

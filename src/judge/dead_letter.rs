@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{metric_time, tag};
-use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::{Notice, Section, Severity};
+use crate::judge::measure::{metric_time, tag};
+use crate::judge::measure::{Distribution, Submission};
+use crate::judge::notice::{Notice, Section, Severity};
 use crate::source::arn;
 use crate::source::dead_letter::{Launcher, TargetFailure};
 use crate::source::Envelope;

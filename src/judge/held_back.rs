@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::Submission;
-use crate::sinks::notice::{Notice, Severity};
+use crate::judge::measure::Submission;
+use crate::judge::notice::{Notice, Severity};
 
 use super::outgoing::{Outgoing, Summary};
 use super::words::stamp;

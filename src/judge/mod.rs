@@ -231,7 +231,7 @@ pub fn judge(
                 .iter()
                 .find(|s| s.label == "Where to look")
                 .and_then(|s| match &s.body {
-                    crate::sinks::notice::Body::Text(text) => Some(text.clone()),
+                    crate::judge::notice::Body::Text(text) => Some(text.clone()),
                     _ => None,
                 }),
             reason: task

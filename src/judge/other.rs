@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{metric_time, tag};
-use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::{Item, Notice, Section, Severity};
+use crate::judge::measure::{metric_time, tag};
+use crate::judge::measure::{Distribution, Submission};
+use crate::judge::notice::{Item, Notice, Section, Severity};
 use crate::source::other::OtherEcs;
 use crate::source::Envelope;
 

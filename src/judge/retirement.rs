@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{cut, event_time, tag};
-use crate::sinks::datadog::payload::{Event as DatadogEvent, Submission};
-use crate::sinks::notice::{Item, Link, Notice, Section, Severity};
+use crate::judge::measure::{cut, event_time, tag};
+use crate::judge::measure::{Event as DatadogEvent, Submission};
+use crate::judge::notice::{Item, Link, Notice, Section, Severity};
 use crate::source::arn;
 use crate::source::health::{Affected, HealthEvent};
 use crate::source::Envelope;

@@ -1,8 +1,8 @@
 //! The planner of a Service Action: `WARN` and `ERROR` events alert, saying what the event means
 //! (a placement failure by its reason); `INFO` is quiet.
 
-use crate::sinks::datadog::payload::Submission;
-use crate::sinks::notice::{Item, Notice, Section, Severity};
+use crate::judge::measure::Submission;
+use crate::judge::notice::{Item, Notice, Section, Severity};
 use crate::source::{arn, Envelope, ServiceAction};
 
 use super::console;

@@ -6,10 +6,6 @@
 
 pub mod datadog;
 pub mod fanout;
-/// Transitional, while the planners move to `judge::notice`: removed in this same change.
-pub mod notice {
-    pub use crate::judge::notice::*;
-}
 pub mod parcel;
 pub mod retry;
 pub mod slack;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::sinks::datadog::Change;
+use crate::judge::measure::Change;
 use crate::source::ServiceRef;
 
 use super::super::enrichment::Enrichment;

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{event_time, metric_time, tag};
-use crate::sinks::datadog::payload::{Distribution, Event as DatadogEvent, Submission};
-use crate::sinks::notice::{Item, Notice, Section, Severity};
+use crate::judge::measure::{event_time, metric_time, tag};
+use crate::judge::measure::{Distribution, Event as DatadogEvent, Submission};
+use crate::judge::notice::{Item, Notice, Section, Severity};
 use crate::source::{arn, Deployment, Envelope, ServiceRef};
 
 use super::console;

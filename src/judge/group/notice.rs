@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use crate::sinks::notice::{Item, Notice, Section, Severity};
+use crate::judge::notice::{Item, Notice, Section, Severity};
 
 use super::super::words::stamp;
 use super::{GroupState, Role, NAMED};

@@ -1,7 +1,7 @@
 //! Tests of incident grouping: admission, the threshold, windows, redeliveries and the message.
 
 use super::*;
-use crate::sinks::notice::Body;
+use crate::judge::notice::Body;
 
 const SETTINGS: Grouping = Grouping {
     window: Duration::minutes(5),

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{tag, Tags};
-use crate::sinks::datadog::payload::{Distribution, Series, Submission};
-use crate::sinks::notice::{Body, Notice, Section, Severity};
+use crate::judge::measure::{tag, Tags};
+use crate::judge::measure::{Distribution, Series, Submission};
+use crate::judge::notice::{Body, Notice, Section, Severity};
 
 use super::job::{standing, Job, Standing};
 use crate::config::duration;

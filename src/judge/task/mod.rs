@@ -10,9 +10,9 @@ pub mod verdict;
 
 use chrono::{DateTime, Utc};
 
-use crate::sinks::datadog::payload::{metric_time, tag, Tags};
-use crate::sinks::datadog::payload::{Distribution, Submission};
-use crate::sinks::notice::Notice;
+use crate::judge::measure::{metric_time, tag, Tags};
+use crate::judge::measure::{Distribution, Submission};
+use crate::judge::notice::Notice;
 use crate::source::{Envelope, Task};
 
 use super::enrichment::Enrichment;

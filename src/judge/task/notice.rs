@@ -2,7 +2,7 @@
 //! the stop, with the object it names), the containers that broke and those ECS stopped after
 //! them, every container reason, log lines and links.
 
-use crate::sinks::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::judge::notice::{Body, Item, Link, Notice, Section, Severity};
 use crate::source::{Envelope, Task};
 
 use super::cause::Cause;

@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-// Transitional, while the planners move to `judge::measure`: removed in this same change.
-pub use crate::judge::measure::Change;
-use crate::judge::measure::{cut, Event, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
+use crate::judge::measure::{cut, Change, Event, AGGREGATION_KEY_MAX, EVENT_TEXT_MAX};
 
 /// Longest resource name the API takes.
 pub const RESOURCE_NAME_MAX: usize = 128;

@@ -8,4 +8,3 @@ pub mod payload;
 pub mod sink;
 
 pub use client::DatadogApi;
-pub use payload::{Change, Distribution, Event, Series, Submission};

@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-// Transitional, while the planners move to `judge::measure`: removed in this same change.
-pub use crate::judge::measure::{
-    cut, event_time, metric_time, tag, Change, Distribution, Event, Point, Series, Submission, Tags,
-};
+use crate::judge::measure::{Distribution, Event, Point, Series, Submission, Tags};
 
 /// Metric type `gauge` in `/api/v2/series`.
 pub const GAUGE: u8 = 3;

@@ -125,7 +125,7 @@ pub fn render(notice: &Notice) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sinks::notice::{Item, Link, Section, Severity};
+    use crate::judge::notice::{Item, Link, Section, Severity};
 
     fn notice(text: &str) -> Notice {
         Notice {
