@@ -4,7 +4,8 @@ use aws_config::{Region, SdkConfig};
 use futures::future::join_all;
 
 use super::secret::{Secret, SecretError, SecretRef};
-use super::settings::{is_url, Config, ConfigError, SecretSetting};
+use super::settings::Config;
+use super::value::{is_url, ConfigError, SecretSetting};
 
 fn code<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> String
 where
