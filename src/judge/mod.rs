@@ -13,6 +13,7 @@ pub mod held_back;
 pub mod hook;
 pub mod instance;
 pub mod jobs;
+pub mod lookups;
 pub mod other;
 pub mod outgoing;
 pub mod placement;
