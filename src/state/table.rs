@@ -90,7 +90,7 @@ impl StateError {
         }
     }
 
-    /// Whether the table rests after this error ([`REST`]): it cannot serve now, for no answer
+    /// Whether the table rests after this error (`REST`, 30 s): it cannot serve now, for no answer
     /// came in time, or no connection, or it answered throttling or a server error (which the
     /// SDK has already retried, at a cost in time). Other answers (a missing table, access
     /// denied) come fast, and errors of this instance's own making are not the table's.
