@@ -1,6 +1,6 @@
 //! The Datadog settings: the keys, the site, and where each API is reached.
 
-use super::settings::{invalid, is_url, ConfigError, SecretSetting};
+use super::value::{invalid, is_url, ConfigError, SecretSetting};
 
 /// The Datadog sites, for validation of `DD_SITE`.
 pub const DATADOG_SITES: [&str; 9] = [

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::settings::{invalid, ConfigError};
+use super::value::{invalid, ConfigError};
 
 /// The grouping window (default 300 s; zero turns grouping off) and threshold (default 2),
 /// from `get`.

@@ -9,11 +9,10 @@ pub mod routes;
 pub mod secret;
 pub mod secrets;
 pub mod settings;
+pub mod value;
 
 pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;
-pub use settings::{
-    parse_bool, Config, ConfigError, EnrichSettings, SecretSetting, SlackBotSettings, ROUTE_PREFIX,
-    SECRET_SUFFIX,
-};
+pub use settings::{parse_bool, Config, EnrichSettings, SlackBotSettings};
+pub use value::{ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};

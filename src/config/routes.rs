@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::filter::route_name;
 use super::secret::SecretRef;
-use super::settings::{invalid, ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};
+use super::value::{invalid, ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};
 
 /// The names of routes listed in the template's form.
 pub const ROUTE_NAMES: &str = "SLACK_WEBHOOK_ROUTE_NAMES";

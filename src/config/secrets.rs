@@ -2,28 +2,55 @@
 
 use aws_config::{Region, SdkConfig};
 use futures::future::join_all;
+use thiserror::Error;
 
 use super::secret::{Secret, SecretError, SecretRef};
-use super::settings::{is_url, Config, ConfigError, SecretSetting};
+use super::settings::Config;
+use super::value::{is_url, ConfigError, SecretSetting};
 
-fn code<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> String
+/// Why a stored secret gave no value; its text is the `code` of the [`SecretError`] that names
+/// the setting (never a value).
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum ReadError {
+    /// The AWS error code, or, without one, the transport error (at most 200 characters).
+    #[error("{0}")]
+    Aws(String),
+    #[error("SecretString is empty (binary secrets are not supported)")]
+    NoSecretString,
+    #[error("parameter has no value")]
+    NoParameterValue,
+}
+
+impl ReadError {
+    /// The error the function stops on: the setting and where its secret is stored, with this
+    /// as the code.
+    pub fn of_setting(&self, setting: &str, reference: &SecretRef) -> SecretError {
+        SecretError {
+            setting: setting.to_string(),
+            reference: reference.reference().to_string(),
+            code: self.to_string(),
+        }
+    }
+}
+
+fn code<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> ReadError
 where
     E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_ssm::error::ProvideErrorMetadata;
-    match err.code() {
+    ReadError::Aws(match err.code() {
         Some(code) => code.to_string(),
         None => {
             // No service error code: a transport problem. Its text carries no secret value.
             let text = aws_sdk_ssm::error::DisplayErrorContext(err).to_string();
             text.chars().take(200).collect()
         }
-    }
+    })
 }
 
 /// Reads one secret with the AWS configuration `base` (region from the ARN when it has one).
-pub async fn read(base: &SdkConfig, secret: &SecretRef) -> Result<Secret, String> {
+pub async fn read(base: &SdkConfig, secret: &SecretRef) -> Result<Secret, ReadError> {
     let region = secret.region().map(|r| Region::new(r.to_string()));
     match secret {
         SecretRef::SecretsManager(id) => {
@@ -40,7 +67,7 @@ pub async fn read(base: &SdkConfig, secret: &SecretRef) -> Result<Secret, String
                 .map_err(|e| code(&e))?;
             out.secret_string()
                 .map(|s| Secret::new(s.trim()))
-                .ok_or_else(|| "SecretString is empty (binary secrets are not supported)".into())
+                .ok_or(ReadError::NoSecretString)
         }
         SecretRef::Ssm(name) => {
             let mut conf = aws_sdk_ssm::config::Builder::from(base);
@@ -58,7 +85,7 @@ pub async fn read(base: &SdkConfig, secret: &SecretRef) -> Result<Secret, String
             out.parameter()
                 .and_then(|p| p.value())
                 .map(|v| Secret::new(v.trim()))
-                .ok_or_else(|| "parameter has no value".into())
+                .ok_or(ReadError::NoParameterValue)
         }
     }
 }
@@ -115,11 +142,7 @@ impl Config {
             .map(|(_, _, reference)| read(base, reference));
         let values = join_all(reads).await;
         for ((slot, name, reference), value) in pending.into_iter().zip(values) {
-            let value = value.map_err(|code| SecretError {
-                setting: name.clone(),
-                reference: reference.reference().to_string(),
-                code,
-            })?;
+            let value = value.map_err(|err| err.of_setting(&name, &reference))?;
             if name.starts_with("SLACK_WEBHOOK_URL") && !is_url(value.expose()) {
                 return Err(ConfigError::InvalidSecret {
                     name,
@@ -159,5 +182,21 @@ mod tests {
         assert_eq!(SecretRef::parse("ssm:"), None);
         let r = SecretRef::parse("arn:aws:secretsmanager:us-east-2:1:secret:x").unwrap();
         assert_eq!(r.region(), Some("us-east-2"));
+    }
+
+    #[test]
+    fn a_failed_read_names_the_setting_and_the_code() {
+        let at = SecretRef::Ssm("/nope".into());
+        let err = ReadError::Aws("ParameterNotFound".into()).of_setting("X_SECRET_ARN", &at);
+        assert_eq!(
+            err.to_string(),
+            "X_SECRET_ARN: could not read /nope: ParameterNotFound"
+        );
+        let err = ReadError::NoParameterValue.of_setting("X_SECRET_ARN", &at);
+        assert_eq!(err.code, "parameter has no value");
+        assert_eq!(
+            ReadError::NoSecretString.to_string(),
+            "SecretString is empty (binary secrets are not supported)"
+        );
     }
 }

@@ -4,67 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use thiserror::Error;
-
 use super::datadog::{datadog, DatadogSettings};
 use super::duration;
 use super::filter::Filter;
+use super::grouping::grouping;
 use super::routes::routes;
-use super::secret::{Secret, SecretError, SecretRef};
-
-/// Prefix of the variables that name extra Slack webhooks: `SLACK_WEBHOOK_URL_PAYMENTS` is the
-/// route `payments`, chosen with the tag `ecs-notifier:slack=payments`.
-pub const ROUTE_PREFIX: &str = "SLACK_WEBHOOK_URL_";
-/// Suffix of settings that name where a secret is stored instead of holding it.
-pub const SECRET_SUFFIX: &str = "_SECRET_ARN";
-
-/// A setting with a value this function cannot use.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{name} must be {expected}, got `{value}`")]
-    Invalid {
-        name: String,
-        expected: &'static str,
-        value: String,
-    },
-    /// For secrets: the value is never echoed.
-    #[error("{name} must be {expected} (value not shown)")]
-    InvalidSecret {
-        name: String,
-        expected: &'static str,
-    },
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-}
-
-pub(super) fn invalid(name: &str, expected: &'static str, value: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name: name.to_string(),
-        expected,
-        value: value.to_string(),
-    }
-}
-
-/// A secret: its value (from the environment, or read at start), or where to read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSetting {
-    Value(Secret),
-    Stored {
-        /// The `*_SECRET_ARN` variable, for errors.
-        setting: String,
-        reference: SecretRef,
-    },
-}
-
-impl SecretSetting {
-    /// The value, once known.
-    pub fn value(&self) -> Option<&Secret> {
-        match self {
-            SecretSetting::Value(secret) => Some(secret),
-            SecretSetting::Stored { .. } => None,
-        }
-    }
-}
+use super::secret::{Secret, SecretRef};
+use super::value::{invalid, is_url, ConfigError, SecretSetting, SECRET_SUFFIX};
 
 /// Slack app mode: `chat.postMessage` with a bot token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,24 +90,166 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-/// An `https://` URL, or an `http://` one to a loopback host (a test server, a local proxy):
-/// anything else in clear would send a webhook's secret path, or a key, over the network.
-pub(super) fn is_url(value: &str) -> bool {
-    if value.starts_with("https://") && value.len() > "https://".len() {
-        return true;
+/// The settings as name/value pairs, trimmed, without the empty ones (unset).
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    fn new(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(
+            vars.into_iter()
+                .map(|(k, v)| (k, v.trim().to_string()))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
+        )
     }
-    let Some(rest) = value.strip_prefix("http://") else {
-        return false;
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+
+    /// A true/false setting, `default` when unset.
+    fn flag(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            Some(v) => parse_bool(name, &v),
+            None => Ok(default),
+        }
+    }
+
+    /// A positive number of milliseconds, `default` when unset.
+    fn millis(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+        match self.get(name) {
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+                _ => Err(invalid(name, "a positive number of milliseconds", &v)),
+            },
+            None => Ok(Duration::from_millis(default)),
+        }
+    }
+
+    /// `NAME` holds the secret; `NAME_SECRET_ARN` says where it is stored (and wins).
+    fn secret(&self, name: &str) -> Result<Option<SecretSetting>, ConfigError> {
+        let stored = format!("{name}{SECRET_SUFFIX}");
+        if let Some(reference) = self.get(&stored) {
+            let parsed = SecretRef::parse(&reference).ok_or_else(|| {
+                invalid(
+                    &stored,
+                    "a Secrets Manager secret ARN, an SSM parameter ARN, or ssm:/parameter/name",
+                    &reference,
+                )
+            })?;
+            return Ok(Some(SecretSetting::Stored {
+                setting: stored,
+                reference: parsed,
+            }));
+        }
+        Ok(self.get(name).map(|v| SecretSetting::Value(Secret::new(v))))
+    }
+
+    /// A webhook: a secret that, given by value, must be a URL.
+    fn webhook(&self, name: &str) -> Result<Option<SecretSetting>, ConfigError> {
+        let setting = self.secret(name)?;
+        if let Some(SecretSetting::Value(url)) = &setting {
+            if !is_url(url.expose()) {
+                return Err(ConfigError::InvalidSecret {
+                    name: name.to_string(),
+                    expected: "an https:// URL (http:// only to a loopback host)",
+                });
+            }
+        }
+        Ok(setting)
+    }
+}
+
+/// Slack app mode, when `SLACK_BOT_TOKEN` (or `…_SECRET_ARN`) is set: it needs `SLACK_CHANNEL`.
+fn slack_bot(vars: &Vars) -> Result<Option<SlackBotSettings>, ConfigError> {
+    let Some(token) = vars.secret("SLACK_BOT_TOKEN")? else {
+        return Ok(None);
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    let channel = vars
+        .get("SLACK_CHANNEL")
+        .map(|c| c.trim_start_matches('#').to_string())
+        .ok_or_else(|| {
+            invalid(
+                "SLACK_CHANNEL",
+                "a channel name or id (required with SLACK_BOT_TOKEN)",
+                "",
+            )
+        })?;
+    let api_url = match vars.get("SLACK_API_URL") {
+        Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
+        Some(url) => {
+            return Err(invalid(
+                "SLACK_API_URL",
+                "an https:// URL (http:// only to a loopback host)",
+                &url,
+            ))
+        }
+        None => "https://slack.com/api".to_string(),
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    Ok(Some(SlackBotSettings {
+        token,
+        channel,
+        api_url,
+    }))
+}
+
+/// `ENRICHMENT` (default on), `LOG_LINES` and `ENRICH_BUDGET_MS`, and `ENRICH_ROLE_ARN`.
+fn enrichment(vars: &Vars) -> Result<(bool, EnrichSettings, Option<String>), ConfigError> {
+    let enrichment = vars.flag("ENRICHMENT", true)?;
+    let log_lines = match vars.get("LOG_LINES") {
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| invalid("LOG_LINES", "a number of lines (0 turns log lines off)", &v))?,
+        None => 10,
+    };
+    let enrich = EnrichSettings {
+        budget: vars.millis("ENRICH_BUDGET_MS", 2000)?,
+        log_lines,
+    };
+    let role = match vars.get("ENRICH_ROLE_ARN") {
+        Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
+        Some(v) => return Err(invalid(
+            "ENRICH_ROLE_ARN",
+            "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
+            &v,
+        )),
+        None => None,
+    };
+    Ok((enrichment, enrich, role))
+}
+
+/// `INCLUDE_CLUSTERS`, `EXCLUDE_CLUSTERS`, `INCLUDE_NAMES`, `EXCLUDE_NAMES`.
+fn filter(vars: &Vars) -> Filter {
+    Filter::new(
+        vars.get("INCLUDE_CLUSTERS").as_deref(),
+        vars.get("EXCLUDE_CLUSTERS").as_deref(),
+        vars.get("INCLUDE_NAMES").as_deref(),
+        vars.get("EXCLUDE_NAMES").as_deref(),
+    )
+}
+
+/// `FLOOD_WINDOW_SECONDS` (default 600; 0 turns flood control off).
+fn flood_window(vars: &Vars) -> Result<Duration, ConfigError> {
+    match vars.get("FLOOD_WINDOW_SECONDS") {
+        Some(v) => Ok(Duration::from_secs(v.parse::<u64>().map_err(|_| {
+            invalid(
+                "FLOOD_WINDOW_SECONDS",
+                "a number of seconds (0 turns flood control off)",
+                &v,
+            )
+        })?)),
+        None => Ok(Duration::from_secs(600)),
+    }
+}
+
+/// `EXPECT_GRACE` (default `15m`).
+fn expect_grace(vars: &Vars) -> Result<Duration, ConfigError> {
+    match vars.get("EXPECT_GRACE") {
+        Some(v) => duration::parse(&v)
+            .and_then(|d| d.to_std().ok())
+            .ok_or_else(|| invalid("EXPECT_GRACE", "a duration such as `15m` or `1h30m`", &v)),
+        None => Ok(Duration::from_secs(900)),
+    }
 }
 
 impl Config {
@@ -172,154 +260,27 @@ impl Config {
     }
 
     /// Reads settings from name/value pairs (the environment, or a list in tests). Empty values
-    /// count as unset.
+    /// count as unset. The first setting that cannot be used, in the order read, is the error.
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k, v.trim().to_string()))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        let get = |name: &str| vars.get(name).cloned();
-        let millis = |name: &str, default: u64| -> Result<Duration, ConfigError> {
-            match get(name) {
-                Some(v) => match v.parse::<u64>() {
-                    Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-                    _ => Err(invalid(name, "a positive number of milliseconds", &v)),
-                },
-                None => Ok(Duration::from_millis(default)),
-            }
-        };
-        // `NAME` holds the secret; `NAME_SECRET_ARN` says where it is stored (and wins).
-        let secret = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
-            let stored = format!("{name}{SECRET_SUFFIX}");
-            if let Some(reference) = get(&stored) {
-                let parsed = SecretRef::parse(&reference).ok_or_else(|| {
-                    invalid(&stored, "a Secrets Manager secret ARN, an SSM parameter ARN, or ssm:/parameter/name", &reference)
-                })?;
-                return Ok(Some(SecretSetting::Stored {
-                    setting: stored,
-                    reference: parsed,
-                }));
-            }
-            Ok(get(name).map(|v| SecretSetting::Value(Secret::new(v))))
-        };
-        let webhook = |name: &str| -> Result<Option<SecretSetting>, ConfigError> {
-            let setting = secret(name)?;
-            if let Some(SecretSetting::Value(url)) = &setting {
-                if !is_url(url.expose()) {
-                    return Err(ConfigError::InvalidSecret {
-                        name: name.to_string(),
-                        expected: "an https:// URL (http:// only to a loopback host)",
-                    });
-                }
-            }
-            Ok(setting)
-        };
-
-        let slack_webhook = webhook("SLACK_WEBHOOK_URL")?;
-        let slack_routes = routes(&vars, &webhook)?;
-
-        let slack_bot = match secret("SLACK_BOT_TOKEN")? {
-            None => None,
-            Some(token) => {
-                let channel = get("SLACK_CHANNEL")
-                    .map(|c| c.trim_start_matches('#').to_string())
-                    .ok_or_else(|| {
-                        invalid(
-                            "SLACK_CHANNEL",
-                            "a channel name or id (required with SLACK_BOT_TOKEN)",
-                            "",
-                        )
-                    })?;
-                let api_url = match get("SLACK_API_URL") {
-                    Some(url) if is_url(&url) => url.trim_end_matches('/').to_string(),
-                    Some(url) => {
-                        return Err(invalid(
-                            "SLACK_API_URL",
-                            "an https:// URL (http:// only to a loopback host)",
-                            &url,
-                        ))
-                    }
-                    None => "https://slack.com/api".to_string(),
-                };
-                Some(SlackBotSettings {
-                    token,
-                    channel,
-                    api_url,
-                })
-            }
-        };
-
-        let datadog = datadog(&get, &secret)?;
-
-        let notify_on_success = match get("NOTIFY_ON_SUCCESS") {
-            Some(v) => parse_bool("NOTIFY_ON_SUCCESS", &v)?,
-            None => false,
-        };
-        let notify_on_stop_timeout = match get("NOTIFY_ON_STOP_TIMEOUT") {
-            Some(v) => parse_bool("NOTIFY_ON_STOP_TIMEOUT", &v)?,
-            None => false,
-        };
-        let http_timeout = millis("HTTP_TIMEOUT_MS", 5000)?;
-        let enrichment = match get("ENRICHMENT") {
-            Some(v) => parse_bool("ENRICHMENT", &v)?,
-            None => true,
-        };
-        let log_lines = match get("LOG_LINES") {
-            Some(v) => v.parse::<u32>().map_err(|_| {
-                invalid("LOG_LINES", "a number of lines (0 turns log lines off)", &v)
-            })?,
-            None => 10,
-        };
-        let enrich = EnrichSettings {
-            budget: millis("ENRICH_BUDGET_MS", 2000)?,
-            log_lines,
-        };
-        let enrich_role = match get("ENRICH_ROLE_ARN") {
-            Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
-            Some(v) => {
-                return Err(invalid(
-                    "ENRICH_ROLE_ARN",
-                    "a role ARN pattern with {account}, e.g. arn:aws:iam::{account}:role/ecs-notifier-read",
-                    &v,
-                ))
-            }
-            None => None,
-        };
-        let filter = Filter::new(
-            get("INCLUDE_CLUSTERS").as_deref(),
-            get("EXCLUDE_CLUSTERS").as_deref(),
-            get("INCLUDE_NAMES").as_deref(),
-            get("EXCLUDE_NAMES").as_deref(),
-        );
-
-        let flood_window = match get("FLOOD_WINDOW_SECONDS") {
-            Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
-                invalid(
-                    "FLOOD_WINDOW_SECONDS",
-                    "a number of seconds (0 turns flood control off)",
-                    &v,
-                )
-            })?),
-            None => Duration::from_secs(600),
-        };
-
-        let (group_window, group_threshold) = super::grouping(get)?;
-
-        let expect_grace = match get("EXPECT_GRACE") {
-            Some(v) => duration::parse(&v)
-                .and_then(|d| d.to_std().ok())
-                .ok_or_else(|| {
-                    invalid("EXPECT_GRACE", "a duration such as `15m` or `1h30m`", &v)
-                })?,
-            None => Duration::from_secs(900),
-        };
-
+        let vars = Vars::new(vars);
+        let slack_webhook = vars.webhook("SLACK_WEBHOOK_URL")?;
+        let slack_routes: BTreeMap<String, SecretSetting> =
+            routes(&vars.0, &|name| vars.webhook(name))?;
+        let slack_bot = slack_bot(&vars)?;
+        let datadog = datadog(&|name| vars.get(name), &|name| vars.secret(name))?;
+        let notify_on_success = vars.flag("NOTIFY_ON_SUCCESS", false)?;
+        let notify_on_stop_timeout = vars.flag("NOTIFY_ON_STOP_TIMEOUT", false)?;
+        let http_timeout = vars.millis("HTTP_TIMEOUT_MS", 5000)?;
+        let (enrichment, enrich, enrich_role) = enrichment(&vars)?;
+        let filter = filter(&vars);
+        let flood_window = flood_window(&vars)?;
+        let (group_window, group_threshold) = grouping(|name| vars.get(name))?;
+        let expect_grace = expect_grace(&vars)?;
         Ok(Self {
             expect_grace,
-            state_table: get("STATE_TABLE"),
+            state_table: vars.get("STATE_TABLE"),
             flood_window,
             group_window,
             group_threshold,
@@ -470,6 +431,61 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!err.to_string().contains("xoxb-secret"));
+    }
+
+    #[test]
+    fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
+        let name = |pairs: &[(&str, &str)]| match config(pairs).unwrap_err() {
+            ConfigError::Invalid { name, .. } | ConfigError::InvalidSecret { name, .. } => name,
+            ConfigError::Secret(err) => err.setting,
+        };
+        let all = [
+            ("SLACK_WEBHOOK_URL", "x"),
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("DD_API_KEY", "k"),
+            ("DD_SITE", "evil.example"),
+            ("NOTIFY_ON_SUCCESS", "maybe"),
+            ("NOTIFY_ON_STOP_TIMEOUT", "maybe"),
+            ("HTTP_TIMEOUT_MS", "0"),
+            ("ENRICHMENT", "maybe"),
+            ("LOG_LINES", "x"),
+            ("ENRICH_BUDGET_MS", "0"),
+            ("ENRICH_ROLE_ARN", "x"),
+            ("FLOOD_WINDOW_SECONDS", "x"),
+            ("GROUP_WINDOW_SECONDS", "x"),
+            ("GROUP_THRESHOLD", "0"),
+            ("EXPECT_GRACE", "x"),
+        ];
+        // Each tail of the list fails on its first setting (a key without its site, on the next).
+        let first = [
+            "SLACK_WEBHOOK_URL",
+            "SLACK_CHANNEL",
+            "DD_SITE",
+            "NOTIFY_ON_SUCCESS",
+            "NOTIFY_ON_SUCCESS",
+            "NOTIFY_ON_STOP_TIMEOUT",
+            "HTTP_TIMEOUT_MS",
+            "ENRICHMENT",
+            "LOG_LINES",
+            "ENRICH_BUDGET_MS",
+            "ENRICH_ROLE_ARN",
+            "FLOOD_WINDOW_SECONDS",
+            "GROUP_WINDOW_SECONDS",
+            "GROUP_THRESHOLD",
+            "EXPECT_GRACE",
+        ];
+        for (at, expected) in first.iter().enumerate() {
+            assert_eq!(name(&all[at..]), *expected, "from {}", all[at].0);
+        }
+        let c = config(&[]).unwrap();
+        assert!(c.enrichment && !c.notify_on_stop_timeout);
+        assert_eq!(c.enrich, EnrichSettings::default());
+        assert_eq!(c.enrich_role, None);
+        assert_eq!(c.flood_window, Duration::from_secs(600));
+        assert_eq!(c.group_window, Duration::from_secs(300));
+        assert_eq!(c.group_threshold, 2);
+        assert_eq!(c.expect_grace, Duration::from_secs(900));
+        assert_eq!(c.state_table, None);
     }
 
     #[test]

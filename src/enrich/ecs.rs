@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField};
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::budget::{why, within, Why};
+use super::budget::{within, LookupError};
 use crate::aws::Clients;
 use crate::judge::enrichment::{
     AwsLogs, ContainerDef, ContainerHealth, DeploymentInfo, ServiceDeploymentInfo, ServiceInfo,
@@ -51,7 +51,7 @@ impl EcsLookups {
         clients: &Clients,
         arn: &str,
         deadline: Instant,
-    ) -> Result<Arc<TaskDefinitionInfo>, Why> {
+    ) -> Result<Arc<TaskDefinitionInfo>, LookupError> {
         if let Some(hit) = lock(&self.task_definitions).get(arn) {
             return Ok(hit);
         }
@@ -64,11 +64,12 @@ impl EcsLookups {
                 .include(TaskDefinitionField::Tags)
                 .send()
                 .await
-                .map_err(|e| why(op, &e))
+                .map_err(|e| LookupError::failed(op, &e))
         })
         .await?;
-        let info =
-            Arc::new(task_definition_info(&out).ok_or_else(|| format!("{op}: empty answer"))?);
+        let info = Arc::new(
+            task_definition_info(&out).ok_or_else(|| LookupError::missing(op, "empty answer"))?,
+        );
         lock(&self.task_definitions).insert(arn.to_string(), info.clone());
         Ok(info)
     }
@@ -81,7 +82,7 @@ impl EcsLookups {
         name: &str,
         cached: bool,
         deadline: Instant,
-    ) -> Result<Arc<ServiceInfo>, Why> {
+    ) -> Result<Arc<ServiceInfo>, LookupError> {
         let key = format!("{cluster}/{name}");
         if cached {
             if let Some(hit) = lock(&self.services).get(&key) {
@@ -98,7 +99,7 @@ impl EcsLookups {
             if !cluster.is_empty() {
                 call = call.cluster(cluster);
             }
-            call.send().await.map_err(|e| why(op, &e))
+            call.send().await.map_err(|e| LookupError::failed(op, &e))
         })
         .await?;
         let service = out.services().first().ok_or_else(|| {
@@ -107,7 +108,7 @@ impl EcsLookups {
                 .first()
                 .and_then(|f| f.reason())
                 .unwrap_or("not found");
-            format!("{op}: {name}: {reason}")
+            LookupError::missing(op, format!("{name}: {reason}"))
         })?;
         let info = Arc::new(ServiceInfo {
             tags: service
@@ -136,7 +137,7 @@ impl EcsLookups {
         clients: &Clients,
         arn: &str,
         deadline: Instant,
-    ) -> Result<Arc<Tags>, Why> {
+    ) -> Result<Arc<Tags>, LookupError> {
         if let Some(hit) = lock(&self.tags).get(arn) {
             return Ok(hit);
         }
@@ -148,7 +149,7 @@ impl EcsLookups {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| why(op, &e))
+                .map_err(|e| LookupError::failed(op, &e))
         })
         .await?;
         let tags = Arc::new(
@@ -168,20 +169,20 @@ impl EcsLookups {
         cluster: &str,
         task_arn: &str,
         deadline: Instant,
-    ) -> Result<Vec<ContainerHealth>, Why> {
+    ) -> Result<Vec<ContainerHealth>, LookupError> {
         let op = "ecs:DescribeTasks";
         let out = within(deadline, op, async {
             let mut call = clients.ecs.describe_tasks().tasks(task_arn);
             if !cluster.is_empty() {
                 call = call.cluster(cluster);
             }
-            call.send().await.map_err(|e| why(op, &e))
+            call.send().await.map_err(|e| LookupError::failed(op, &e))
         })
         .await?;
         let task = out
             .tasks()
             .first()
-            .ok_or_else(|| format!("{op}: task no longer described"))?;
+            .ok_or_else(|| LookupError::missing(op, "task no longer described"))?;
         Ok(task
             .containers()
             .iter()
@@ -204,7 +205,36 @@ pub async fn service_deployment(
     cluster: &str,
     service: &str,
     deadline: Instant,
-) -> Result<ServiceDeploymentInfo, Why> {
+) -> Result<ServiceDeploymentInfo, LookupError> {
+    let arn = latest_deployment(clients, cluster, service, deadline).await?;
+    let op = "ecs:DescribeServiceDeployments";
+    let described = within(deadline, op, async {
+        clients
+            .ecs
+            .describe_service_deployments()
+            .service_deployment_arns(&arn)
+            .send()
+            .await
+            .map_err(|e| LookupError::failed(op, &e))
+    })
+    .await?;
+    let deployment = described
+        .service_deployments()
+        .first()
+        .ok_or_else(|| LookupError::missing(op, format!("{arn} not described")))?;
+    let mut info = service_deployment_info(arn, deployment);
+    revision_definitions(clients, &mut info, deadline).await;
+    Ok(info)
+}
+
+/// The ARN of the service deployment ListServiceDeployments names first among its latest: a
+/// rollback's or a stopped one's, else the most recent.
+async fn latest_deployment(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+    deadline: Instant,
+) -> Result<String, LookupError> {
     let op = "ecs:ListServiceDeployments";
     let listed = within(deadline, op, async {
         let mut call = clients
@@ -215,7 +245,7 @@ pub async fn service_deployment(
         if !cluster.is_empty() {
             call = call.cluster(cluster);
         }
-        call.send().await.map_err(|e| why(op, &e))
+        call.send().await.map_err(|e| LookupError::failed(op, &e))
     })
     .await?;
     let mut briefs: Vec<_> = listed.service_deployments().iter().collect();
@@ -227,28 +257,21 @@ pub async fn service_deployment(
         .iter()
         .find(|b| b.status().is_some_and(|s| troubled(s.as_str())))
         .or(briefs.first())
-        .ok_or_else(|| format!("{op}: no service deployment of {service}"))?;
-    let arn = brief
+        .ok_or_else(|| LookupError::missing(op, format!("no service deployment of {service}")))?;
+    Ok(brief
         .service_deployment_arn()
-        .ok_or_else(|| format!("{op}: a deployment without an ARN"))?
-        .to_string();
-    let op = "ecs:DescribeServiceDeployments";
-    let described = within(deadline, op, async {
-        clients
-            .ecs
-            .describe_service_deployments()
-            .service_deployment_arns(&arn)
-            .send()
-            .await
-            .map_err(|e| why(op, &e))
-    })
-    .await?;
-    let deployment = described
-        .service_deployments()
-        .first()
-        .ok_or_else(|| format!("{op}: {arn} not described"))?;
-    let mut info = ServiceDeploymentInfo {
-        arn: arn.clone(),
+        .ok_or_else(|| LookupError::missing(op, "a deployment without an ARN"))?
+        .to_string())
+}
+
+/// What alerts tell of the service deployment `arn`, as DescribeServiceDeployments describes
+/// it; its revisions by ARN.
+fn service_deployment_info(
+    arn: String,
+    deployment: &aws_sdk_ecs::types::ServiceDeployment,
+) -> ServiceDeploymentInfo {
+    ServiceDeploymentInfo {
+        arn,
         status: deployment.status().map(|s| s.as_str().to_string()),
         status_reason: deployment.status_reason().map(String::from),
         strategy: deployment
@@ -276,45 +299,55 @@ pub async fn service_deployment(
             .target_service_revision()
             .and_then(|r| r.arn())
             .map(String::from),
-    };
-    // The revisions' task definitions say more than their ARNs.
+    }
+}
+
+/// The task definitions of the deployment's revisions (the one rolled back to, the target),
+/// from DescribeServiceRevisions: they say more than the revisions' ARNs, which stay where
+/// the call fails or does not name one.
+async fn revision_definitions(
+    clients: &Clients,
+    info: &mut ServiceDeploymentInfo,
+    deadline: Instant,
+) {
     let revisions: Vec<String> = [&info.rollback_to, &info.target]
         .into_iter()
         .flatten()
         .cloned()
         .collect();
-    if !revisions.is_empty() {
-        let op = "ecs:DescribeServiceRevisions";
-        let answer = within(deadline, op, async {
-            clients
-                .ecs
-                .describe_service_revisions()
-                .set_service_revision_arns(Some(revisions))
-                .send()
-                .await
-                .map_err(|e| why(op, &e))
-        })
-        .await;
-        if let Ok(answer) = answer {
-            let definition = |arn: &Option<String>| {
-                let arn = arn.as_deref()?;
-                answer
-                    .service_revisions()
-                    .iter()
-                    .find(|r| r.service_revision_arn() == Some(arn))
-                    .and_then(|r| r.task_definition())
-                    .map(String::from)
-            };
-            let (rollback, target) = (definition(&info.rollback_to), definition(&info.target));
-            if rollback.is_some() {
-                info.rollback_to = rollback;
-            }
-            if target.is_some() {
-                info.target = target;
-            }
-        }
+    if revisions.is_empty() {
+        return;
     }
-    Ok(info)
+    let op = "ecs:DescribeServiceRevisions";
+    let answer = within(deadline, op, async {
+        clients
+            .ecs
+            .describe_service_revisions()
+            .set_service_revision_arns(Some(revisions))
+            .send()
+            .await
+            .map_err(|e| LookupError::failed(op, &e))
+    })
+    .await;
+    let Ok(answer) = answer else {
+        return;
+    };
+    let definition = |arn: &Option<String>| {
+        let arn = arn.as_deref()?;
+        answer
+            .service_revisions()
+            .iter()
+            .find(|r| r.service_revision_arn() == Some(arn))
+            .and_then(|r| r.task_definition())
+            .map(String::from)
+    };
+    let (rollback, target) = (definition(&info.rollback_to), definition(&info.target));
+    if rollback.is_some() {
+        info.rollback_to = rollback;
+    }
+    if target.is_some() {
+        info.target = target;
+    }
 }
 
 /// The parts of a DescribeTaskDefinition answer alerts use.

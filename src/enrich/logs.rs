@@ -2,7 +2,7 @@
 
 use tokio::time::Instant;
 
-use super::budget::{why, within, Why};
+use super::budget::{within, LookupError};
 use crate::aws::Clients;
 use crate::judge::enrichment::LogTail;
 
@@ -16,7 +16,7 @@ pub async fn tail(
     stream: String,
     region: String,
     deadline: Instant,
-) -> Result<LogTail, Why> {
+) -> Result<LogTail, LookupError> {
     let op = "logs:GetLogEvents";
     let lines = lines.min(10_000) as i32;
     let out = within(deadline, op, async {
@@ -29,7 +29,7 @@ pub async fn tail(
             .start_from_head(false)
             .send()
             .await
-            .map_err(|e| why(op, &e))
+            .map_err(|e| LookupError::failed(op, &e))
     })
     .await?;
     Ok(LogTail {

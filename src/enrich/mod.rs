@@ -10,17 +10,16 @@ pub mod scheduler;
 
 use std::sync::Arc;
 
-use futures::future::join_all;
+use futures::future::{join_all, OptionFuture};
 use tokio::time::Instant;
 
 use crate::aws::{Aws, Clients};
 use crate::config::EnrichSettings;
 use crate::judge::deployment::rollback_target;
-use crate::judge::enrichment::Enrichment;
-use crate::judge::task::cause::Cause;
-use crate::judge::task::verdict::{classify, Outcome};
+use crate::judge::enrichment::{ContainerHealth, Enrichment, LogTail, TaskDefinitionInfo};
+use crate::judge::lookups::{self, TaskLookups};
 use crate::source::{arn, Deployment, Envelope, Event, ServiceAction, ServiceRef, Task};
-use budget::{within, Why};
+use budget::{found, within, LookupError};
 use ecs::EcsLookups;
 use scheduler::{ScheduleInfo, Schedules};
 
@@ -120,7 +119,7 @@ impl Enricher {
         name: &str,
         exact: bool,
         family: &str,
-    ) -> Result<Arc<ScheduleInfo>, Why> {
+    ) -> Result<Arc<ScheduleInfo>, LookupError> {
         let key = format!(
             "{}/{}/{}/{name}/{exact}/{family}",
             env.account,
@@ -163,9 +162,9 @@ impl Enricher {
         match self.clients(env, &region, own_account, deadline).await {
             Ok(clients) => match self.ecs.task_definition(&clients, td, deadline).await {
                 Ok(info) => out.task_definition = Some(info),
-                Err(e) => out.skipped.push(e),
+                Err(e) => e.skip(&mut out),
             },
-            Err(e) => out.skipped.push(e),
+            Err(e) => e.skip(&mut out),
         }
         out
     }
@@ -176,13 +175,15 @@ impl Enricher {
         region: &str,
         own_account: Option<&str>,
         deadline: Instant,
-    ) -> Result<Clients, Why> {
+    ) -> Result<Clients, LookupError> {
         within(deadline, "aws clients", async {
             Ok(self.aws.clients(&env.account, region, own_account).await)
         })
         .await
     }
 
+    /// A stopped task: the lookups the judge says it is worth ([`lookups::for_task`]); then,
+    /// with its task definition, the last log lines of the containers that broke.
     async fn for_task(
         &self,
         env: &Envelope,
@@ -191,104 +192,90 @@ impl Enricher {
         deadline: Instant,
     ) -> Enrichment {
         let mut out = Enrichment::default();
-        if !task.is_stopped() {
+        let Some(wanted) = lookups::for_task(task) else {
             return out;
-        }
-        let verdict = classify(task, &Enrichment::default(), &[]);
-        // Deployment churn posts nothing: spend no API calls on it. A service task killed after
-        // its stop timeout may post a notice when its tags ask: read only the (cached) tags.
-        let tags_only = verdict.outcome == Outcome::Expected && verdict.cause == Cause::StopTimeout;
-        if verdict.outcome == Outcome::Expected && !tags_only {
-            return out;
-        }
+        };
         let region = region_of(env, task.task_arn.as_deref());
-        let clients = match self.clients(env, &region, own_account, deadline).await {
-            Ok(c) => c,
-            Err(e) => {
-                out.skipped.push(e);
-                return out;
-            }
+        let clients = self.clients(env, &region, own_account, deadline).await;
+        let Some(clients) = found(&mut out, clients) else {
+            return out;
         };
-        let cluster = task
-            .cluster_arn
-            .clone()
-            .unwrap_or_else(|| task.cluster().to_string());
-        let td = async {
-            match task.task_definition_arn.as_deref() {
-                Some(arn) => Some(self.ecs.task_definition(&clients, arn, deadline).await),
-                None => None,
-            }
-        };
-        let service = async {
-            match verdict.trigger.service() {
-                Some(name) => Some(
-                    self.ecs
-                        .service(&clients, &cluster, name, true, deadline)
-                        .await,
-                ),
-                None => None,
-            }
-        };
-        let health = async {
-            if verdict.cause != Cause::ContainerHealthCheck {
-                return None;
-            }
-            let task_arn = task.task_arn.as_deref()?;
-            Some(
-                self.ecs
-                    .health(&clients, &cluster, task_arn, deadline)
-                    .await,
-            )
-        };
-        let (td, service, health) = tokio::join!(td, service, health);
-        match td {
-            Some(Ok(td)) => out.task_definition = Some(td),
-            Some(Err(e)) => out.skipped.push(e),
-            None => {}
-        }
-        match service {
-            Some(Ok(s)) => out.service = Some(s),
-            Some(Err(e)) => out.skipped.push(e),
-            None => {}
-        }
-        match health {
-            Some(Ok(h)) => out.health = Some(h),
-            Some(Err(e)) => out.skipped.push(e),
-            None => {}
-        }
+        self.task_round(&clients, task, &wanted, deadline, &mut out)
+            .await;
 
         // Second round: the last log lines of the containers that broke.
-        if self.settings.log_lines == 0 || tags_only {
+        if self.settings.log_lines == 0 || wanted.tags_only {
             return out;
         }
         let Some(td) = out.task_definition.clone() else {
             return out;
         };
-        let mut targets: Vec<String> = out
-            .health
-            .iter()
-            .flatten()
-            .filter(|h| h.status == "UNHEALTHY")
-            .map(|h| h.name.clone())
-            .collect();
-        // The containers whose own exit took the task down first; those ECS stopped after them
-        // only when no container is to blame.
-        let serious: Vec<&str> = verdict.culprits.iter().map(String::as_str).collect();
-        let failed: Vec<&str> = if serious.is_empty() {
-            verdict
-                .failed_containers
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect()
-        } else {
-            serious
-        };
-        for name in failed {
-            if !targets.iter().any(|t| t == name) {
-                targets.push(name.to_string());
+        let targets = log_targets(out.health.as_deref(), &wanted.logs_of);
+        for tail in self
+            .tails(env, task, &td, &targets, own_account, deadline)
+            .await
+        {
+            if let Some(tail) = found(&mut out, tail) {
+                out.logs.push(tail);
             }
         }
-        targets.truncate(MAX_LOG_TAILS);
+        out
+    }
+
+    /// The first round of a stopped task's lookups, at once: its task definition, its service
+    /// (from the short-lived cache) and its containers' health, as `wanted` says.
+    async fn task_round(
+        &self,
+        clients: &Clients,
+        task: &Task,
+        wanted: &TaskLookups,
+        deadline: Instant,
+        out: &mut Enrichment,
+    ) {
+        let cluster = task
+            .cluster_arn
+            .clone()
+            .unwrap_or_else(|| task.cluster().to_string());
+        let definition = task
+            .task_definition_arn
+            .as_deref()
+            .filter(|_| wanted.definition);
+        let health_of = task.task_arn.as_deref().filter(|_| wanted.health);
+        let td: OptionFuture<_> = definition
+            .map(|arn| self.ecs.task_definition(clients, arn, deadline))
+            .into();
+        let service: OptionFuture<_> = wanted
+            .service
+            .as_deref()
+            .map(|name| self.ecs.service(clients, &cluster, name, true, deadline))
+            .into();
+        let health: OptionFuture<_> = health_of
+            .map(|arn| self.ecs.health(clients, &cluster, arn, deadline))
+            .into();
+        let (td, service, health) = tokio::join!(td, service, health);
+        if let Some(td) = td {
+            out.task_definition = found(out, td);
+        }
+        if let Some(service) = service {
+            out.service = found(out, service);
+        }
+        if let Some(health) = health {
+            out.health = found(out, health);
+        }
+    }
+
+    /// The last log lines of each of `targets` that logs to CloudWatch Logs (awslogs), at once,
+    /// in the order of `targets`.
+    async fn tails(
+        &self,
+        env: &Envelope,
+        task: &Task,
+        td: &TaskDefinitionInfo,
+        targets: &[String],
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Vec<Result<LogTail, LookupError>> {
+        let region = region_of(env, task.task_arn.as_deref());
         let task_id = task.task_id();
         let tails = targets.iter().filter_map(|name| {
             let logs = td.container(name)?.awslogs.clone()?;
@@ -310,13 +297,7 @@ impl Enricher {
                 .await
             })
         });
-        for tail in join_all(tails).await {
-            match tail {
-                Ok(t) => out.logs.push(t),
-                Err(e) => out.skipped.push(e),
-            }
-        }
-        out
+        join_all(tails).await
     }
 
     async fn for_deployment(
@@ -336,7 +317,7 @@ impl Enricher {
         let clients = match self.clients(env, &region, own_account, deadline).await {
             Ok(c) => c,
             Err(e) => {
-                out.skipped.push(e);
+                e.skip(&mut out);
                 return out;
             }
         };
@@ -362,13 +343,13 @@ impl Enricher {
         );
         match details {
             Some(Ok(info)) => out.service_deployment = Some(info),
-            Some(Err(e)) => out.skipped.push(e),
+            Some(Err(e)) => e.skip(&mut out),
             None => {}
         }
         let service = match service {
             Ok(s) => s,
             Err(e) => {
-                out.skipped.push(e);
+                e.skip(&mut out);
                 return out;
             }
         };
@@ -382,7 +363,7 @@ impl Enricher {
         if let Some(arn) = td_arn {
             match self.ecs.task_definition(&clients, &arn, deadline).await {
                 Ok(td) => out.task_definition = Some(td),
-                Err(e) => out.skipped.push(e),
+                Err(e) => e.skip(&mut out),
             }
         }
         out
@@ -426,9 +407,9 @@ impl Enricher {
         match self.clients(env, &region, own_account, deadline).await {
             Ok(clients) => match self.ecs.tags(&clients, arn, deadline).await {
                 Ok(tags) => out.resource_tags = tags.to_vec(),
-                Err(e) => out.skipped.push(e),
+                Err(e) => e.skip(&mut out),
             },
-            Err(e) => out.skipped.push(e),
+            Err(e) => e.skip(&mut out),
         }
         out
     }
@@ -450,9 +431,9 @@ impl Enricher {
                 .await
             {
                 Ok(s) => out.service = Some(s),
-                Err(e) => out.skipped.push(e),
+                Err(e) => e.skip(&mut out),
             },
-            Err(e) => out.skipped.push(e),
+            Err(e) => e.skip(&mut out),
         }
         out
     }
@@ -463,5 +444,58 @@ fn region_of(env: &Envelope, arn_hint: Option<&str>) -> String {
         arn_hint.and_then(arn::region).unwrap_or("").to_string()
     } else {
         env.region.clone()
+    }
+}
+
+/// Whose logs a stopped task's alert shows: the containers that reported unhealthy, then those
+/// the judge names (`logs_of`), each once, a few at most.
+fn log_targets(health: Option<&[ContainerHealth]>, logs_of: &[String]) -> Vec<String> {
+    let mut targets: Vec<String> = health
+        .into_iter()
+        .flatten()
+        .filter(|h| h.status == "UNHEALTHY")
+        .map(|h| h.name.clone())
+        .collect();
+    for name in logs_of {
+        if !targets.contains(name) {
+            targets.push(name.clone());
+        }
+    }
+    targets.truncate(MAX_LOG_TAILS);
+    targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(name: &str, status: &str) -> ContainerHealth {
+        ContainerHealth {
+            name: name.into(),
+            status: status.into(),
+        }
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn unhealthy_containers_come_first_then_those_that_broke_each_once_a_few_at_most() {
+        let reported = [
+            health("sidecar", "HEALTHY"),
+            health("app", "UNHEALTHY"),
+            health("proxy", "UNHEALTHY"),
+        ];
+        assert_eq!(
+            log_targets(Some(&reported), &names(&["worker", "app"])),
+            ["app", "proxy", "worker"]
+        );
+        assert_eq!(
+            log_targets(Some(&reported), &names(&["a", "b"])),
+            ["app", "proxy", "a"]
+        );
+        assert_eq!(log_targets(None, &names(&["a", "a", "b"])), ["a", "b"]);
+        assert!(log_targets(Some(&[]), &[]).is_empty());
     }
 }

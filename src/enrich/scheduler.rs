@@ -4,9 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use tokio::time::Instant;
 
-use super::budget::{why, within, Why};
+use super::budget::{within, LookupError};
 use crate::source::arn;
 use crate::state::memory::{lock, Cache};
 
@@ -58,64 +59,19 @@ impl Schedules {
         exact: bool,
         family: &str,
         deadline: Instant,
-    ) -> Result<Arc<ScheduleInfo>, Why> {
-        let get = |group: Option<String>, name: String| async move {
-            let op = "scheduler:GetSchedule";
-            within(deadline, op, async {
-                scheduler
-                    .get_schedule()
-                    .name(name)
-                    .set_group_name(group)
-                    .send()
-                    .await
-                    .map_err(|e| why(op, &e))
-            })
-            .await
-        };
-        let runs_family = |out: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput| {
-            out.target()
-                .and_then(|t| t.ecs_parameters())
-                .map(|p| arn::family_revision(p.task_definition_arn()).0 == family)
-                .unwrap_or(false)
-        };
+    ) -> Result<Arc<ScheduleInfo>, LookupError> {
+        let group = group.map(str::to_string);
         let found = if exact {
-            get(group.map(str::to_string), name.to_string()).await?
+            get(scheduler, group, name.to_string(), deadline).await?
         } else {
-            let op = "scheduler:ListSchedules";
-            let listed = within(deadline, op, async {
-                scheduler
-                    .list_schedules()
-                    .name_prefix(name)
-                    .set_group_name(group.map(str::to_string))
-                    .max_results(SCHEDULE_CANDIDATES as i32)
-                    .send()
-                    .await
-                    .map_err(|e| why(op, &e))
-            })
-            .await?;
-            let mut found = None;
-            for summary in listed.schedules().iter().take(SCHEDULE_CANDIDATES) {
-                let Some(candidate) = summary.name() else {
-                    continue;
-                };
-                let out = get(
-                    summary.group_name().map(str::to_string),
-                    candidate.to_string(),
-                )
-                .await?;
-                if runs_family(&out) {
-                    found = Some(out);
-                    break;
-                }
-            }
-            found.ok_or_else(|| {
-                format!("{op}: no schedule named {name}… runs task definition {family}")
-            })?
+            by_prefix(scheduler, group, name, family, deadline).await?
         };
         let expression = found
             .schedule_expression()
             .filter(|e| !e.is_empty())
-            .ok_or_else(|| "scheduler:GetSchedule: the schedule has no expression".to_string())?;
+            .ok_or_else(|| {
+                LookupError::missing("scheduler:GetSchedule", "the schedule has no expression")
+            })?;
         let info = Arc::new(ScheduleInfo {
             name: format!(
                 "{}/{}",
@@ -131,4 +87,69 @@ impl Schedules {
         lock(&self.cache).insert(key, info.clone());
         Ok(info)
     }
+}
+
+/// GetSchedule: the schedule `name` of `group` (the default group without one).
+async fn get(
+    scheduler: &aws_sdk_scheduler::Client,
+    group: Option<String>,
+    name: String,
+    deadline: Instant,
+) -> Result<GetScheduleOutput, LookupError> {
+    let op = "scheduler:GetSchedule";
+    within(deadline, op, async {
+        scheduler
+            .get_schedule()
+            .name(name)
+            .set_group_name(group)
+            .send()
+            .await
+            .map_err(|e| LookupError::failed(op, &e))
+    })
+    .await
+}
+
+/// The first of the schedules whose names start with `prefix` (ListSchedules, a few at most)
+/// whose ECS target runs the task definition `family`.
+async fn by_prefix(
+    scheduler: &aws_sdk_scheduler::Client,
+    group: Option<String>,
+    prefix: &str,
+    family: &str,
+    deadline: Instant,
+) -> Result<GetScheduleOutput, LookupError> {
+    let op = "scheduler:ListSchedules";
+    let listed = within(deadline, op, async {
+        scheduler
+            .list_schedules()
+            .name_prefix(prefix)
+            .set_group_name(group)
+            .max_results(SCHEDULE_CANDIDATES as i32)
+            .send()
+            .await
+            .map_err(|e| LookupError::failed(op, &e))
+    })
+    .await?;
+    for summary in listed.schedules().iter().take(SCHEDULE_CANDIDATES) {
+        let Some(candidate) = summary.name() else {
+            continue;
+        };
+        let group = summary.group_name().map(str::to_string);
+        let out = get(scheduler, group, candidate.to_string(), deadline).await?;
+        if runs_family(&out, family) {
+            return Ok(out);
+        }
+    }
+    Err(LookupError::missing(
+        op,
+        format!("no schedule named {prefix}… runs task definition {family}"),
+    ))
+}
+
+/// Whether the schedule's ECS target runs the task definition `family`.
+fn runs_family(out: &GetScheduleOutput, family: &str) -> bool {
+    out.target()
+        .and_then(|t| t.ecs_parameters())
+        .map(|p| arn::family_revision(p.task_definition_arn()).0 == family)
+        .unwrap_or(false)
 }

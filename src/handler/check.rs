@@ -80,7 +80,7 @@ impl Notifier {
                 "state",
                 SendError::Exhausted {
                     attempts: 1,
-                    last: err,
+                    last: err.to_string(),
                 },
             )],
         })?;

@@ -13,6 +13,7 @@ pub mod held_back;
 pub mod hook;
 pub mod instance;
 pub mod jobs;
+pub mod lookups;
 pub mod measure;
 pub mod notice;
 pub mod other;

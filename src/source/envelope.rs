@@ -5,6 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use thiserror::Error;
 
 /// A timestamp as ECS writes it in events (ISO-8601, UTC).
 pub type Timestamp = DateTime<Utc>;
@@ -20,6 +21,11 @@ pub struct Envelope {
     pub resources: Vec<String>,
 }
 
+/// An envelope field of the wrong shape (`time`, `resources`), as the JSON reader tells it.
+#[derive(Debug, Error)]
+#[error(transparent)]
+pub struct EnvelopeError(#[from] serde_json::Error);
+
 /// The envelope's `detail`, left unread by the envelope's reader: each kind's lenient reader
 /// takes it from the payload itself, so it is never copied.
 #[derive(Debug, Default, Serialize)]
@@ -34,8 +40,8 @@ impl<'de> Deserialize<'de> for Unread {
 impl Envelope {
     /// The envelope of an EventBridge event (the periodic check's Scheduled Event too); its
     /// detail is left for the kind's own reader. Fails on a field of the wrong shape.
-    pub fn read(input: &Value) -> Result<Envelope, String> {
-        let event = EventBridgeEvent::<Unread>::deserialize(input).map_err(|e| e.to_string())?;
+    pub fn read(input: &Value) -> Result<Envelope, EnvelopeError> {
+        let event = EventBridgeEvent::<Unread>::deserialize(input)?;
         Ok(Envelope {
             id: event.id.unwrap_or_default(),
             detail_type: event.detail_type,
@@ -44,5 +50,30 @@ impl Envelope {
             time: event.time,
             resources: event.resources.unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_envelope_and_says_what_has_the_wrong_shape() {
+        let input = serde_json::json!({
+            "id": "e-1", "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": "123456789012", "region": "eu-west-1", "time": "2026-11-18T10:00:00Z",
+            "resources": ["arn:aws:ecs:eu-west-1:123456789012:task/c/t"], "detail": {}
+        });
+        let envelope = Envelope::read(&input).unwrap();
+        assert_eq!(
+            (envelope.id.as_str(), envelope.region.as_str()),
+            ("e-1", "eu-west-1")
+        );
+        assert_eq!(envelope.resources.len(), 1);
+        let mut bad = input.clone();
+        bad["time"] = serde_json::json!("yesterday");
+        let err = Envelope::read(&bad).unwrap_err();
+        let serde = EventBridgeEvent::<Unread>::deserialize(&bad).unwrap_err();
+        assert_eq!(err.to_string(), serde.to_string());
     }
 }

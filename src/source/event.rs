@@ -161,7 +161,7 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
     if !detail.is_object() {
         return Err(DecodeError::DetailNotAnObject);
     }
-    let envelope = Envelope::read(input).map_err(DecodeError::Envelope)?;
+    let envelope = Envelope::read(input).map_err(|e| DecodeError::Envelope(e.to_string()))?;
     // Every field of the detail types is lenient, so decoding an object cannot fail; the
     // fallback keeps that true should a field ever become strict.
     let decoded = match (source, detail_type) {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{is_condition_failure, n, number, s, text, versioned, Item, Table};
+use super::table::{is_condition_failure, n, number, s, text, versioned, Item, StateError, Table};
 use crate::judge::group::{admit, Admission, GroupState, Groupable, Grouping};
 
 /// Attempts at a group update that raced another instance.
@@ -38,14 +38,14 @@ impl Table {
         event: &str,
         at: DateTime<Utc>,
         settings: Grouping,
-    ) -> Result<(Admission, GroupState), String> {
+    ) -> Result<(Admission, GroupState), StateError> {
         let pk = format!("g#{key}");
         for _ in 0..ATTEMPTS {
             let current = self.get(&pk).await?.as_ref().and_then(stored);
             let state = current.as_ref().map(|c| &c.state);
             let (admission, next) = admit(state, about, destination, event, at, settings);
             let Some(next) = next else {
-                let state = state.cloned().ok_or("dynamodb: a group without state")?;
+                let state = state.cloned().ok_or(StateError::GroupWithoutState)?;
                 return Ok((admission, state));
             };
             match self
@@ -57,7 +57,7 @@ impl Table {
                 Err(err) => return Err(err),
             }
         }
-        Err("dynamodb: the group kept changing under this instance".into())
+        Err(StateError::KeptChanging("the group"))
     }
 
     /// Writes `state` as group `key`, if the item is still at `version` (absent: `None`).
@@ -68,8 +68,8 @@ impl Table {
         state: &GroupState,
         version: Option<i64>,
         window: Duration,
-    ) -> Result<bool, String> {
-        let json = serde_json::to_string(state).map_err(|e| format!("group state: {e}"))?;
+    ) -> Result<bool, StateError> {
+        let json = serde_json::to_string(state).map_err(StateError::GroupState)?;
         let put = self
             .client()
             .await?
@@ -93,7 +93,7 @@ impl Table {
     }
 
     /// Group `key` as the table holds it.
-    pub async fn group_state(&self, key: &str) -> Result<Option<StoredGroup>, String> {
+    pub async fn group_state(&self, key: &str) -> Result<Option<StoredGroup>, StateError> {
         Ok(self
             .get(&format!("g#{key}"))
             .await?
@@ -102,7 +102,7 @@ impl Table {
     }
 
     /// Every group of the table (the by-kind index), for the periodic check.
-    pub async fn groups(&self) -> Result<Vec<StoredGroup>, String> {
+    pub async fn groups(&self) -> Result<Vec<StoredGroup>, StateError> {
         Ok(self
             .of_kind("group")
             .await?
@@ -118,7 +118,7 @@ impl Table {
         key: &str,
         window_start: DateTime<Utc>,
         window: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), StateError> {
         for _ in 0..ATTEMPTS {
             let Some(current) = self.group_state(key).await? else {
                 return Ok(());
@@ -135,6 +135,6 @@ impl Table {
                 return Ok(());
             }
         }
-        Err("dynamodb: the group kept changing under this instance".into())
+        Err(StateError::KeptChanging("the group"))
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{is_condition_failure, n, number, s, text, time, Item, Table};
+use super::table::{is_condition_failure, n, number, s, text, time, Item, StateError, Table};
 use crate::judge::jobs::Job;
 
 /// One run of a tracked job, to record.
@@ -27,7 +27,7 @@ pub struct JobRun {
 impl Table {
     /// Records a run of a job marked `ecs-notifier:expect-every`: its expectation and tags, and,
     /// when the run is newer than what the table has, its time and result.
-    pub async fn record_job(&self, run: &JobRun) -> Result<(), String> {
+    pub async fn record_job(&self, run: &JobRun) -> Result<(), StateError> {
         let job = &run.job;
         let key = Job::key(&job.account, &job.region, &job.cluster, &job.family);
         let at = run.at.timestamp();
@@ -99,7 +99,7 @@ impl Table {
     }
 
     /// Every job the table tracks.
-    pub async fn jobs(&self) -> Result<Vec<Job>, String> {
+    pub async fn jobs(&self) -> Result<Vec<Job>, StateError> {
         Ok(self
             .of_kind("job")
             .await?

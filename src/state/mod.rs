@@ -8,4 +8,4 @@ pub mod table;
 
 pub use jobs::JobRun;
 pub use memory::{Cache, DeliveryLog};
-pub use table::{Claim, Table, JOB_INDEX};
+pub use table::{Claim, StateError, Table, JOB_INDEX};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
+use thiserror::Error;
 use tokio::sync::OnceCell;
 
 use crate::aws::Aws;
@@ -54,29 +55,63 @@ pub(super) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-pub(super) fn code<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> String {
-    format!(
-        "dynamodb:{operation}: {}",
-        err.code().unwrap_or("no answer")
-    )
+/// Why the state table gave no answer to use.
+#[derive(Debug, Error)]
+pub enum StateError {
+    /// A call failed: the AWS error code of the table's answer, or `None` when no answer came
+    /// (no connection, a timeout).
+    #[error("dynamodb:{operation}: {}", .code.as_deref().unwrap_or("no answer"))]
+    Call {
+        operation: &'static str,
+        code: Option<String>,
+    },
+    /// Not asked: the table rests after a call that found it unable to serve.
+    #[error("state table unavailable (it failed moments ago); not asked")]
+    Resting,
+    /// Other instances kept changing an item (`flood state`, `the group`) between this
+    /// instance's reads and its writes over them.
+    #[error("dynamodb: {0} kept changing under this instance")]
+    KeptChanging(&'static str),
+    #[error("dynamodb: a group without state")]
+    GroupWithoutState,
+    #[error("group state: {0}")]
+    GroupState(#[source] serde_json::Error),
 }
 
-/// Whether an error says the table cannot serve now: no answer in time, no connection, or an
-/// answer of throttling or of a server error (which the SDK has already retried, at a cost in
-/// time). Other answers (a missing table, access denied) come fast and are not.
-fn is_unavailable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        _ => matches!(
-            err.code(),
-            None | Some(
+impl StateError {
+    /// The failed call `operation`; only an answer of the table carries an error code.
+    pub(super) fn call<E: ProvideErrorMetadata, R>(
+        operation: &'static str,
+        err: &SdkError<E, R>,
+    ) -> Self {
+        StateError::Call {
+            operation,
+            code: err.code().map(String::from),
+        }
+    }
+
+    /// Whether the table rests after this error (`REST`, 30 s): it cannot serve now, for no answer
+    /// came in time, or no connection, or it answered throttling or a server error (which the
+    /// SDK has already retried, at a cost in time). Other answers (a missing table, access
+    /// denied) come fast, and errors of this instance's own making are not the table's.
+    pub fn rests(&self) -> bool {
+        match self {
+            StateError::Call { code: None, .. } => true,
+            StateError::Call {
+                code: Some(code), ..
+            } => matches!(
+                code.as_str(),
                 "ThrottlingException"
                     | "ProvisionedThroughputExceededException"
                     | "RequestLimitExceeded"
                     | "InternalServerError"
                     | "ServiceUnavailable"
-            )
-        ),
+            ),
+            StateError::Resting
+            | StateError::KeptChanging(_)
+            | StateError::GroupWithoutState
+            | StateError::GroupState(_) => false,
+        }
     }
 }
 
@@ -122,10 +157,10 @@ impl Table {
 
     /// The DynamoDB client; an error while the table is resting after failures (calls then fail
     /// at once, so an invocation does not wait on every one of them in turn).
-    pub(super) async fn client(&self) -> Result<&aws_sdk_dynamodb::Client, String> {
+    pub(super) async fn client(&self) -> Result<&aws_sdk_dynamodb::Client, StateError> {
         if let Some(until) = *lock(&self.resting) {
             if std::time::Instant::now() < until {
-                return Err("state table unavailable (it failed moments ago); not asked".into());
+                return Err(StateError::Resting);
             }
         }
         Ok(self
@@ -134,18 +169,19 @@ impl Table {
             .await)
     }
 
-    /// An SDK error as a short message. When the table cannot serve now (`is_unavailable`), it
+    /// The failed call `operation`. When the table cannot serve now ([`StateError::rests`]), it
     /// rests for a while, so the calls after it fail at once rather than each waiting out its
     /// own timeout or retries; a fast answer (a missing table, access denied) does not.
     pub(super) fn failed<E: ProvideErrorMetadata, R>(
         &self,
-        operation: &str,
+        operation: &'static str,
         err: &SdkError<E, R>,
-    ) -> String {
-        if is_unavailable(err) {
+    ) -> StateError {
+        let error = StateError::call(operation, err);
+        if error.rests() {
             *lock(&self.resting) = Some(std::time::Instant::now() + REST);
         }
-        code(operation, err)
+        error
     }
 
     /// Claims delivery of the event known as `identity` for an instance that must be done by
@@ -157,7 +193,7 @@ impl Table {
         identity: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Claim, String> {
+    ) -> Result<Claim, StateError> {
         let taken = self
             .client()
             .await?
@@ -186,7 +222,7 @@ impl Table {
     }
 
     /// Ends this instance's claim, recording the parts it delivered.
-    pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), String> {
+    pub async fn finish(&self, identity: &str, delivered: &[&str]) -> Result<(), StateError> {
         let mut update = self
             .client()
             .await?
@@ -214,7 +250,11 @@ impl Table {
 
     /// Claims the stop of a task for the STOPPED event `key`: the first event to write wins,
     /// atomically. Returns the record of the event that counts (this one, or an earlier one).
-    pub async fn own_stop(&self, key: &StopKey, now: DateTime<Utc>) -> Result<StopRecord, String> {
+    pub async fn own_stop(
+        &self,
+        key: &StopKey,
+        now: DateTime<Utc>,
+    ) -> Result<StopRecord, StateError> {
         let mut update = self
             .client()
             .await?
@@ -251,7 +291,7 @@ impl Table {
         task_arn: &str,
         posted: &Posted,
         score: u32,
-    ) -> Result<(), String> {
+    ) -> Result<(), StateError> {
         self.client()
             .await?
             .update_item()
@@ -269,7 +309,7 @@ impl Table {
     }
 
     /// The item `pk`, read consistently.
-    pub(super) async fn get(&self, pk: &str) -> Result<Option<Item>, String> {
+    pub(super) async fn get(&self, pk: &str) -> Result<Option<Item>, StateError> {
         let got = self
             .client()
             .await?
@@ -284,7 +324,7 @@ impl Table {
     }
 
     /// Where the Slack message of deployment `id` is, if one was posted.
-    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, String> {
+    pub async fn thread(&self, id: &str) -> Result<Option<Posted>, StateError> {
         let got = self.get(&format!("t#{id}")).await?;
         Ok(got.as_ref().and_then(|i| {
             Some(Posted {
@@ -300,7 +340,7 @@ impl Table {
         id: &str,
         posted: &Posted,
         now: DateTime<Utc>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StateError> {
         self.client()
             .await?
             .put_item()
@@ -325,7 +365,7 @@ impl Table {
         at: DateTime<Utc>,
         window: Duration,
         (route, channel): (Option<&str>, Option<&str>),
-    ) -> Result<Admission, String> {
+    ) -> Result<Admission, StateError> {
         let pk = format!("f#{key}");
         for _ in 0..FLOOD_ATTEMPTS {
             let got = self.get(&pk).await?;
@@ -367,11 +407,11 @@ impl Table {
                 Err(err) => return Err(self.failed("PutItem", &err)),
             }
         }
-        Err("dynamodb: flood state kept changing under this instance".into())
+        Err(StateError::KeptChanging("flood state"))
     }
 
     /// Flood windows holding back alerts, with the version each was read at.
-    pub async fn held_back(&self) -> Result<Vec<HeldBack>, String> {
+    pub async fn held_back(&self) -> Result<Vec<HeldBack>, StateError> {
         Ok(self
             .of_kind("flood")
             .await?
@@ -391,7 +431,7 @@ impl Table {
 
     /// Marks what a window held back as told, unless another instance changed the window since
     /// it was read (then the next alert's summary tells it). Returns whether it was marked.
-    pub async fn release(&self, held: &HeldBack) -> Result<bool, String> {
+    pub async fn release(&self, held: &HeldBack) -> Result<bool, StateError> {
         let done = self
             .client()
             .await?
@@ -413,7 +453,7 @@ impl Table {
     }
 
     /// Every item of `kind` (`job`, `flood`), from the sparse `by-kind` index, all pages.
-    pub(super) async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, String> {
+    pub(super) async fn of_kind(&self, kind: &str) -> Result<Vec<Item>, StateError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -466,4 +506,47 @@ fn stop_record(item: &Item) -> Option<StopRecord> {
             .unwrap_or(0),
         posted,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
+    use super::*;
+
+    fn answered(code: &str) -> StateError {
+        let answer = GetItemError::generic(ErrorMetadata::builder().code(code).build());
+        StateError::call("GetItem", &SdkError::<_, ()>::service_error(answer, ()))
+    }
+
+    #[test]
+    fn rests_after_throttling_server_errors_or_no_answer_not_after_fast_answers() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+        ] {
+            assert!(answered(code).rests(), "{code}");
+        }
+        let silent = SdkError::<GetItemError, ()>::timeout_error("no answer in time");
+        let silent = StateError::call("GetItem", &silent);
+        assert!(silent.rests());
+        assert_eq!(silent.to_string(), "dynamodb:GetItem: no answer");
+        for code in ["ResourceNotFoundException", "AccessDeniedException"] {
+            assert!(!answered(code).rests(), "{code}");
+        }
+        assert_eq!(
+            answered("ResourceNotFoundException").to_string(),
+            "dynamodb:GetItem: ResourceNotFoundException"
+        );
+        assert!(!StateError::Resting.rests());
+        assert!(!StateError::KeptChanging("flood state").rests());
+        assert_eq!(
+            StateError::KeptChanging("the group").to_string(),
+            "dynamodb: the group kept changing under this instance"
+        );
+    }
 }

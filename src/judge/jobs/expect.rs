@@ -4,8 +4,35 @@
 use chrono::{DateTime, Duration, Utc};
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
+use thiserror::Error;
 
 use crate::config::duration;
+
+/// A tag value or schedule expression that says no expectation this function can follow.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum ExpectError {
+    #[error("`{0}`: no schedule name")]
+    NoScheduleName(String),
+    #[error("`{0}` is neither an interval (`90m`, `1h`, `1d`) nor `schedule[:group/name]`")]
+    NotATagValue(String),
+    #[error("`{0}`: expected rate(value unit)")]
+    RateForm(String),
+    #[error("`{0}`: the value is not a positive integer")]
+    RateValue(String),
+    #[error("`{text}`: unknown unit `{unit}`")]
+    RateUnit { text: String, unit: String },
+    #[error("`{0}`: too long")]
+    TooLong(String),
+    #[error("`{0}`: cron() takes 6 fields")]
+    CronFields(String),
+    #[error("`{0}`: one of day-of-month and day-of-week must be `?`")]
+    CronDays(String),
+    /// What the cron parser found wrong.
+    #[error("`{text}`: {problem}")]
+    Cron { text: String, problem: String },
+    #[error("`{0}` is not an interval, rate() or cron() expression")]
+    NotAnExpression(String),
+}
 
 /// What the `ecs-notifier:expect-every` tag asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +51,7 @@ impl Spec {
     /// Reads a tag value: `90m`, `1h`, `1d`, `1h30m`; `schedule`; `schedule:name` or
     /// `schedule:group/name`. Tag values cannot hold `(`, `*` or `?`, so schedule expressions
     /// come from the Scheduler API, never from the tag itself.
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, ExpectError> {
         let value = value.trim();
         if value == "schedule" {
             return Ok(Spec::Schedule {
@@ -38,7 +65,7 @@ impl Spec {
                 None => (None, rest),
             };
             if name.is_empty() {
-                return Err(format!("`{value}`: no schedule name"));
+                return Err(ExpectError::NoScheduleName(value.to_string()));
             }
             return Ok(Spec::Schedule {
                 group,
@@ -47,9 +74,7 @@ impl Spec {
         }
         match duration::parse(value) {
             Some(_) => Ok(Spec::Fixed(value.to_string())),
-            None => Err(format!(
-                "`{value}` is neither an interval (`90m`, `1h`, `1d`) nor `schedule[:group/name]`"
-            )),
+            None => Err(ExpectError::NotATagValue(value.to_string())),
         }
     }
 }
@@ -68,7 +93,7 @@ pub enum Expect {
 impl Expect {
     /// Reads an interval (`1h`), `rate(n unit)` or `cron(min hour dom month dow year)`.
     /// `Ok(None)`: a one-time `at()` schedule, which expects nothing after it ran.
-    pub fn parse(text: &str, timezone: Option<&str>) -> Result<Option<Expect>, String> {
+    pub fn parse(text: &str, timezone: Option<&str>) -> Result<Option<Expect>, ExpectError> {
         let text = text.trim();
         if let Some(d) = duration::parse(text) {
             return Ok(Some(Expect::Every(d)));
@@ -80,32 +105,35 @@ impl Expect {
             let (n, unit) = inner
                 .trim()
                 .split_once(' ')
-                .ok_or_else(|| format!("`{text}`: expected rate(value unit)"))?;
+                .ok_or_else(|| ExpectError::RateForm(text.to_string()))?;
             let n: i64 = n
                 .trim()
                 .parse()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| format!("`{text}`: the value is not a positive integer"))?;
+                .ok_or_else(|| ExpectError::RateValue(text.to_string()))?;
             let d = match unit.trim() {
                 "minute" | "minutes" => Duration::try_minutes(n),
                 "hour" | "hours" => Duration::try_hours(n),
                 "day" | "days" => Duration::try_days(n),
-                other => return Err(format!("`{text}`: unknown unit `{other}`")),
+                other => {
+                    return Err(ExpectError::RateUnit {
+                        text: text.to_string(),
+                        unit: other.to_string(),
+                    })
+                }
             };
             return d
                 .map(|d| Some(Expect::Every(d)))
-                .ok_or_else(|| format!("`{text}`: too long"));
+                .ok_or_else(|| ExpectError::TooLong(text.to_string()));
         }
         if let Some(inner) = text.strip_prefix("cron(").and_then(|t| t.strip_suffix(')')) {
             let fields: Vec<&str> = inner.split_whitespace().collect();
             if fields.len() != 6 {
-                return Err(format!("`{text}`: cron() takes 6 fields"));
+                return Err(ExpectError::CronFields(text.to_string()));
             }
             if fields[2] != "?" && fields[4] != "?" {
-                return Err(format!(
-                    "`{text}`: one of day-of-month and day-of-week must be `?`"
-                ));
+                return Err(ExpectError::CronDays(text.to_string()));
             }
             let parser = CronParser::builder()
                 .seconds(Seconds::Required)
@@ -116,16 +144,17 @@ impl Expect {
                 .build();
             let cron = parser
                 .parse(&format!("0 {}", fields.join(" ")))
-                .map_err(|e| format!("`{text}`: {e}"))?;
+                .map_err(|e| ExpectError::Cron {
+                    text: text.to_string(),
+                    problem: e.to_string(),
+                })?;
             let utc = timezone.is_none_or(|tz| matches!(tz, "" | "UTC" | "Etc/UTC" | "GMT"));
             return Ok(Some(Expect::Cron {
                 cron: Box::new(cron),
                 utc,
             }));
         }
-        Err(format!(
-            "`{text}` is not an interval, rate() or cron() expression"
-        ))
+        Err(ExpectError::NotAnExpression(text.to_string()))
     }
 
     /// By when the run after one that finished at `finished` (after `ran` of running) should
@@ -277,6 +306,45 @@ mod tests {
         assert_eq!(
             e.due(at(3, 20), Duration::minutes(20), Duration::minutes(15)),
             Some(at(3, 20) + Duration::hours(73) + Duration::minutes(15))
+        );
+    }
+
+    #[test]
+    fn problems_read_as_they_are_logged() {
+        let problem = |text: &str| Expect::parse(text, None).unwrap_err().to_string();
+        assert_eq!(
+            Spec::parse("hourly").unwrap_err().to_string(),
+            "`hourly` is neither an interval (`90m`, `1h`, `1d`) nor `schedule[:group/name]`"
+        );
+        assert_eq!(
+            Spec::parse("schedule:g/").unwrap_err().to_string(),
+            "`schedule:g/`: no schedule name"
+        );
+        assert_eq!(problem("rate(1)"), "`rate(1)`: expected rate(value unit)");
+        assert_eq!(
+            problem("rate(0 hours)"),
+            "`rate(0 hours)`: the value is not a positive integer"
+        );
+        assert_eq!(
+            problem("rate(1 fortnight)"),
+            "`rate(1 fortnight)`: unknown unit `fortnight`"
+        );
+        assert_eq!(
+            problem("rate(9999999999999 days)"),
+            "`rate(9999999999999 days)`: too long"
+        );
+        assert_eq!(
+            problem("cron(0 3 * *)"),
+            "`cron(0 3 * *)`: cron() takes 6 fields"
+        );
+        assert_eq!(
+            problem("cron(0 3 * * * *)"),
+            "`cron(0 3 * * * *)`: one of day-of-month and day-of-week must be `?`"
+        );
+        assert!(problem("cron(99 3 * * ? *)").starts_with("`cron(99 3 * * ? *)`: "));
+        assert_eq!(
+            problem("weekly"),
+            "`weekly` is not an interval, rate() or cron() expression"
         );
     }
 }

@@ -128,7 +128,7 @@ pub fn standing(job: &Job, now: DateTime<Utc>) -> Standing {
             age,
             due: None,
             overdue: false,
-            problem: Some(problem),
+            problem: Some(problem.to_string()),
         },
     }
 }
