@@ -3,8 +3,9 @@
 //! log lines).
 
 use crate::judge::enrichment::{Enrichment, TaskDefinitionInfo};
-use crate::source::Task;
+use crate::source::{arn, Task};
 
+use super::read::{ecr_account, executable};
 use super::Fact;
 
 /// ECS's stop timeout when a container sets none (Fargate and the EC2 agent alike).
@@ -276,9 +277,9 @@ impl<'a> Facts<'a> {
     pub fn holds(&self, fact: Fact, message: Option<&str>) -> bool {
         match fact {
             Fact::CommandOfWords => message
-                .and_then(super::object::executable)
+                .and_then(executable)
                 .is_some_and(|cmd| cmd.trim().contains(' ')),
-            Fact::ImageOfOtherAccount => super::object::foreign_image(self).is_some(),
+            Fact::ImageOfOtherAccount => self.foreign_image().is_some(),
             Fact::Fargate => self.on_fargate(),
             Fact::NotFargate => !self.on_fargate(),
             Fact::Culprit => self.culprit().is_some(),
@@ -313,6 +314,24 @@ impl<'a> Facts<'a> {
         let launch = self.task.launch_type.as_deref().unwrap_or("");
         let provider = self.task.capacity_provider_name.as_deref().unwrap_or("");
         launch == "FARGATE" || provider.starts_with("FARGATE")
+    }
+
+    /// An ECR image of another account than the task's: (its account, the image).
+    pub fn foreign_image(&self) -> Option<(&str, &str)> {
+        let own = self.task.task_arn.as_deref().and_then(arn::account)?;
+        self.task
+            .containers
+            .iter()
+            .filter_map(|c| c.image.as_deref())
+            .chain(
+                self.definition
+                    .iter()
+                    .flat_map(|d| d.containers.iter().filter_map(|c| c.image.as_deref())),
+            )
+            .find_map(|image| {
+                let account = ecr_account(image)?;
+                (account != own).then_some((account, image))
+            })
     }
 
     /// The sidecars the judgement took for sidecars, and how it knew (for the log line).

@@ -4,6 +4,7 @@
 mod catalogue;
 mod facts;
 mod object;
+mod read;
 
 pub use facts::{Exit, Facts};
 pub use object::Object;

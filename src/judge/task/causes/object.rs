@@ -4,7 +4,7 @@
 use regex_lite::Regex;
 
 use super::facts::Facts;
-use crate::source::arn;
+use super::read::{capture, executable};
 
 /// What an entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,20 +53,6 @@ pub enum Object {
     Subnet,
 }
 
-/// The first capture of `pattern` in `text`.
-fn capture(pattern: &str, text: &str) -> Option<String> {
-    let re = Regex::new(pattern).ok()?;
-    let found = re.captures(text)?.get(1)?.as_str().trim();
-    (!found.is_empty()).then(|| found.to_string())
-}
-
-/// The executable a start failure names: `exec: "node index.js"` (runc before 1.1, quotes
-/// sometimes escaped) or `exec /app/run.sh: …` (runc 1.1 and later).
-pub fn executable(message: &str) -> Option<String> {
-    capture(r#"exec: \\?"([^"\\]+)\\?""#, message)
-        .or_else(|| capture(r"exec (/[^\s:]+): ", message))
-}
-
 /// The registry host of an image reference: Docker Hub when the first part is not a host.
 fn registry_of(image: &str) -> String {
     let image = image
@@ -78,15 +64,6 @@ fn registry_of(image: &str) -> String {
         }
         _ => "registry-1.docker.io".to_string(),
     }
-}
-
-/// The account of an ECR image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1`.
-fn ecr_account(image: &str) -> Option<&str> {
-    let (account, rest) = image.split_once('.')?;
-    (account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && rest.starts_with("dkr.ecr."))
-    .then_some(account)
 }
 
 /// The image of the container an entry matched, else the one the message names, else the
@@ -119,26 +96,6 @@ fn image<'a>(facts: &'a Facts, container: Option<&str>, message: Option<&str>) -
                 .find(|i| message.contains(i.split(['@', ':']).next().unwrap_or(i)))
         })
         .or_else(|| images().map(|(_, i)| i).next())
-}
-
-/// An ECR image of another account than the task's: (its account, the image).
-pub fn foreign_image<'a>(facts: &'a Facts) -> Option<(&'a str, &'a str)> {
-    let own = facts.task.task_arn.as_deref().and_then(arn::account)?;
-    facts
-        .task
-        .containers
-        .iter()
-        .filter_map(|c| c.image.as_deref())
-        .chain(
-            facts
-                .definition
-                .iter()
-                .flat_map(|d| d.containers.iter().filter_map(|c| c.image.as_deref())),
-        )
-        .find_map(|image| {
-            let account = ecr_account(image)?;
-            (account != own).then_some((account, image))
-        })
 }
 
 /// What the task definition names, joined; `None` when it names nothing.
@@ -238,7 +195,7 @@ impl Object {
                 .or_else(|| capture(r"pull access denied for ([^,\s]+)", text))
                 .or_else(|| capture(r"repository (\S+) not found", text))
                 .or_else(|| image(facts, container, message).map(String::from)),
-            Object::ImageAccount => foreign_image(facts).map(|(a, _)| a.to_string()),
+            Object::ImageAccount => facts.foreign_image().map(|(a, _)| a.to_string()),
             Object::Platform => capture(r"platform '?([a-z0-9]+/[a-z0-9_]+(?:/v\d)?)'?", text)
                 .or_else(|| {
                     capture(
