@@ -32,7 +32,8 @@ pub use self::enrich::enricher_for;
 pub use self::moto::Moto;
 #[allow(unused_imports)] // nor uses every sample helper
 pub use self::samples::{
-    batch, crash, crash_at, expectations, load, root, sample, sample_files, samples, with_id,
+    batch, crash, crash_at, expectations, json_files, load, root, sample, sample_files, samples,
+    with_id,
 };
 #[allow(unused_imports)] // nor every sink helper
 pub use self::sinks::{

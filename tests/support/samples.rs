@@ -22,15 +22,20 @@ pub fn sample(name: &str) -> Value {
     load(&root().join("events").join(name))
 }
 
-/// The sample files (`events/*.json`), sorted by file name.
-pub fn sample_files() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("events"))
-        .expect("events/ exists")
-        .map(|entry| entry.expect("events/ entry").path())
+/// The JSON files in `dir` (not below it), sorted by file name.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
     files
+}
+
+/// The sample files (`events/*.json`), sorted by file name.
+pub fn sample_files() -> Vec<PathBuf> {
+    json_files(&root().join("events"))
 }
 
 /// The sample events as `(file name, event)`, sorted by file name.
