@@ -8,7 +8,7 @@ use std::time::Duration;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::sinks::retry::SendError;
 use serde_json::{json, Value};
-use support::{sample, slack_api_ok, soon};
+use support::{answer_in_turn, rate_limited, sample, slack_api_ok, soon};
 use tokio::time::Instant;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -62,23 +62,8 @@ async fn posts_with_the_bot_token_to_the_default_channel() {
 #[tokio::test]
 async fn retries_rate_limits_and_passing_errors() {
     let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(slack_error("ratelimited"))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(slack_api_ok())
-        .with_priority(3)
-        .mount(&slack)
-        .await;
+    let first = vec![(rate_limited(), 1), (slack_error("ratelimited"), 1)];
+    answer_in_turn(&slack, None, first, slack_api_ok()).await;
     let started = Instant::now();
     notifier(&slack)
         .handle(&sample("task-oom.json"), soon(10), None)

@@ -32,13 +32,14 @@ pub use self::enrich::enricher_for;
 pub use self::moto::Moto;
 #[allow(unused_imports)] // nor uses every sample helper
 pub use self::samples::{
-    batch, crash, crash_at, expectations, json_files, load, root, sample, sample_files, samples,
-    with_id,
+    batch, crash, crash_at, expectations, json_files, load, records, root, sample, sample_files,
+    samples, with_id,
 };
 #[allow(unused_imports)] // nor every sink helper
 pub use self::sinks::{
-    bodies, config, notifier, notifier_at, requests, requests_to, server, server_for, server_with,
-    slack_api_ok, soon,
+    answer_from_now, answer_in_turn, answer_posts, bodies, config, notifier, notifier_at, ok,
+    ok_sinks, rate_limited, refuse_posts_containing, requests, requests_to, respond_429_then,
+    server, server_for, server_with, slack_api_ok, soon,
 };
 
 pub const REGION: &str = "eu-west-1";

@@ -94,7 +94,12 @@ pub fn crash_at(n: usize, seconds: i64) -> Value {
 /// An SQS batch whose messages carry `events` (as EventBridge puts them on a queue), message
 /// ids `msg-0`, `msg-1`, ….
 pub fn batch(events: &[Value]) -> Value {
-    let records: Vec<Value> = events
+    json!({ "Records": records(events) })
+}
+
+/// The records of `batch(events)`, as `handle_batch` takes them.
+pub fn records(events: &[Value]) -> Vec<Value> {
+    events
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -110,6 +115,5 @@ pub fn batch(events: &[Value]) -> Value {
                 "awsRegion": "eu-west-1"
             })
         })
-        .collect();
-    json!({ "Records": records })
+        .collect()
 }
