@@ -417,8 +417,6 @@ async fn sinks_without_settings_are_off() {
 
 #[tokio::test]
 async fn tags_route_alerts_to_a_team_webhook() {
-    use ecs_notifier::config::EnrichSettings;
-
     // A fake ECS endpoint whose task definition carries the routing tag.
     let ecs = MockServer::start().await;
     let definition = |route: &str| {
@@ -432,24 +430,13 @@ async fn tags_route_alerts_to_a_team_webhook() {
     Mock::given(method("POST"))
         .and(header(
             "x-amz-target",
-            "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+            format!("{}.DescribeTaskDefinition", support::ECS).as_str(),
         ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(definition("payments")),
-        )
+        .respond_with(support::aws_json(definition("payments")))
         .up_to_n_times(1)
         .mount(&ecs)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(definition("nobody")),
-        )
-        .mount(&ecs)
-        .await;
+    support::answer_posts(&ecs, support::aws_json(definition("nobody"))).await;
 
     let default = slack_answering(200, "ok").await;
     let payments = support::server_with(ok()).await;
@@ -464,15 +451,7 @@ async fn tags_route_alerts_to_a_team_webhook() {
         ("DD_API_URL", &dd),
         ("FLOOD_WINDOW_SECONDS", "0"),
     ]);
-    let enricher = support::enricher_for(
-        &ecs.uri(),
-        None,
-        EnrichSettings {
-            log_lines: 0,
-            ..EnrichSettings::default()
-        },
-    )
-    .await;
+    let enricher = support::enricher_without_logs(&ecs.uri()).await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
 
     let report = n

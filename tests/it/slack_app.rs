@@ -100,7 +100,6 @@ async fn invalid_auth_fails_at_once_with_slacks_error() {
 
 #[tokio::test]
 async fn a_wrong_routed_channel_falls_back_to_the_default() {
-    use ecs_notifier::config::EnrichSettings;
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"channel": "payments-alerts"})))
@@ -113,34 +112,19 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
         .mount(&slack)
         .await;
     // The routing tag comes from the task definition, served by a fake ECS endpoint.
-    let ecs = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(json!({
-                    "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
-                        "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
-                    "tags": [{"key": "ecs-notifier:slack-channel", "value": "payments-alerts"}]
-                })),
-        )
-        .mount(&ecs)
-        .await;
+    let ecs = support::server_with(support::aws_json(json!({
+        "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
+            "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
+        "tags": [{"key": "ecs-notifier:slack-channel", "value": "payments-alerts"}]
+    })))
+    .await;
     let api = format!("{}/api", slack.uri());
     let config = support::config(&[
         ("SLACK_BOT_TOKEN", TOKEN),
         ("SLACK_CHANNEL", "ops-alerts"),
         ("SLACK_API_URL", &api),
     ]);
-    let enricher = support::enricher_for(
-        &ecs.uri(),
-        None,
-        EnrichSettings {
-            log_lines: 0,
-            ..EnrichSettings::default()
-        },
-    )
-    .await;
+    let enricher = support::enricher_without_logs(&ecs.uri()).await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
     let report = n
         .handle(
