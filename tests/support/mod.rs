@@ -33,7 +33,7 @@ pub use self::moto::Moto;
 #[allow(unused_imports)] // nor uses every sample helper
 pub use self::samples::{
     batch, crash, crash_at, expectations, json_files, load, records, root, sample, sample_files,
-    samples, with_id,
+    sample_paths, samples, with_id,
 };
 #[allow(unused_imports)] // nor every sink helper
 pub use self::sinks::{

@@ -38,6 +38,14 @@ pub fn sample_files() -> Vec<PathBuf> {
     json_files(&root().join("events"))
 }
 
+/// The sample files' paths (`sample_files`), as text.
+pub fn sample_paths() -> Vec<String> {
+    sample_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
 /// The sample events as `(file name, event)`, sorted by file name.
 pub fn samples() -> Vec<(String, Value)> {
     sample_files()
