@@ -7,16 +7,17 @@ use std::time::Duration;
 use crate::support;
 
 use serde_json::{json, Value};
-use support::{batch, bodies, crash_at, notifier, requests_to, sample, server, soon};
+use support::{
+    answer_from_now, answer_in_turn, batch, bodies, crash_at, notifier, ok, ok_sinks, records,
+    refuse_posts_containing, requests_to, sample, server, server_with, soon,
+};
 use tokio::time::Instant;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 #[tokio::test]
 async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[]);
+    let (slack, datadog, n) = ok_sinks(&[]).await;
     let names = [
         "task-oom.json",
         "task-job-success.json",
@@ -26,13 +27,7 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
         "deployment-failed.json",
     ];
     let events: Vec<Value> = names.iter().map(|n| sample(n)).collect();
-    let answer = n
-        .handle_batch(
-            batch(&events)["Records"].as_array().unwrap(),
-            soon(20),
-            None,
-        )
-        .await;
+    let answer = n.handle_batch(&records(&events), soon(20), None).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
 
     let series = requests_to(&datadog, "/api/v2/series").await;
@@ -64,17 +59,9 @@ async fn a_batch_sends_one_request_per_datadog_endpoint_and_keeps_every_point() 
 
 #[tokio::test]
 async fn only_records_that_failed_return_to_the_queue() {
-    let slack = MockServer::start().await;
+    let slack = server_with(ok()).await;
     // Slack refuses messages about one service only.
-    Mock::given(method("POST"))
-        .and(wiremock::matchers::body_string_contains("image-resizer"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    refuse_posts_containing(&slack, "image-resizer", 500).await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "500")]);
     let events = vec![
@@ -82,10 +69,7 @@ async fn only_records_that_failed_return_to_the_queue() {
         sample("task-exit-segfault.json"),
         sample("task-job-success.json"),
     ];
-    let records = batch(&events);
-    let answer = n
-        .handle_batch(records["Records"].as_array().unwrap(), soon(20), None)
-        .await;
+    let answer = n.handle_batch(&records(&events), soon(20), None).await;
     assert_eq!(
         answer,
         json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
@@ -93,14 +77,9 @@ async fn only_records_that_failed_return_to_the_queue() {
 
     // The queue redelivers msg-1 alone: only its Slack message is tried again.
     let series_before = requests_to(&datadog, "/api/v2/series").await.len();
-    slack.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let retry = batch(&events[1..2]);
+    answer_from_now(&slack, ok()).await;
     let answer = n
-        .handle_batch(retry["Records"].as_array().unwrap(), soon(20), None)
+        .handle_batch(&records(&events[1..2]), soon(20), None)
         .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(slack.received_requests().await.unwrap().len(), 1);
@@ -113,17 +92,10 @@ async fn only_records_that_failed_return_to_the_queue() {
 
 #[tokio::test]
 async fn slack_is_paced_per_destination() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let (slack, _datadog, n) = ok_sinks(&[("FLOOD_WINDOW_SECONDS", "0")]).await;
     let events: Vec<Value> = (0..3).map(|i| crash_at(i, 60)).collect();
     let started = Instant::now();
-    n.handle_batch(
-        batch(&events)["Records"].as_array().unwrap(),
-        soon(20),
-        None,
-    )
-    .await;
+    n.handle_batch(&records(&events), soon(20), None).await;
     let took = started.elapsed();
     assert_eq!(slack.received_requests().await.unwrap().len(), 3);
     assert!(
@@ -134,17 +106,10 @@ async fn slack_is_paced_per_destination() {
 
 #[tokio::test]
 async fn pacing_past_the_deadline_returns_the_rest_to_the_queue() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let (slack, _datadog, n) = ok_sinks(&[("FLOOD_WINDOW_SECONDS", "0")]).await;
     let events: Vec<Value> = (0..5).map(|i| crash_at(i, 60)).collect();
-    let answer = n
-        .handle_batch(
-            batch(&events)["Records"].as_array().unwrap(),
-            Instant::now() + Duration::from_millis(2500),
-            None,
-        )
-        .await;
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    let answer = n.handle_batch(&records(&events), deadline, None).await;
     let failed = answer["batchItemFailures"].as_array().unwrap().len();
     let posted = slack.received_requests().await.unwrap().len();
     assert_eq!(
@@ -157,15 +122,11 @@ async fn pacing_past_the_deadline_returns_the_rest_to_the_queue() {
 
 #[tokio::test]
 async fn a_crash_loop_alerts_once_then_summarises() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[]);
+    let (slack, datadog, n) = ok_sinks(&[]).await;
     // 24 crashes 20 s apart (8 minutes), in batches of 6.
     let crashes: Vec<Value> = (0..24).map(|i| crash_at(i, 20)).collect();
     for chunk in crashes.chunks(6) {
-        let answer = n
-            .handle_batch(batch(chunk)["Records"].as_array().unwrap(), soon(20), None)
-            .await;
+        let answer = n.handle_batch(&records(chunk), soon(20), None).await;
         assert_eq!(answer, json!({"batchItemFailures": []}));
     }
     let posted = slack.received_requests().await.unwrap();
@@ -206,16 +167,7 @@ async fn a_crash_loop_alerts_once_then_summarises() {
 #[tokio::test]
 async fn the_alert_that_opened_a_window_still_posts_when_retried() {
     let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(5)
-        .with_priority(1)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    answer_in_turn(&slack, None, vec![(ResponseTemplate::new(500), 5)], ok()).await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "300")]);
     let first = crash_at(0, 20);
@@ -231,9 +183,7 @@ async fn the_alert_that_opened_a_window_still_posts_when_retried() {
 
 #[tokio::test]
 async fn a_single_event_invocation_is_not_mistaken_for_a_batch() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[]);
+    let (_slack, _datadog, n) = ok_sinks(&[]).await;
     let deadline = std::time::SystemTime::now() + Duration::from_secs(10);
     let single = n
         .handle_invocation(
@@ -295,13 +245,7 @@ async fn datadog_413_splits_the_payload_until_it_fits() {
         "task-scale-in.json",
     ];
     let events: Vec<Value> = names.iter().map(|n| sample(n)).collect();
-    let answer = n
-        .handle_batch(
-            batch(&events)["Records"].as_array().unwrap(),
-            soon(20),
-            None,
-        )
-        .await;
+    let answer = n.handle_batch(&records(&events), soon(20), None).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     // Every series arrived on its own in the end, and every stop was counted once.
     let all = requests_to(&datadog, "/api/v1/distribution_points").await;
@@ -334,13 +278,7 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
     .iter()
     .map(|n| sample(n))
     .collect();
-    let answer = n
-        .handle_batch(
-            batch(&events)["Records"].as_array().unwrap(),
-            soon(20),
-            None,
-        )
-        .await;
+    let answer = n.handle_batch(&records(&events), soon(20), None).await;
     // No retry storm: the one request below shows it, not a wall-clock figure.
     assert_eq!(
         answer["batchItemFailures"].as_array().unwrap().len(),
@@ -354,13 +292,7 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
     );
     // Slack delivered meanwhile, and will not be posted again when the records return.
     assert_eq!(slack.received_requests().await.unwrap().len(), 2);
-    let again = n
-        .handle_batch(
-            batch(&events)["Records"].as_array().unwrap(),
-            soon(20),
-            None,
-        )
-        .await;
+    let again = n.handle_batch(&records(&events), soon(20), None).await;
     assert_eq!(again["batchItemFailures"].as_array().unwrap().len(), 3);
     assert_eq!(slack.received_requests().await.unwrap().len(), 2);
     let err = n
@@ -375,17 +307,11 @@ async fn a_bad_datadog_key_fails_fast_without_a_retry_storm() {
 
 #[tokio::test]
 async fn pacing_carries_over_from_one_batch_to_the_next() {
-    let slack = server(200, "ok").await;
-    let datadog = server(202, "{}").await;
-    let n = notifier(&slack, &datadog, &[("FLOOD_WINDOW_SECONDS", "0")]);
+    let (slack, _datadog, n) = ok_sinks(&[("FLOOD_WINDOW_SECONDS", "0")]).await;
     let started = Instant::now();
     for i in 0..3 {
         let answer = n
-            .handle_batch(
-                batch(&[crash_at(i, 60)])["Records"].as_array().unwrap(),
-                soon(20),
-                None,
-            )
+            .handle_batch(&records(&[crash_at(i, 60)]), soon(20), None)
             .await;
         assert_eq!(answer, json!({"batchItemFailures": []}));
     }
@@ -404,30 +330,17 @@ fn dead_letter(name: &str) -> Value {
 
 #[tokio::test]
 async fn dead_letters_share_a_batch_with_events_and_alert_once() {
-    let slack = MockServer::start().await;
+    let slack = server_with(ok()).await;
     // Slack refuses the message about the rule's dead letter only.
-    Mock::given(method("POST"))
-        .and(wiremock::matchers::body_string_contains(
-            "invoice-export-hourly",
-        ))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    refuse_posts_containing(&slack, "invoice-export-hourly", 500).await;
     let datadog = server(202, "{}").await;
     let n = notifier(&slack, &datadog, &[("HTTP_TIMEOUT_MS", "500")]);
     let scheduler = dead_letter("sqs-scheduler-dead-letter.json");
     let rule = dead_letter("sqs-rule-dead-letter.json");
-    let mut records = batch(&[sample("task-exit-segfault.json")])["Records"]
-        .as_array()
-        .unwrap()
-        .clone();
-    records.push(scheduler.clone());
-    records.push(rule.clone());
-    let answer = n.handle_batch(&records, soon(20), None).await;
+    let mut mixed = records(&[sample("task-exit-segfault.json")]);
+    mixed.push(scheduler.clone());
+    mixed.push(rule.clone());
+    let answer = n.handle_batch(&mixed, soon(20), None).await;
     assert_eq!(
         answer,
         json!({"batchItemFailures": [{"itemIdentifier": rule["messageId"]}]}),
@@ -449,11 +362,7 @@ async fn dead_letters_share_a_batch_with_events_and_alert_once() {
 
     // The queue redelivers the failed record, and SQS delivers the scheduler's one again
     // (at least once): the rule's alert now posts, the scheduler's does not post twice.
-    slack.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    answer_from_now(&slack, ok()).await;
     let answer = n.handle_batch(&[rule, scheduler], soon(20), None).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let posted = bodies(&slack).await;

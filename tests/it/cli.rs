@@ -4,6 +4,8 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 
+use crate::support::sample_paths as samples;
+
 fn render(args: &[&str], env: &[(&str, &str)]) -> Command {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"));
@@ -12,18 +14,6 @@ fn render(args: &[&str], env: &[(&str, &str)]) -> Command {
         command.env(k, v);
     }
     command
-}
-
-fn samples() -> Vec<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]

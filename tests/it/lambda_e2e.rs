@@ -1155,12 +1155,7 @@ async fn lambda_enriches_alerts_from_moto() {
 async fn lambda_returns_the_failed_records_of_a_batch() {
     let slack = MockServer::start().await;
     // Slack refuses the alert about one service, until it is reset below.
-    Mock::given(method("POST"))
-        .and(wiremock::matchers::body_string_contains("image-resizer"))
-        .respond_with(ResponseTemplate::new(500))
-        .with_priority(1)
-        .mount(&slack)
-        .await;
+    support::refuse_posts_containing(&slack, "image-resizer", 500).await;
     mount_slack(&slack, 200).await;
     let datadog = MockServer::start().await;
     mount_datadog(&datadog, &[]).await;

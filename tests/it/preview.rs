@@ -8,20 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn samples() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
-}
+use crate::support::{root, sample_paths as samples};
 
 fn render(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))

@@ -485,19 +485,9 @@ async fn webhook_mode_never_shows_a_secret() {
     let stored = store(&moto, &secrets).await;
 
     let webhook_path = secrets.webhook_path();
-    for (status, body, times) in [(500, "internal_error", 6), (400, "invalid_payload", 2)] {
-        Mock::given(method("POST"))
-            .and(path(webhook_path.as_str()))
-            .respond_with(ResponseTemplate::new(status).set_body_string(body))
-            .up_to_n_times(times)
-            .mount(&slack)
-            .await;
-    }
-    Mock::given(method("POST"))
-        .and(path(webhook_path.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    let failing = [(500, "internal_error", 6), (400, "invalid_payload", 2)]
+        .map(|(status, body, times)| (ResponseTemplate::new(status).set_body_string(body), times));
+    support::answer_in_turn(&slack, Some(&webhook_path), failing.to_vec(), support::ok()).await;
     mount_datadog(&datadog, &secrets.dd_api_key).await;
 
     let mut env = aws_env(&moto);

@@ -9,7 +9,7 @@ use ecs_notifier::config::Config;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::sinks::retry::SendError;
 use serde_json::Value;
-use support::{requests_to, sample, soon};
+use support::{answer_from_now, ok, rate_limited, requests_to, respond_429_then, sample, soon};
 use tokio::time::Instant;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -138,25 +138,19 @@ async fn deployment_becomes_a_datadog_event() {
     assert!(requests_to(&datadog, "/api/v2/series").await.is_empty());
 }
 
-#[tokio::test]
-async fn slack_429_waits_retry_after_then_delivers() {
+/// Slack answering `times` posts with a rate limit, then `ok`; Datadog taking everything; and a
+/// `notifier` on both.
+async fn rate_limited_slack(times: u64) -> (MockServer, MockServer, Notifier) {
     let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("rate_limited"),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    respond_429_then(&slack, times, ok()).await;
     let datadog = datadog_ok().await;
     let n = notifier(&slack, &datadog, &[]);
+    (slack, datadog, n)
+}
+
+#[tokio::test]
+async fn slack_429_waits_retry_after_then_delivers() {
+    let (slack, _datadog, n) = rate_limited_slack(1).await;
     let started = Instant::now();
     let report = n
         .handle(&sample("task-exit-nonzero.json"), soon(10), None)
@@ -208,10 +202,7 @@ async fn permanent_500_fails_the_invocation_after_datadog_delivered_and_retry_po
     drop(failing);
 
     // Lambda retries the same event: Slack now works; Datadog is not posted twice.
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    support::answer_posts(&slack, ok()).await;
     let report = n.handle(&event, soon(10), None).await.unwrap();
     assert_eq!(report.delivered, vec!["slack"]);
     assert_eq!(report.duplicate, vec!["datadog.distributions"]);
@@ -426,8 +417,6 @@ async fn sinks_without_settings_are_off() {
 
 #[tokio::test]
 async fn tags_route_alerts_to_a_team_webhook() {
-    use ecs_notifier::config::EnrichSettings;
-
     // A fake ECS endpoint whose task definition carries the routing tag.
     let ecs = MockServer::start().await;
     let definition = |route: &str| {
@@ -441,31 +430,16 @@ async fn tags_route_alerts_to_a_team_webhook() {
     Mock::given(method("POST"))
         .and(header(
             "x-amz-target",
-            "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+            format!("{}.DescribeTaskDefinition", support::ECS).as_str(),
         ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(definition("payments")),
-        )
+        .respond_with(support::aws_json(definition("payments")))
         .up_to_n_times(1)
         .mount(&ecs)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(definition("nobody")),
-        )
-        .mount(&ecs)
-        .await;
+    support::answer_posts(&ecs, support::aws_json(definition("nobody"))).await;
 
     let default = slack_answering(200, "ok").await;
-    let payments = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&payments)
-        .await;
+    let payments = support::server_with(ok()).await;
     let datadog = datadog_ok().await;
     let webhook = format!("{}{WEBHOOK_PATH}", default.uri());
     let team_webhook = format!("{}/services/T1/B1/payments", payments.uri());
@@ -477,15 +451,7 @@ async fn tags_route_alerts_to_a_team_webhook() {
         ("DD_API_URL", &dd),
         ("FLOOD_WINDOW_SECONDS", "0"),
     ]);
-    let enricher = support::enricher_for(
-        &ecs.uri(),
-        None,
-        EnrichSettings {
-            log_lines: 0,
-            ..EnrichSettings::default()
-        },
-    )
-    .await;
+    let enricher = support::enricher_without_logs(&ecs.uri()).await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
 
     let report = n
@@ -528,23 +494,7 @@ async fn tags_route_alerts_to_a_team_webhook() {
 
 #[tokio::test]
 async fn a_burst_of_slack_429s_is_ridden_out_within_the_deadline() {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("rate_limited"),
-        )
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let datadog = datadog_ok().await;
-    let n = notifier(&slack, &datadog, &[]);
+    let (slack, _datadog, n) = rate_limited_slack(3).await;
     let started = Instant::now();
     let report = n
         .handle(&sample("task-oom.json"), soon(10), None)
@@ -562,11 +512,7 @@ async fn a_burst_of_slack_429s_is_ridden_out_within_the_deadline() {
     );
 
     // A burst longer than the deadline allows: the invocation fails (Lambda retries it) in time.
-    slack.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .mount(&slack)
-        .await;
+    answer_from_now(&slack, rate_limited()).await;
     let started = Instant::now();
     let err = n
         .handle(

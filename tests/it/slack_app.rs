@@ -8,7 +8,7 @@ use std::time::Duration;
 use ecs_notifier::handler::Notifier;
 use ecs_notifier::sinks::retry::SendError;
 use serde_json::{json, Value};
-use support::{sample, slack_api_ok, soon};
+use support::{answer_in_turn, rate_limited, sample, slack_api_ok, soon};
 use tokio::time::Instant;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -62,23 +62,8 @@ async fn posts_with_the_bot_token_to_the_default_channel() {
 #[tokio::test]
 async fn retries_rate_limits_and_passing_errors() {
     let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(slack_error("ratelimited"))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&slack)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(slack_api_ok())
-        .with_priority(3)
-        .mount(&slack)
-        .await;
+    let first = vec![(rate_limited(), 1), (slack_error("ratelimited"), 1)];
+    answer_in_turn(&slack, None, first, slack_api_ok()).await;
     let started = Instant::now();
     notifier(&slack)
         .handle(&sample("task-oom.json"), soon(10), None)
@@ -115,7 +100,6 @@ async fn invalid_auth_fails_at_once_with_slacks_error() {
 
 #[tokio::test]
 async fn a_wrong_routed_channel_falls_back_to_the_default() {
-    use ecs_notifier::config::EnrichSettings;
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"channel": "payments-alerts"})))
@@ -128,34 +112,19 @@ async fn a_wrong_routed_channel_falls_back_to_the_default() {
         .mount(&slack)
         .await;
     // The routing tag comes from the task definition, served by a fake ECS endpoint.
-    let ecs = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(json!({
-                    "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
-                        "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
-                    "tags": [{"key": "ecs-notifier:slack-channel", "value": "payments-alerts"}]
-                })),
-        )
-        .mount(&ecs)
-        .await;
+    let ecs = support::server_with(support::aws_json(json!({
+        "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
+            "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
+        "tags": [{"key": "ecs-notifier:slack-channel", "value": "payments-alerts"}]
+    })))
+    .await;
     let api = format!("{}/api", slack.uri());
     let config = support::config(&[
         ("SLACK_BOT_TOKEN", TOKEN),
         ("SLACK_CHANNEL", "ops-alerts"),
         ("SLACK_API_URL", &api),
     ]);
-    let enricher = support::enricher_for(
-        &ecs.uri(),
-        None,
-        EnrichSettings {
-            log_lines: 0,
-            ..EnrichSettings::default()
-        },
-    )
-    .await;
+    let enricher = support::enricher_without_logs(&ecs.uri()).await;
     let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
     let report = n
         .handle(

@@ -469,23 +469,8 @@ async fn a_retry_after_a_process_died_mid_delivery_is_not_lost() {
         support::create_state_table(&moto.endpoint, TABLE).await;
         // The first Slack post never gets an answer in time; later ones are answered at once.
         let slack = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(SLACK_PATH))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_string("ok")
-                    .set_delay(Duration::from_secs(60)),
-            )
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&slack)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(SLACK_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-            .with_priority(2)
-            .mount(&slack)
-            .await;
+        let stuck = support::ok().set_delay(Duration::from_secs(60));
+        support::answer_in_turn(&slack, Some(SLACK_PATH), vec![(stuck, 1)], support::ok()).await;
         let datadog = datadog().await;
         let extra = [("FLOOD_WINDOW_SECONDS", "0"), ("HTTP_TIMEOUT_MS", "10000")];
         let (mut a, mut b) = two_functions(&moto, &slack, &datadog, &extra).await;

@@ -1,7 +1,7 @@
 //! Test support shared by integration tests (`mod support;`): a real `moto_server` per test, an
 //! `SdkConfig` pointing at it, and helpers that seed ECS and CloudWatch Logs through the SDK.
 //! Sample events (`samples`), loopback Slack and Datadog with a `Notifier` on them (`sinks`)
-//! and an `Enricher` (`enrich`) are re-exported here too.
+//! and an `Enricher` on moto or a fake ECS endpoint (`enrich`) are re-exported here too.
 //!
 //! moto's account is 123456789012; everything here is in eu-west-1.
 // Each integration test compiles this module on its own and uses only part of it.
@@ -27,17 +27,19 @@ use aws_sdk_ecs::types::{
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
 #[allow(unused_imports)] // not every test file enriches
-pub use self::enrich::enricher_for;
+pub use self::enrich::{aws_error, aws_json, enricher_for, enricher_without_logs, fake_ecs, ECS};
 #[allow(unused_imports)] // not every test file starts moto
 pub use self::moto::Moto;
 #[allow(unused_imports)] // nor uses every sample helper
 pub use self::samples::{
-    batch, crash, crash_at, expectations, load, root, sample, sample_files, samples, with_id,
+    batch, crash, crash_at, expectations, json_files, load, records, root, sample, sample_files,
+    sample_paths, samples, with_id,
 };
 #[allow(unused_imports)] // nor every sink helper
 pub use self::sinks::{
-    bodies, config, notifier, notifier_at, requests, requests_to, server, server_for, server_with,
-    slack_api_ok, soon,
+    answer_from_now, answer_in_turn, answer_posts, bodies, config, notifier, notifier_at, ok,
+    ok_sinks, rate_limited, refuse_posts_containing, requests, requests_to, respond_429_then,
+    server, server_for, server_with, slack_api_ok, soon,
 };
 
 /// The Slack message an outgoing posts: its notice as the Slack sink renders it.

@@ -22,15 +22,28 @@ pub fn sample(name: &str) -> Value {
     load(&root().join("events").join(name))
 }
 
-/// The sample files (`events/*.json`), sorted by file name.
-pub fn sample_files() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("events"))
-        .expect("events/ exists")
-        .map(|entry| entry.expect("events/ entry").path())
+/// The JSON files in `dir` (not below it), sorted by file name.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
     files
+}
+
+/// The sample files (`events/*.json`), sorted by file name.
+pub fn sample_files() -> Vec<PathBuf> {
+    json_files(&root().join("events"))
+}
+
+/// The sample files' paths (`sample_files`), as text.
+pub fn sample_paths() -> Vec<String> {
+    sample_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
 }
 
 /// The sample events as `(file name, event)`, sorted by file name.
@@ -89,7 +102,12 @@ pub fn crash_at(n: usize, seconds: i64) -> Value {
 /// An SQS batch whose messages carry `events` (as EventBridge puts them on a queue), message
 /// ids `msg-0`, `msg-1`, ….
 pub fn batch(events: &[Value]) -> Value {
-    let records: Vec<Value> = events
+    json!({ "Records": records(events) })
+}
+
+/// The records of `batch(events)`, as `handle_batch` takes them.
+pub fn records(events: &[Value]) -> Vec<Value> {
+    events
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -105,6 +123,5 @@ pub fn batch(events: &[Value]) -> Value {
                 "awsRegion": "eu-west-1"
             })
         })
-        .collect();
-    json!({ "Records": records })
+        .collect()
 }
