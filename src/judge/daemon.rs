@@ -15,11 +15,12 @@ use crate::source::{arn, Envelope};
 
 use super::outgoing::Summary;
 use super::placement;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp_seconds;
 
 /// Plans a daemon service action.
-pub fn plan_action(
+fn tell_action(
     envelope: &Envelope,
     action: &DaemonAction,
     now: DateTime<Utc>,
@@ -192,7 +193,7 @@ fn action_sections(reason: &str) -> Vec<Section> {
 
 /// Plans a daemon deployment state change; the `bool` says whether it posts on its own (in
 /// Slack app mode every state edits the deployment's one message).
-pub fn plan_deployment(
+fn tell_deployment(
     envelope: &Envelope,
     deployment: &DaemonDeployment,
     now: DateTime<Utc>,
@@ -339,4 +340,28 @@ fn change(
         prev_value: Map::new(),
         metadata,
     }
+}
+
+/// Plans a managed daemon's action: its notice floods per daemon and cause.
+pub fn plan_action(envelope: &Envelope, action: &DaemonAction, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell_action(envelope, action, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if plan.notice.is_some() {
+        let (daemon, cluster) = action.place();
+        plan.flood_key = Some(format!("{cluster}/daemon:{daemon}/{}", plan.summary.cause));
+    }
+    plan
+}
+
+/// Plans a daemon deployment's state change: its notice is also the deployment's shared
+/// message, which every state updates.
+pub fn plan_deployment(envelope: &Envelope, deployment: &DaemonDeployment, ctx: &Context) -> Plan {
+    let (summary, notice, posts, datadog) = tell_deployment(envelope, deployment, ctx.now);
+    let mut plan = Plan::new(summary, Some(notice.clone()).filter(|_| posts), datadog);
+    plan.placement.thread = deployment
+        .daemon_deployment_arn
+        .clone()
+        .filter(|id| !id.is_empty());
+    plan.placement.thread_notice = Some(notice);
+    plan
 }

@@ -11,11 +11,12 @@ use crate::source::dead_letter::{Launcher, TargetFailure};
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::run_task::explain;
 use super::tags;
 use super::words::stamp;
 
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     failure: &TargetFailure,
     now: DateTime<Utc>,
@@ -114,4 +115,20 @@ fn datadog(failure: &TargetFailure, name: &str, code: &str, ts: i64) -> Submissi
         distributions: vec![Distribution::count("ecs.task.launch_failures", ts, 1, tags)],
         ..Submission::default()
     }
+}
+
+/// Plans a schedule's or rule's dead letter: a schedule retrying a launch ECS refuses shows as
+/// refused calls and as dead letters, so one flood window serves both when the dead letter
+/// names the task.
+pub fn plan(envelope: &Envelope, failure: &TargetFailure, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, failure, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if plan.notice.is_some() {
+        let cause = &plan.summary.cause;
+        plan.flood_key = Some(match (failure.cluster_name(), failure.family()) {
+            (Some(cluster), Some(family)) => format!("{cluster}/{family}/launch:{cause}"),
+            _ => format!("dlq/{}/{cause}", failure.launcher.name()),
+        });
+    }
+    plan
 }

@@ -13,6 +13,7 @@ use crate::source::{arn, Envelope};
 
 use super::console;
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp_seconds;
 
@@ -36,7 +37,7 @@ fn stage_words(stage: &str) -> String {
 }
 
 /// Plans a hook state change.
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     hook: &Hook,
     now: DateTime<Utc>,
@@ -253,4 +254,14 @@ fn outcome(name: &str, service_shown: &str) -> (Severity, bool, String, String) 
             "changed at a lifecycle hook".to_string(),
         ),
     }
+}
+
+/// Plans a lifecycle hook's state change: a notice that replies in its service's deployment
+/// thread; an approval wait pings the people the tags name.
+pub fn plan(envelope: &Envelope, hook: &Hook, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, hook, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    plan.placement.reply_to = Some(format!("service:{}/{}", hook.cluster(), hook.service()));
+    plan.pings = hook.event_name.as_deref() == Some("HOOK_AWAITING_ACTION");
+    plan
 }

@@ -15,6 +15,7 @@ use crate::source::Envelope;
 
 use super::console;
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp_seconds;
 use super::xid;
@@ -62,7 +63,7 @@ fn explain(check: &HealthCheck) -> String {
 }
 
 /// Plans a container instance health change.
-pub fn plan_health(
+fn tell_health(
     envelope: &Envelope,
     health: &InstanceHealth,
     now: DateTime<Utc>,
@@ -222,7 +223,7 @@ fn health_datadog(
 
 /// Plans a container instance state change: counted and, for a status other than `ACTIVE`, a
 /// Datadog event; nothing in Slack.
-pub fn plan_state(
+fn tell_state(
     envelope: &Envelope,
     state: &InstanceState,
     now: DateTime<Utc>,
@@ -296,4 +297,33 @@ pub fn plan_state(
         ));
     }
     (summary, None, datadog)
+}
+
+/// Plans a container instance health change: an impairment alert is remembered (and floods
+/// per instance); the return to OK replies in its thread, and says nothing without one.
+pub fn plan_health(envelope: &Envelope, health: &InstanceHealth, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell_health(envelope, health, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    let arn = health.container_instance_arn.clone().unwrap_or_default();
+    match health.overall_status.as_deref() {
+        Some("IMPAIRED") => plan.placement.remember_as = Some(format!("instance:{arn}")),
+        _ => {
+            plan.placement.reply_to = Some(format!("instance:{arn}"));
+            plan.placement.reply_only = true;
+        }
+    }
+    if plan.fails() {
+        plan.flood_key = Some(format!(
+            "{}/{}/impaired",
+            health.cluster(),
+            health.instance()
+        ));
+    }
+    plan
+}
+
+/// Plans a container instance state change.
+pub fn plan_state(envelope: &Envelope, state: &InstanceState, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell_state(envelope, state, ctx.now);
+    Plan::new(summary, notice, datadog)
 }

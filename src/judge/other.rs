@@ -11,6 +11,7 @@ use crate::source::other::OtherEcs;
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp_seconds;
 
@@ -27,7 +28,7 @@ fn subject_of<'a>(envelope: &'a Envelope, other: &'a OtherEcs) -> &'a str {
 }
 
 /// Plans an unknown ECS event.
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     other: &OtherEcs,
     now: DateTime<Utc>,
@@ -144,4 +145,20 @@ fn sections(envelope: &Envelope, other: &OtherEcs) -> Vec<Section> {
         "ECS sent an event of a kind ecs-notifier does not know yet, with this event type. It is posted as it came; the ECS developer guide's event reference says what it means.",
     ));
     sections
+}
+
+/// Plans an ECS warning or error of a kind the function does not know: its notice floods per
+/// subject and cause.
+pub fn plan(envelope: &Envelope, other: &OtherEcs, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, other, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if plan.notice.is_some() {
+        plan.flood_key = Some(format!(
+            "{}/{}/other:{}",
+            other.cluster(),
+            other.subject(),
+            plan.summary.cause
+        ));
+    }
+    plan
 }

@@ -12,10 +12,11 @@ use crate::source::Envelope;
 
 use super::console;
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp;
 
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     health: &HealthEvent,
     now: DateTime<Utc>,
@@ -242,4 +243,10 @@ fn datadog(
         events: vec![dd_event],
         ..Submission::default()
     }
+}
+
+/// Plans a Fargate task retirement notice.
+pub fn plan(envelope: &Envelope, health: &HealthEvent, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, health, ctx.now);
+    Plan::new(summary, notice, datadog)
 }

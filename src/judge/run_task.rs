@@ -10,11 +10,12 @@ use crate::source::cloudtrail::{ApiCall, Caller};
 use crate::source::Envelope;
 
 use super::outgoing::Summary;
+use super::plan::{Context, Plan};
 use super::tags;
 use super::words::stamp_seconds;
 
 /// A RunTask call: an alert when it failed, nothing otherwise.
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     call: &ApiCall,
     now: DateTime<Utc>,
@@ -188,6 +189,22 @@ pub fn explain(reason: &str) -> &'static str {
     }
 }
 
+/// Plans a RunTask call CloudTrail recorded: a refusal floods per task family and cause (a
+/// capacity shortage refuses a fan-out of launches at once).
+pub fn plan(envelope: &Envelope, call: &ApiCall, ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, call, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if plan.notice.is_some() {
+        plan.flood_key = Some(format!(
+            "{}/{}/launch:{}",
+            call.cluster(),
+            plan.summary.subject,
+            plan.summary.cause
+        ));
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,7 +227,7 @@ mod tests {
             detail["errorCode"] = json!(code);
         }
         let call = ApiCall::deserialize(&detail).unwrap();
-        plan(&Envelope::default(), &call, Utc::now())
+        tell(&Envelope::default(), &call, Utc::now())
     }
 
     #[test]

@@ -6,8 +6,10 @@ use crate::judge::notice::{Item, Notice, Section, Severity};
 use crate::source::{arn, Envelope, ServiceAction};
 
 use super::console;
+use super::group::Groupable;
 use super::outgoing::Summary;
 use super::placement::Explanation;
+use super::plan::{Context, Plan};
 use super::words::stamp_seconds;
 
 /// Title and explanation of a Service Action event.
@@ -59,7 +61,7 @@ pub fn headline(name: &str) -> &'static str {
 }
 
 /// Plans a Service Action event.
-pub fn plan(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Notice>, Submission) {
+fn tell(envelope: &Envelope, action: &ServiceAction) -> (Summary, Option<Notice>, Submission) {
     let place = action.service_ref(envelope);
     let name = action.event_name.as_deref().unwrap_or("UNKNOWN");
     let event_type = action.event_type.as_deref().unwrap_or("INFO");
@@ -159,4 +161,31 @@ fn sections(action: &ServiceAction, placement: Option<Explanation>) -> Vec<Secti
         sections.push(Section::items("Capacity providers", items));
     }
     sections
+}
+
+/// Plans a service action: its notice floods per service and event, and may be part of an
+/// incident of services failing alike.
+pub fn plan(envelope: &Envelope, action: &ServiceAction, _ctx: &Context) -> Plan {
+    let (summary, notice, datadog) = tell(envelope, action);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if let Some(notice) = &plan.notice {
+        let place = action.service_ref(envelope);
+        plan.flood_key = Some(format!(
+            "{}/{}/{}",
+            place.cluster, place.service, plan.summary.verdict
+        ));
+        plan.group = Some(Groupable {
+            account: envelope.account.clone(),
+            cluster: place.cluster,
+            cause: plan.summary.verdict.to_ascii_lowercase(),
+            headline: match headline(&plan.summary.verdict) {
+                "Service event" => notice.title.clone(),
+                words => words.to_string(),
+            },
+            hint: None,
+            reason: action.reason.clone(),
+            subject: place.service,
+        });
+    }
+    plan
 }

@@ -1,63 +1,9 @@
 //! One stop, one alert: the first STOPPED event of a task is the one judged, posted and counted;
-//! every later STOPPED update of the same task (any version) is superseded. A pure decision.
+//! every later STOPPED update of the same task (any version) is superseded. A pure decision on
+//! the event's stop key (`source::StopKey`).
 
 use super::post::Posted;
-use crate::source::{Envelope, Task};
-
-/// A STOPPED event of a task, as the stop ledger knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StopKey {
-    pub task_arn: String,
-    /// What tells one STOPPED event from another: its `version` (a redelivery keeps it), else
-    /// its event id.
-    pub token: String,
-    pub version: Option<i64>,
-    /// How much the event says about why the task stopped: exit codes, reasons, stop code.
-    pub score: u32,
-}
-
-impl StopKey {
-    /// The key of a STOPPED task event with a task ARN; `None` for anything else.
-    pub fn of(envelope: &Envelope, task: &Task) -> Option<StopKey> {
-        if !task.is_stopped() {
-            return None;
-        }
-        let task_arn = task.task_arn.clone().filter(|a| !a.is_empty())?;
-        let token = match task.version {
-            Some(v) => format!("v{v}"),
-            None => format!("id:{}", envelope.id),
-        };
-        Some(StopKey {
-            task_arn,
-            token,
-            version: task.version,
-            score: score(task),
-        })
-    }
-
-    /// The record a ledger keeps when this event is the first.
-    pub fn record(&self) -> StopRecord {
-        StopRecord {
-            token: self.token.clone(),
-            version: self.version,
-            score: self.score,
-            posted: None,
-        }
-    }
-}
-
-/// How much a STOPPED event tells: one point per container exit code, per container reason,
-/// for the stop reason and for the stop code.
-pub fn score(task: &Task) -> u32 {
-    let containers: usize = task
-        .containers
-        .iter()
-        .map(|c| usize::from(c.exit_code.is_some()) + usize::from(c.reason.is_some()))
-        .sum();
-    let task_level =
-        usize::from(task.stopped_reason.is_some()) + usize::from(task.stop_code.is_some());
-    u32::try_from(containers + task_level).unwrap_or(u32::MAX)
-}
+pub use crate::source::StopKey;
 
 /// What the ledger remembers of the stop of one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +15,18 @@ pub struct StopRecord {
     pub score: u32,
     /// Where its Slack alert is (app mode), so a later, fuller update can complete it.
     pub posted: Option<Posted>,
+}
+
+impl StopKey {
+    /// The record a ledger keeps when this event is the first.
+    pub fn record(&self) -> StopRecord {
+        StopRecord {
+            token: self.token.clone(),
+            version: self.version,
+            score: self.score,
+            posted: None,
+        }
+    }
 }
 
 /// Where an event stands against what the ledger knows of its task.
@@ -114,7 +72,7 @@ pub fn completes(record: &StopRecord, key: &StopKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Container;
+    use crate::source::{Container, Envelope, Task};
 
     fn stopped(version: Option<i64>, exit: Option<i64>) -> (Envelope, Task) {
         let env = Envelope {

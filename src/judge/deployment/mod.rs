@@ -16,11 +16,12 @@ use super::task::durations::human;
 use super::words::stamp_seconds;
 
 mod change;
+use super::plan::{Context, Plan};
 use change::change;
 
-/// Plans a deployment state change; the `bool` says whether it posts on its own (a start
+/// Tells a deployment state change; the `bool` says whether it posts on its own (a start
 /// only updates the deployment's thread).
-pub fn plan(
+fn tell(
     envelope: &Envelope,
     deployment: &Deployment,
     enrichment: &Enrichment,
@@ -384,6 +385,18 @@ pub fn rollback_target(reason: &str) -> Option<&str> {
     let rest = &reason[reason.find("deploymentId")? + "deploymentId".len()..];
     let id = rest.split_whitespace().next()?;
     Some(id.trim_end_matches(['.', ',', ')']))
+}
+
+/// Plans a deployment state change: its notice is also the deployment's shared message (every
+/// state updates it), remembered as the service's latest, where its hooks' notices reply.
+pub fn plan(envelope: &Envelope, deployment: &Deployment, ctx: &Context) -> Plan {
+    let (summary, notice, posts, datadog) = tell(envelope, deployment, ctx.enrichment, ctx.now);
+    let mut plan = Plan::new(summary, Some(notice.clone()).filter(|_| posts), datadog);
+    plan.placement.thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
+    plan.placement.thread_notice = Some(notice);
+    let place = ServiceRef::locate(envelope, None, None);
+    plan.placement.remember_as = Some(format!("service:{}/{}", place.cluster, place.service));
+    plan
 }
 
 #[cfg(test)]

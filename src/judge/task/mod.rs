@@ -16,8 +16,10 @@ use crate::judge::notice::Notice;
 use crate::source::{Envelope, Task};
 
 use super::enrichment::Enrichment;
-use super::outgoing::{Options, Reason, Summary};
-use super::routing::{Notify, Route};
+use super::group::Groupable;
+use super::outgoing::{Reason, Summary};
+use super::plan::{headline, hint, Context, Plan};
+use super::routing::Notify;
 use crate::judge::tags;
 use cause::Cause;
 use verdict::{classify, Outcome, TaskVerdict};
@@ -31,32 +33,22 @@ pub fn definition(task: &Task) -> String {
 }
 
 /// Plans a Task State Change: ignored unless STOPPED; judged, counted, and alerted on when
-/// it failed.
-pub fn plan(
-    envelope: &Envelope,
-    task: &Task,
-    enrichment: &Enrichment,
-    route: &Route,
-    notify: Notify,
-    options: &Options,
-    now: DateTime<Utc>,
-) -> (Summary, Option<Notice>, Submission) {
+/// it failed. A failure floods with the same failures of its service or job, and may be part
+/// of an incident.
+pub fn plan(envelope: &Envelope, task: &Task, ctx: &Context) -> Plan {
     let (family, _) = task.family_revision();
     if !task.is_stopped() {
         let status = task.last_status.as_deref().unwrap_or("unknown");
-        return (
-            Summary {
-                kind: "task",
-                verdict: "ignored".into(),
-                cause: format!("status {status}"),
-                subject: family.to_string(),
-                reason: None,
-            },
-            None,
-            Submission::default(),
-        );
+        let summary = Summary {
+            kind: "task",
+            verdict: "ignored".into(),
+            cause: format!("status {status}"),
+            subject: family.to_string(),
+            reason: None,
+        };
+        return Plan::new(summary, None, Submission::default());
     }
-    let verdict = classify(task, enrichment, &route.success_exit_codes);
+    let verdict = classify(task, ctx.enrichment, &ctx.route.success_exit_codes);
     let subject = verdict
         .trigger
         .service()
@@ -76,24 +68,60 @@ pub fn plan(
             note: sidecar_note(&verdict),
         }),
     };
-    // A service task killed after its stop timeout is churn: a notice only when asked for.
+    let notice = wanted(&verdict, ctx)
+        .then(|| notice::of(envelope, task, &verdict, ctx.enrichment, &subject));
+    let datadog = task_metrics(envelope, task, &verdict, ctx.enrichment, ctx.now);
+    let mut plan = Plan::new(summary, notice, datadog);
+    if plan.fails() {
+        plan.flood_key = Some(format!(
+            "{}/{}/{}",
+            task.cluster(),
+            subject,
+            plan.summary.cause
+        ));
+        plan.group = plan
+            .notice
+            .as_ref()
+            .map(|n| incident(envelope, task, n, &subject, &plan.summary));
+    }
+    plan
+}
+
+/// Whether a stop gets a notice: a failure does; a success when asked for; a service task
+/// killed after its stop timeout (churn) only when the tags or settings ask for it.
+fn wanted(verdict: &TaskVerdict, ctx: &Context) -> bool {
     let stop_timeout_notice = verdict.cause == Cause::StopTimeout
-        && (route.notify == Some(Notify::All) || options.notify_on_stop_timeout);
-    let notice = match verdict.outcome {
-        Outcome::Failure => Some(notice::of(envelope, task, &verdict, enrichment, &subject)),
-        Outcome::Success if notify == Notify::All => {
-            Some(notice::of(envelope, task, &verdict, enrichment, &subject))
-        }
-        Outcome::Expected if stop_timeout_notice && notify != Notify::None => {
-            Some(notice::of(envelope, task, &verdict, enrichment, &subject))
-        }
-        _ => None,
-    };
-    (
-        summary,
-        notice,
-        task_metrics(envelope, task, &verdict, enrichment, now),
-    )
+        && (ctx.route.notify == Some(Notify::All) || ctx.options.notify_on_stop_timeout);
+    match verdict.outcome {
+        Outcome::Failure => true,
+        Outcome::Success => ctx.notify == Notify::All,
+        Outcome::Expected => stop_timeout_notice && ctx.notify != Notify::None,
+    }
+}
+
+/// What an incident of this failure is about: its cause in its account and cluster, the
+/// alert's headline and fix (the catalogue's words), and what ECS said of it.
+fn incident(
+    envelope: &Envelope,
+    task: &Task,
+    notice: &Notice,
+    subject: &str,
+    summary: &Summary,
+) -> Groupable {
+    Groupable {
+        account: envelope.account.clone(),
+        cluster: task.cluster().to_string(),
+        cause: summary.cause.clone(),
+        headline: headline(notice, subject),
+        hint: hint(notice),
+        reason: task
+            .stopped_reason
+            .as_deref()
+            .filter(|r| !r.starts_with("Essential container in task exited"))
+            .or_else(|| task.containers.iter().find_map(|c| c.reason.as_deref()))
+            .map(|r| r.chars().take(300).collect()),
+        subject: subject.to_string(),
+    }
 }
 
 /// For a job that succeeded though a sidecar was killed at shutdown: which sidecar ignores
