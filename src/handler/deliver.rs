@@ -32,6 +32,28 @@ impl Notifier {
             .filter_map(|(i, item)| Some((i, item.plan.as_ref()?)))
             .collect();
         let plans: Vec<&Outgoing> = planned.iter().map(|(_, p)| *p).collect();
+        let outcomes = self.send(&plans, deadline, pace).await;
+        let mut by_item: Vec<Option<Outcome>> = items.iter().map(|_| None).collect();
+        for ((i, _), outcome) in planned.iter().zip(outcomes) {
+            by_item[*i] = Some(outcome);
+        }
+        let posted_stops: Vec<(&Prepared, &Outcome)> = items
+            .iter()
+            .zip(&by_item)
+            .filter_map(|(item, outcome)| Some((item, outcome.as_ref()?)))
+            .filter(|(item, outcome)| item.stop.is_some() && outcome.posted.is_some())
+            .collect();
+        self.remember_stops(&posted_stops).await;
+        items
+            .into_iter()
+            .zip(by_item)
+            .map(|(item, outcome)| report(item, outcome.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Sends the plans' parcels: what this process or another instance delivered before is
+    /// left out, claims are taken and settled, and where messages landed is remembered.
+    async fn send(&self, plans: &[&Outgoing], deadline: Instant, pace: Duration) -> Vec<Outcome> {
         let mut already: Vec<BTreeSet<&'static str>> = {
             let log = lock(&self.log);
             plans
@@ -39,7 +61,7 @@ impl Notifier {
                 .map(|p| log.delivered(&p.dedupe_keys))
                 .collect()
         };
-        let threads = self.threads_of(&plans).await;
+        let threads = self.threads_of(plans).await;
         let parcels: Vec<Parcel<'_>> = plans
             .iter()
             .zip(&threads)
@@ -62,7 +84,7 @@ impl Notifier {
                 }
             }
         }
-        let (mine, blocked) = self.claim(&plans, &parcels, &mut already, deadline).await;
+        let (mine, blocked) = self.claim(plans, &parcels, &mut already, deadline).await;
         let mut outcomes = self
             .sinks
             .deliver(&parcels, &already, &threads, deadline, pace)
@@ -79,46 +101,15 @@ impl Notifier {
                 ));
             }
         }
-        self.remember_threads(&plans, &threads, &outcomes).await;
-        self.settle_claims(&plans, &mine, &outcomes).await;
-        {
-            let mut log = lock(&self.log);
-            for (plan, outcome) in plans.iter().zip(&outcomes) {
-                for part in &outcome.delivered {
-                    log.record(&plan.dedupe_keys, part);
-                }
+        self.remember_threads(plans, &threads, &outcomes).await;
+        self.settle_claims(plans, &mine, &outcomes).await;
+        let mut log = lock(&self.log);
+        for (plan, outcome) in plans.iter().zip(&outcomes) {
+            for part in &outcome.delivered {
+                log.record(&plan.dedupe_keys, part);
             }
         }
-        let mut by_item: Vec<Option<Outcome>> = items.iter().map(|_| None).collect();
-        for ((i, _), outcome) in planned.iter().zip(outcomes) {
-            by_item[*i] = Some(outcome);
-        }
-        let posted_stops: Vec<(&Prepared, &Outcome)> = items
-            .iter()
-            .zip(&by_item)
-            .filter_map(|(item, outcome)| Some((item, outcome.as_ref()?)))
-            .filter(|(item, outcome)| item.stop.is_some() && outcome.posted.is_some())
-            .collect();
-        self.remember_stops(&posted_stops).await;
-        items
-            .into_iter()
-            .zip(by_item)
-            .map(|(item, outcome)| {
-                let mut report = item.report;
-                let outcome = outcome.unwrap_or_default();
-                report.delivered = outcome.delivered;
-                report.duplicate = outcome.duplicate;
-                log_event(
-                    &item.event_id,
-                    &report,
-                    item.plan.as_ref(),
-                    item.enrich_ms,
-                    &item.not_enriched,
-                    &outcome.failures,
-                );
-                (report, outcome.failures)
-            })
-            .collect()
+        outcomes
     }
 
     /// Claims in the state table each event this instance is about to send parts of. Parts
@@ -311,4 +302,20 @@ fn parcel(plan: &Outgoing) -> Parcel<'_> {
         loud: plan.loud(),
         datadog: &plan.datadog,
     }
+}
+
+/// An event's report with what its delivery did, logged in one line.
+fn report(item: Prepared, outcome: Outcome) -> (Report, Vec<(&'static str, SendError)>) {
+    let mut report = item.report;
+    report.delivered = outcome.delivered;
+    report.duplicate = outcome.duplicate;
+    log_event(
+        &item.event_id,
+        &report,
+        item.plan.as_ref(),
+        item.enrich_ms,
+        &item.not_enriched,
+        &outcome.failures,
+    );
+    (report, outcome.failures)
 }

@@ -26,67 +26,28 @@ impl Notifier {
         item
     }
 
+    /// Filters, enriches and plans one decoded event (flood control aside): a later STOPPED
+    /// update of a task posts and counts nothing (or, in app mode, completes the alert in
+    /// place when it tells more).
     pub(super) async fn prepare_unflooded(
         &self,
         event_id: String,
         event: Result<Event, DecodeError>,
         own_account: Option<&str>,
     ) -> Prepared {
-        let skipped = |kind: &str, cause: String| Prepared {
-            event_id: event_id.clone(),
-            plan: None,
-            report: Report {
-                event_id: event_id.clone(),
-                kind: kind.into(),
-                verdict: "skipped".into(),
-                cause,
-                ..Report::default()
-            },
-            enrich_ms: 0,
-            not_enriched: Vec::new(),
-            stop: None,
-            group_key: None,
-        };
-        let event = match event {
-            Ok(Event::Check(_)) => {
-                return skipped(
-                    "check",
-                    "a missed-run check runs only when invoked directly".into(),
-                )
-            }
+        let event = match self.admit(event) {
             Ok(event) => event,
-            Err(err) => return skipped("invalid", err.to_string()),
+            Err((kind, why)) => return dropped(&event_id, kind, "skipped", why),
         };
-        let (cluster, name) = event.scope();
-        if !self.filter.admits(&cluster, &name) {
-            return skipped("filtered", format!("{cluster}/{name}"));
-        }
         // One stop, one alert: a task's later STOPPED updates post and count nothing, before
         // any API call is spent on them.
-        let stop = match &event {
-            Event::Task(envelope, task) => StopKey::of(envelope, task),
-            _ => None,
-        };
+        let stop = event.stop_key();
         let mut completing = None;
         if let Some(key) = &stop {
             if let Standing::Superseded(record) = self.own_stop(key).await {
                 let why = stops::superseded(&record, key);
                 if !(self.sinks.is_app() && stops::completes(&record, key)) {
-                    return Prepared {
-                        report: Report {
-                            event_id: event_id.clone(),
-                            kind: "task".into(),
-                            verdict: "superseded".into(),
-                            cause: why,
-                            ..Report::default()
-                        },
-                        event_id,
-                        plan: None,
-                        enrich_ms: 0,
-                        not_enriched: Vec::new(),
-                        stop: None,
-                        group_key: None,
-                    };
+                    return dropped(&event_id, "task", "superseded", why);
                 }
                 completing = Some((record, why));
             }
@@ -100,13 +61,7 @@ impl Notifier {
         let enrich_ms = started.elapsed().as_millis() as u64;
         let mut plan = judge(&event, &enrichment, &self.options, Utc::now());
         if let Some((record, why)) = completing {
-            // The fuller update edits the alert already posted: nothing new is posted or counted.
-            plan.placement.edit = record.posted.clone();
-            plan.datadog = Default::default();
-            plan.flood_key = None;
-            plan.placement.thread = None;
-            plan.placement.thread_notice = None;
-            plan.dedupe_keys = vec![format!("complete:{}", event_id)];
+            plan.complete_in_place(record.posted.clone(), &event_id);
             let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
             prepared.report.verdict = "superseded".into();
             prepared.report.cause = format!("{why}; its alert is completed in place");
@@ -120,6 +75,24 @@ impl Notifier {
         let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
         prepared.stop = stop;
         prepared
+    }
+
+    /// The event, if this function handles it: not a check (those run when invoked directly),
+    /// decoded, and admitted by the filter; else what it is and why it is skipped.
+    fn admit(&self, event: Result<Event, DecodeError>) -> Result<Event, (&'static str, String)> {
+        let event = match event {
+            Ok(Event::Check(_)) => {
+                let why = "a missed-run check runs only when invoked directly";
+                return Err(("check", why.into()));
+            }
+            Ok(event) => event,
+            Err(err) => return Err(("invalid", err.to_string())),
+        };
+        let (cluster, name) = event.scope();
+        if !self.filter.admits(&cluster, &name) {
+            return Err(("filtered", format!("{cluster}/{name}")));
+        }
+        Ok(event)
     }
 
     /// Where a STOPPED event stands against the stops already seen: in this process, and
@@ -206,5 +179,24 @@ impl Notifier {
             Admission::Suppress => Some("suppressed"),
             Admission::Summary { .. } => Some("summary"),
         };
+    }
+}
+
+/// An event that sends nothing: skipped (not handled, filtered) or superseded, and why.
+fn dropped(event_id: &str, kind: &str, verdict: &str, cause: String) -> Prepared {
+    Prepared {
+        event_id: event_id.to_string(),
+        plan: None,
+        report: Report {
+            event_id: event_id.to_string(),
+            kind: kind.into(),
+            verdict: verdict.into(),
+            cause,
+            ..Report::default()
+        },
+        enrich_ms: 0,
+        not_enriched: Vec::new(),
+        stop: None,
+        group_key: None,
     }
 }

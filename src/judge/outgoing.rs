@@ -130,6 +130,17 @@ impl Outgoing {
         Outgoing::standalone(summary, None, datadog, Vec::new(), None)
     }
 
+    /// Turns this plan into the completion of an alert already posted (`posted`, app mode):
+    /// the fuller update edits it in place, and nothing new is posted or counted.
+    pub fn complete_in_place(&mut self, posted: Option<super::post::Posted>, event_id: &str) {
+        self.placement.edit = posted;
+        self.datadog = Submission::default();
+        self.flood_key = None;
+        self.placement.thread = None;
+        self.placement.thread_notice = None;
+        self.dedupe_keys = vec![format!("complete:{event_id}")];
+    }
+
     /// Applies a flood-control decision: a held-back alert posts nothing to Slack; a summary
     /// says how many were held back since when.
     pub fn apply_flood(&mut self, admission: Admission) {

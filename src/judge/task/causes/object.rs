@@ -181,7 +181,30 @@ impl Object {
         message: Option<&str>,
     ) -> Option<String> {
         let text = message.unwrap_or("");
-        let def = facts.definition;
+        match self {
+            Object::Registry | Object::Image | Object::ImageAccount | Object::Platform => {
+                self.of_image(facts, container, message)
+            }
+            Object::LogGroup
+            | Object::FileSystem
+            | Object::Secret
+            | Object::Parameter
+            | Object::EnvFile => self.defined(facts, container, text),
+            Object::Unhealthy | Object::MemoryLimit | Object::StopTimeout | Object::LogLine => {
+                self.of_task(facts, container, text)
+            }
+            _ => self.named(text),
+        }
+    }
+
+    /// What the image is, where it comes from, what it lacks.
+    fn of_image(
+        self,
+        facts: &Facts,
+        container: Option<&str>,
+        message: Option<&str>,
+    ) -> Option<String> {
+        let text = message.unwrap_or("");
         match self {
             Object::Registry => capture(r"https://([a-z0-9.-]+\.[a-z]{2,})(?::\d+)?/", text)
                 .filter(|h| !h.contains("amazonaws.com") || h.contains(".dkr.ecr."))
@@ -196,7 +219,7 @@ impl Object {
                 .or_else(|| capture(r"repository (\S+) not found", text))
                 .or_else(|| image(facts, container, message).map(String::from)),
             Object::ImageAccount => facts.foreign_image().map(|(a, _)| a.to_string()),
-            Object::Platform => capture(r"platform '?([a-z0-9]+/[a-z0-9_]+(?:/v\d)?)'?", text)
+            _ => capture(r"platform '?([a-z0-9]+/[a-z0-9_]+(?:/v\d)?)'?", text)
                 .or_else(|| {
                     capture(
                         r"no matching manifest for ([a-z0-9]+/[a-z0-9_]+(?:/v\d)?)",
@@ -207,10 +230,14 @@ impl Object {
                     let arch = facts.task.cpu_architecture()?;
                     Some(format!("linux/{arch}"))
                 }),
-            Object::Command => executable(text),
-            Object::Path => capture(r#"to rootfs at \\?"([^"\\]+)"#, text)
-                .or_else(|| capture(r"stat ([^\s:]+): no such file", text))
-                .or_else(|| executable(text)),
+        }
+    }
+
+    /// What the task definition sets up, as the message names it or else as the task
+    /// definition does.
+    fn defined(self, facts: &Facts, container: Option<&str>, text: &str) -> Option<String> {
+        let def = facts.definition;
+        match self {
             Object::LogGroup => {
                 capture(r"log-group:([^:\s]+)", text).or_else(|| log_group(facts, container))
             }
@@ -229,14 +256,16 @@ impl Object {
             )
             .or_else(|| capture(r"invalid (?:ssm )?parameters: ([^\s]+(?:, ?[^\s]+)*)", text))
             .or_else(|| defined(def?.secrets.iter().filter(|s| !is_secret_arn(s)))),
-            Object::EnvFile => capture(r"(arn:aws[a-z-]*:s3:::[^\s,]+)", text)
+            _ => capture(r"(arn:aws[a-z-]*:s3:::[^\s,]+)", text)
                 .or_else(|| capture(r"failed to download file (\S+?):? ", text))
                 .or_else(|| defined(def?.environment_files.iter())),
-            Object::Endpoint => capture(r#"https://([a-z0-9.-]+\.amazonaws\.com)"#, text),
-            Object::Role => capture(r"assumed-role/([^/\s]+)/", text)
-                .or_else(|| capture(r"role/([A-Za-z0-9+=,.@_-]+)", text)),
-            Object::JsonKey => capture(r"did not contain json key (\S+)", text),
-            Object::TargetGroup => capture(r"targetgroup/([^/\s)]+)", text),
+        }
+    }
+
+    /// What the task's containers and enrichment tell: who was unhealthy, the memory limit,
+    /// the stop timeout, the failing log line.
+    fn of_task(self, facts: &Facts, container: Option<&str>, text: &str) -> Option<String> {
+        match self {
             Object::Unhealthy => {
                 let names: Vec<&str> = facts
                     .enrichment
@@ -248,22 +277,34 @@ impl Object {
                     .collect();
                 (!names.is_empty()).then(|| names.join(", "))
             }
-            Object::MemoryLimit => {
-                let name = container?;
-                def?.memory_limit(name)
-            }
+            Object::MemoryLimit => facts.definition?.memory_limit(container?),
             Object::StopTimeout => {
-                let name = container?;
-                let timeout = facts.stop_timeout(name);
+                let timeout = facts.stop_timeout(container?);
                 let mut out = format!("{timeout:.0} s");
                 if let Some(wait) = facts.stop_wait() {
                     out.push_str(&format!(" (ECS waited {wait:.1} s)"));
                 }
                 Some(out)
             }
-            Object::LogLine => last_error_line(facts, container, text),
+            _ => last_error_line(facts, container, text),
+        }
+    }
+
+    /// What the message alone names.
+    fn named(self, text: &str) -> Option<String> {
+        match self {
+            Object::Command => executable(text),
+            Object::Path => capture(r#"to rootfs at \\?"([^"\\]+)"#, text)
+                .or_else(|| capture(r"stat ([^\s:]+): no such file", text))
+                .or_else(|| executable(text)),
+            Object::Endpoint => capture(r#"https://([a-z0-9.-]+\.amazonaws\.com)"#, text),
+            Object::Role => capture(r"assumed-role/([^/\s]+)/", text)
+                .or_else(|| capture(r"role/([A-Za-z0-9+=,.@_-]+)", text)),
+            Object::JsonKey => capture(r"did not contain json key (\S+)", text),
+            Object::TargetGroup => capture(r"targetgroup/([^/\s)]+)", text),
             Object::Instance => capture(r"\b(i-[0-9a-f]{8,17})\b", text),
             Object::Subnet => capture(r"\b(subnet-[0-9a-f]{8,17})\b", text),
+            _ => None,
         }
     }
 }

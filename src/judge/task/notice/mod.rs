@@ -2,15 +2,18 @@
 //! the stop, with the object it names), the containers that broke and those ECS stopped after
 //! them, every container reason, log lines and links.
 
-use crate::judge::notice::{Body, Item, Link, Notice, Section, Severity};
+use crate::judge::notice::{Link, Notice, Severity};
 use crate::source::{Envelope, Task};
 
 use super::cause::Cause;
 use super::causes::{Explanation, Field};
 use super::durations::human;
 use super::verdict::{FailedContainer, Outcome, TaskVerdict};
+
+mod sections;
 use crate::judge::console;
 use crate::judge::enrichment::{Enrichment, TaskDefinitionInfo};
+use sections::{container_sections, explanation_sections, message_sections};
 
 /// What the alert says of a transient cause.
 const TRANSIENT: &str =
@@ -275,160 +278,6 @@ fn fields(stop: &Stop) -> Vec<(String, String)> {
         }
     }
     fields
-}
-
-/// Container health, the containers that exited non-zero and those ECS stopped after them.
-fn container_sections(stop: &Stop) -> Vec<Section> {
-    let verdict = stop.verdict;
-    let mut sections = Vec::new();
-    if let Some(health) = &stop.enrichment.health {
-        let items: Vec<Item> = health
-            .iter()
-            .map(|h| Item {
-                lead: h.name.clone(),
-                text: match stop.essential(&h.name) {
-                    Some(true) => format!("{} · essential", h.status),
-                    Some(false) => format!("{} · not essential", h.status),
-                    None => h.status.clone(),
-                },
-            })
-            .collect();
-        if !items.is_empty() {
-            sections.push(Section {
-                label: "Container health".into(),
-                body: Body::Items(items),
-            });
-        }
-    }
-    // A container's line: what its exit says, its reason, whether it is essential.
-    let item = |c: &FailedContainer, mut text: String| {
-        if let Some(reason) = &c.reason {
-            text.push_str(&format!(". Reason: {reason}"));
-        }
-        text.push_str(stop.essential_note(&c.name));
-        Item {
-            lead: c.name.clone(),
-            text,
-        }
-    };
-    let culprits = stop.culprits();
-    let stopped_by_ecs = verdict.stopped_by_ecs(&culprits);
-    let broke: Vec<Item> = verdict
-        .failed_containers
-        .iter()
-        .filter(|c| !stopped_by_ecs.iter().any(|s| s.name == c.name))
-        .map(|c| {
-            let text = if stop.unhealthy.contains(&c.name.as_str()) && c.stopped_by_signal() {
-                format!(
-                    "failed its health check, then exited {} when ECS stopped the task",
-                    c.exit_code
-                )
-            } else {
-                match stop.meaning(c) {
-                    Some(meaning) => format!("exited {}: {meaning}", c.exit_code),
-                    None => format!("exited {}", c.exit_code),
-                }
-            };
-            item(c, text)
-        })
-        .collect();
-    if !broke.is_empty() {
-        sections.push(Section {
-            label: "Containers that exited non-zero".into(),
-            body: Body::Items(broke),
-        });
-    }
-    if !stopped_by_ecs.is_empty() {
-        let after = if verdict.cause == Cause::ContainerHealthCheck && !stop.unhealthy.is_empty() {
-            format!("{} failed its health check", culprits.join(", "))
-        } else {
-            format!("{} exited", culprits.join(", "))
-        };
-        let items = stopped_by_ecs
-            .iter()
-            .map(|c| {
-                let text = match c.exit_code {
-                    143 => "exited 143 (SIGTERM)".to_string(),
-                    code => format!(
-                        "exited {code}: killed (SIGKILL) when it did not stop within its stopTimeout"
-                    ),
-                };
-                item(c, text)
-            })
-            .collect();
-        sections.push(Section {
-            label: format!("Stopped by ECS after {after}"),
-            body: Body::Items(items),
-        });
-    }
-    sections
-}
-
-/// Every other container reason, the stop reason and the log lines.
-fn message_sections(stop: &Stop) -> Vec<Section> {
-    let (task, verdict) = (stop.task, stop.verdict);
-    let mut sections = Vec::new();
-    // A container that could not start has no exit code, and its reason is the one line that
-    // says what broke.
-    let listed = |name: &str| verdict.failed_containers.iter().any(|c| c.name == name);
-    let reasons: Vec<Item> = task
-        .containers
-        .iter()
-        .filter(|c| !listed(c.display_name()))
-        .filter_map(|c| {
-            let reason = c.reason.as_deref().filter(|r| !r.is_empty())?;
-            let text = match c.exit_code {
-                None => format!("did not start: {reason}"),
-                Some(code) => format!("exited {code}: {reason}"),
-            };
-            Some(Item {
-                lead: c.display_name().to_string(),
-                text: format!("{text}{}", stop.essential_note(c.display_name())),
-            })
-        })
-        .collect();
-    if !reasons.is_empty() {
-        sections.push(Section {
-            label: "Container reasons".into(),
-            body: Body::Items(reasons),
-        });
-    }
-    if let Some(reason) = task.stopped_reason.as_deref().filter(|r| !r.is_empty()) {
-        sections.push(Section {
-            label: "Stop reason".into(),
-            body: Body::Code(reason.to_string()),
-        });
-    }
-    for tail in &stop.enrichment.logs {
-        if tail.lines.is_empty() {
-            continue;
-        }
-        sections.push(Section {
-            label: format!("Last {} log lines of {}", tail.lines.len(), tail.container),
-            body: Body::Code(tail.lines.join("\n")),
-        });
-    }
-    sections
-}
-
-/// What the cause means and where to look, as the catalogue tells it.
-fn explanation_sections(stop: &Stop) -> Vec<Section> {
-    let explanation = stop.explanation();
-    let mut fix = explanation.fix();
-    if explanation.entry.transient {
-        fix.push(' ');
-        fix.push_str(TRANSIENT);
-    }
-    vec![
-        Section {
-            label: "What it means".into(),
-            body: Body::Text(explanation.entry.meaning.to_string()),
-        },
-        Section {
-            label: "Where to look".into(),
-            body: Body::Text(fix),
-        },
-    ]
 }
 
 /// Durations, the task id and its stop time.
