@@ -1,0 +1,79 @@
+//! A deployment's lookups: its service, its details when troubled, its task definition.
+
+use tokio::time::Instant;
+
+use super::{ecs, region_of, Enricher};
+use crate::judge::deployment::rollback_target;
+use crate::judge::enrichment::Enrichment;
+use crate::source::{Deployment, Envelope, ServiceRef};
+
+impl Enricher {
+    pub(super) async fn for_deployment(
+        &self,
+        env: &Envelope,
+        deployment: &Deployment,
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Enrichment {
+        let mut out = Enrichment::default();
+        let place = ServiceRef::locate(env, None, None);
+        let service_arn = env.resources.first().map(String::as_str);
+        if place.service.is_empty() {
+            return out;
+        }
+        let region = region_of(env, service_arn);
+        let clients = match self.clients(env, &region, own_account, deadline).await {
+            Ok(c) => c,
+            Err(e) => {
+                e.skip(&mut out);
+                return out;
+            }
+        };
+        let id = deployment.deployment_id.as_deref().unwrap_or("");
+        let reason = deployment.reason.as_deref().unwrap_or("");
+        // A deployment that failed or rolls back: what the service deployment APIs tell
+        // (alarms, circuit breaker, rollback), looked up beside the service.
+        let troubled = deployment.event_name.as_deref() == Some("SERVICE_DEPLOYMENT_FAILED")
+            || reason.to_ascii_lowercase().contains("rolling back");
+        // Deployments change by the minute: always ask.
+        let (service, details) = tokio::join!(
+            self.ecs
+                .service(&clients, &place.cluster, &place.service, false, deadline),
+            async {
+                match troubled {
+                    true => Some(
+                        ecs::service_deployment(&clients, &place.cluster, &place.service, deadline)
+                            .await,
+                    ),
+                    false => None,
+                }
+            }
+        );
+        match details {
+            Some(Ok(info)) => out.service_deployment = Some(info),
+            Some(Err(e)) => e.skip(&mut out),
+            None => {}
+        }
+        let service = match service {
+            Ok(s) => s,
+            Err(e) => {
+                e.skip(&mut out);
+                return out;
+            }
+        };
+        out.rollback_to = rollback_target(reason)
+            .and_then(|target| service.deployment(target))
+            .and_then(|d| d.task_definition.clone());
+        let td_arn = service
+            .deployment(id)
+            .and_then(|d| d.task_definition.clone());
+        out.service = Some(service);
+        if let Some(arn) = td_arn {
+            match self.ecs.task_definition(&clients, &arn, deadline).await {
+                Ok(td) => out.task_definition = Some(td),
+                Err(e) => e.skip(&mut out),
+            }
+        }
+        out
+    }
+}
