@@ -170,3 +170,7 @@ pub fn classify(task: &Task, enrichment: &Enrichment, success_codes: &[i64]) -> 
 #[cfg(test)]
 #[path = "verdict_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "verdict_timeline_tests.rs"]
+mod timeline_tests;
