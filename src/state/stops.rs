@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::table::{n, number, s, text, Item, StateError, Table, KEEP};
+use crate::judge::post::Posted;
 use crate::judge::stops::{StopKey, StopRecord};
-use crate::sinks::slack::Posted;
 
 impl Table {
     /// Claims the stop of a task for the STOPPED event `key`: the first event to write wins,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::table::{n, s, StateError, Table, KEEP};
-use crate::sinks::slack::Posted;
+use crate::judge::post::Posted;
 
 impl Table {
     /// Where the Slack message of deployment `id` is, if one was posted.
