@@ -31,10 +31,14 @@ impl Enricher {
         };
         let id = deployment.deployment_id.as_deref().unwrap_or("");
         let reason = deployment.reason.as_deref().unwrap_or("");
-        // A deployment that failed or rolls back: what the service deployment APIs tell
-        // (alarms, circuit breaker, rollback), looked up beside the service.
-        let troubled = deployment.event_name.as_deref() == Some("SERVICE_DEPLOYMENT_FAILED")
-            || reason.to_ascii_lowercase().contains("rolling back");
+        // A deployment that failed, rolls back or completed: what the service deployment APIs
+        // tell (alarms, circuit breaker, rollback), looked up beside the service.
+        // A completion too: whether it finished a rollback (its latest service deployment).
+        let completed = deployment.event_name.as_deref() == Some("SERVICE_DEPLOYMENT_COMPLETED");
+        let troubled = matches!(
+            deployment.event_name.as_deref(),
+            Some("SERVICE_DEPLOYMENT_FAILED" | "SERVICE_DEPLOYMENT_COMPLETED")
+        ) || reason.to_ascii_lowercase().contains("rolling back");
         // Deployments change by the minute: always ask.
         let (service, details) = tokio::join!(
             self.ecs
@@ -42,8 +46,14 @@ impl Enricher {
             async {
                 match troubled {
                     true => Some(
-                        ecs::service_deployment(&clients, &place.cluster, &place.service, deadline)
-                            .await,
+                        ecs::service_deployment(
+                            &clients,
+                            &place.cluster,
+                            &place.service,
+                            completed,
+                            deadline,
+                        )
+                        .await,
                     ),
                     false => None,
                 }
@@ -51,6 +61,11 @@ impl Enricher {
         );
         match details {
             Some(Ok(info)) => out.service_deployment = Some(info),
+            // For a completion the lookup only asks whether it finished a rollback: without it,
+            // the completion is told as a plain one.
+            Some(Err(e)) if completed => {
+                tracing::debug!(error = %e, "no service deployment details for a completion")
+            }
             Some(Err(e)) => e.skip(&mut out),
             None => {}
         }

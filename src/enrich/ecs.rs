@@ -204,9 +204,10 @@ pub async fn service_deployment(
     clients: &Clients,
     cluster: &str,
     service: &str,
+    latest: bool,
     deadline: Instant,
 ) -> Result<ServiceDeploymentInfo, LookupError> {
-    let arn = latest_deployment(clients, cluster, service, deadline).await?;
+    let arn = latest_deployment(clients, cluster, service, latest, deadline).await?;
     let op = "ecs:DescribeServiceDeployments";
     let described = within(deadline, op, async {
         clients
@@ -228,11 +229,13 @@ pub async fn service_deployment(
 }
 
 /// The ARN of the service deployment ListServiceDeployments names first among its latest: a
-/// rollback's or a stopped one's, else the most recent.
+/// rollback's or a stopped one's, else the most recent; with `latest`, the most recent whatever
+/// its state (a completion asks what it finished).
 async fn latest_deployment(
     clients: &Clients,
     cluster: &str,
     service: &str,
+    latest: bool,
     deadline: Instant,
 ) -> Result<String, LookupError> {
     let op = "ecs:ListServiceDeployments";
@@ -255,7 +258,7 @@ async fn latest_deployment(
     };
     let brief = briefs
         .iter()
-        .find(|b| b.status().is_some_and(|s| troubled(s.as_str())))
+        .find(|b| !latest && b.status().is_some_and(|s| troubled(s.as_str())))
         .or(briefs.first())
         .ok_or_else(|| LookupError::missing(op, format!("no service deployment of {service}")))?;
     Ok(brief

@@ -223,11 +223,12 @@ impl Notifier {
             let Some(posted) = &outcome.posted else {
                 continue;
             };
-            let keys = [
-                plan.placement.thread.as_ref(),
-                plan.placement.remember_as.as_ref(),
-            ];
-            for id in keys.into_iter().flatten() {
+            let keys = plan
+                .placement
+                .thread
+                .iter()
+                .chain(&plan.placement.remember_as);
+            for id in keys {
                 if plan.placement.thread.as_ref() == Some(id) && before.as_ref() == Some(posted) {
                     continue;
                 }

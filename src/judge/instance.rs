@@ -306,7 +306,7 @@ pub fn plan_health(envelope: &Envelope, health: &InstanceHealth, ctx: &Context) 
     let mut plan = Plan::new(summary, notice, datadog);
     let arn = health.container_instance_arn.clone().unwrap_or_default();
     match health.overall_status.as_deref() {
-        Some("IMPAIRED") => plan.placement.remember_as = Some(format!("instance:{arn}")),
+        Some("IMPAIRED") => plan.placement.remember_as = vec![format!("instance:{arn}")],
         _ => {
             plan.placement.reply_to = Some(format!("instance:{arn}"));
             plan.placement.reply_only = true;

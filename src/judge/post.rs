@@ -30,8 +30,9 @@ pub struct Placement {
     pub reply_to: Option<String>,
     /// With `reply_to`: post nothing when there is no such message (or no app mode).
     pub reply_only: bool,
-    /// App mode: remember where this message lands under this key, for later replies.
-    pub remember_as: Option<String>,
+    /// App mode: remember where this message lands under these keys, for later replies and
+    /// shared messages.
+    pub remember_as: Vec<String>,
     /// Whether an edit of a shared message also replies in its thread; `None`: for failures
     /// and warnings.
     pub loud: Option<bool>,

@@ -870,20 +870,31 @@ const REVISIONS: &str = "arn:aws:ecs:eu-west-1:123456789012:service-revision/pro
 
 /// ListServiceDeployments: an older successful deployment, and `troubled` rolling back.
 fn deployments_listed(troubled: &str) -> ResponseTemplate {
+    deployments_listed_as(troubled, "ROLLBACK_IN_PROGRESS")
+}
+
+/// ListServiceDeployments: an older successful deployment, and the latest, `troubled`, in
+/// `status`.
+fn deployments_listed_as(troubled: &str, status: &str) -> ResponseTemplate {
     aws_json(json!({"serviceDeployments": [
         {"serviceDeploymentArn": format!("{DEPLOYMENTS}/older"), "serviceArn": SERVICE,
          "clusterArn": CLUSTER, "status": "SUCCESSFUL", "createdAt": 1763600000.0},
         {"serviceDeploymentArn": troubled, "serviceArn": SERVICE, "clusterArn": CLUSTER,
-         "status": "ROLLBACK_IN_PROGRESS", "createdAt": 1763735900.5}
+         "status": status, "createdAt": 1763735900.5}
     ]}))
 }
 
 /// DescribeServiceDeployments of `troubled`: a blue/green deployment rolled back in its bake
 /// time by alarm `checkout-5xx`, from revision 2222 to 1111.
 fn deployment_described(troubled: &str) -> ResponseTemplate {
+    deployment_described_as(troubled, "ROLLBACK_IN_PROGRESS")
+}
+
+/// DescribeServiceDeployments of `troubled` as above, in `status`.
+fn deployment_described_as(troubled: &str, status: &str) -> ResponseTemplate {
     aws_json(json!({"failures": [], "serviceDeployments": [{
         "serviceDeploymentArn": troubled, "serviceArn": SERVICE, "clusterArn": CLUSTER,
-        "status": "ROLLBACK_IN_PROGRESS",
+        "status": status,
         "statusReason": "Service deployment rolled back because of alarm",
         "lifecycleStage": "BAKE_TIME",
         "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 10},
@@ -1082,4 +1093,43 @@ async fn instance_and_daemon_alerts_follow_their_own_tags() {
         .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["resourceArn"].to_string())
         .collect();
     assert_eq!(asked.len(), 2, "one lookup per resource: {asked:?}");
+}
+
+/// A completion that finished a rollback: its latest service deployment says
+/// `ROLLBACK_SUCCESSFUL`, so the completion is told as the rollback's, naming the revision the
+/// service is back on and the one it rolled back from; a plain completion stays plain.
+#[tokio::test]
+async fn a_rollback_completion_names_the_revisions() {
+    let done = format!("{DEPLOYMENTS}/NRjKfy3PMc5fqh1TlC0Ek");
+    let rolled_back = |status: &str| {
+        (
+            deployments_listed_as(&done, status),
+            deployment_described_as(&done, status),
+        )
+    };
+    for (status, says) in [
+        (
+            "ROLLBACK_SUCCESSFUL",
+            "Rollback completed: checkout-api back on revision checkout-api:41 (from checkout-api:42)",
+        ),
+        ("SUCCESSFUL", "Deployment completed: checkout-api"),
+    ] {
+        let (listed, described) = rolled_back(status);
+        let fake = OnFake::answering(vec![
+            ("DescribeServices", no_service()),
+            ("ListServiceDeployments", listed),
+            ("DescribeServiceDeployments", described),
+            ("DescribeServiceRevisions", revisions_described()),
+        ])
+        .await;
+        let (_, planned) = fake.plan("deployment-completed.json").await;
+        let text = texts(&planned);
+        assert!(text.contains(says), "{status}: {text}");
+        let result = if status == "SUCCESSFUL" { "result:success" } else { "result:rolled_back" };
+        assert!(
+            planned.datadog.events[0].tags.iter().any(|t| t == result),
+            "{status}: {:?}",
+            planned.datadog.events[0].tags
+        );
+    }
 }

@@ -227,3 +227,62 @@ async fn webhook_mode_keeps_deployment_starts_quiet() {
         .unwrap();
     assert!(slack.received_requests().await.unwrap().is_empty());
 }
+
+/// A circuit breaker's rollback is a deployment of its own (another deployment id): it is told
+/// in the message of the deployment that failed, edited in place, with a reply in its thread.
+#[tokio::test]
+async fn a_rollback_is_told_in_the_failed_deployments_message() {
+    let slack = support::server_with(slack_api_ok()).await;
+    let n = notifier(&slack);
+    let failed_id = "ecs-svc/7286439018245531904";
+    let mut started = sample("deployment-in-progress.json");
+    started["detail"]["deploymentId"] = json!(failed_id);
+    let mut failed = sample("deployment-failed.json");
+    failed["detail"]["deploymentId"] = json!(failed_id);
+    // The rollback as the AWS page shows it: a deployment id of its own.
+    let rollback = sample("deployment-rollback.json");
+    assert_ne!(rollback["detail"]["deploymentId"], json!(failed_id));
+    for event in [&started, &failed, &rollback] {
+        n.handle(event, soon(10), None).await.unwrap();
+    }
+    let calls: Vec<(String, Value)> = slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.url.path().to_string(),
+                serde_json::from_slice(&r.body).unwrap(),
+            )
+        })
+        .collect();
+    let last_two: Vec<(&str, Option<&str>, &str)> = calls[calls.len() - 2..]
+        .iter()
+        .map(|(path, body)| {
+            (
+                path.as_str(),
+                body["thread_ts"].as_str().or(body["ts"].as_str()),
+                body["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The failed deployment's message (posted first) is edited to say it rolls back, and the
+    // rollback replies in its thread: no message of its own.
+    assert_eq!(last_two[0].0, "/api/chat.update", "{last_two:#?}");
+    assert_eq!(last_two[0].1, Some("1763630000.000100"));
+    assert!(
+        last_two[0].2.starts_with("Deployment rolling back"),
+        "{last_two:#?}"
+    );
+    assert_eq!(last_two[1].0, "/api/chat.postMessage");
+    assert_eq!(last_two[1].1, Some("1763630000.000100"), "{last_two:#?}");
+    let posts = calls
+        .iter()
+        .filter(|(path, body)| path == "/api/chat.postMessage" && body["thread_ts"].is_null())
+        .count();
+    assert_eq!(
+        posts, 1,
+        "one message for the deployment, its failure and its rollback"
+    );
+}

@@ -42,6 +42,9 @@ struct Read<'a> {
     event_type: &'a str,
     reason: &'a str,
     rollback: bool,
+    /// A completion that finished a rollback (the service deployment APIs say so): the revision
+    /// it is back on, and the one whose deployment failed.
+    rolled_back: Option<(String, Option<String>)>,
     severity: Severity,
     verb: &'static str,
     notify: bool,
@@ -58,7 +61,11 @@ impl<'a> Read<'a> {
         let event_type = deployment.event_type.as_deref().unwrap_or("");
         let reason = deployment.reason.as_deref().unwrap_or("");
         let rollback = reason.to_ascii_lowercase().contains("rolling back");
-        let (severity, verb, notify) = outcome(name, event_type, rollback);
+        let rolled_back = rolled_back(name, enrichment);
+        let (severity, verb, notify) = match rolled_back {
+            Some(_) => (Severity::Warning, "completed its rollback", true),
+            None => outcome(name, event_type, rollback),
+        };
         let deployment_id = deployment.deployment_id.as_deref().unwrap_or("");
         let finished = deployment.updated_at.or(envelope.time);
         Read {
@@ -69,6 +76,7 @@ impl<'a> Read<'a> {
             event_type,
             reason,
             rollback,
+            rolled_back,
             severity,
             verb,
             notify,
@@ -99,7 +107,7 @@ impl<'a> Read<'a> {
         Summary {
             kind: "deployment",
             verdict: self.name.to_string(),
-            cause: if self.rollback {
+            cause: if self.rollback || self.rolled_back.is_some() {
                 "rollback".into()
             } else {
                 self.event_type.to_string()
@@ -110,7 +118,7 @@ impl<'a> Read<'a> {
     }
 
     fn notice(&self) -> Notice {
-        let service = self.service();
+        let (title, summary) = self.headline();
         let region = console::region_of(
             self.envelope,
             self.envelope.resources.first().map(String::as_str),
@@ -128,14 +136,8 @@ impl<'a> Read<'a> {
             .unwrap_or_default();
         Notice {
             severity: self.severity,
-            title: format!(
-                "Deployment {}: {service}",
-                self.verb.trim_start_matches("is ")
-            ),
-            summary: format!(
-                "Deployment {} of service {service} in cluster {} {}.",
-                self.deployment_id, self.place.cluster, self.verb
-            ),
+            title,
+            summary,
             fields: self.fields(),
             sections: self.sections(),
             links,
@@ -165,6 +167,37 @@ impl<'a> Read<'a> {
             fields.push(("Took".into(), human(secs)));
         }
         fields
+    }
+
+    /// The notice's title and summary: a rollback's completion names the revision the service
+    /// is back on and the one it rolled back from.
+    fn headline(&self) -> (String, String) {
+        let (service, cluster) = (self.service(), &self.place.cluster);
+        match &self.rolled_back {
+            Some((back, from)) => {
+                let from = from
+                    .as_deref()
+                    .map(|m| format!(" (from {m})"))
+                    .unwrap_or_default();
+                (
+                    format!("Rollback completed: {service} back on revision {back}{from}"),
+                    format!(
+                        "The rollback of service {service} in cluster {cluster} completed (deployment {}): it runs revision {back} again{from}.",
+                        self.deployment_id
+                    ),
+                )
+            }
+            None => (
+                format!(
+                    "Deployment {}: {service}",
+                    self.verb.trim_start_matches("is ")
+                ),
+                format!(
+                    "Deployment {} of service {service} in cluster {cluster} {}.",
+                    self.deployment_id, self.verb
+                ),
+            ),
+        }
     }
 
     /// The revision a rollback returns to: the service deployment's, else enrichment's, else
@@ -216,6 +249,7 @@ impl<'a> Read<'a> {
     /// `result:rollback` are the ones to page on.
     fn result(&self) -> Option<&'static str> {
         match self.name {
+            "SERVICE_DEPLOYMENT_COMPLETED" if self.rolled_back.is_some() => Some("rolled_back"),
             "SERVICE_DEPLOYMENT_COMPLETED" => Some("success"),
             "SERVICE_DEPLOYMENT_FAILED" => Some("failure"),
             _ if self.rollback => Some("rollback"),
@@ -266,6 +300,19 @@ impl<'a> Read<'a> {
             ..Submission::default()
         }
     }
+}
+
+/// A completion that finished a rollback, as the service deployment APIs tell it: the revision
+/// the service is back on, and the one whose deployment failed.
+fn rolled_back(name: &str, enrichment: &Enrichment) -> Option<(String, Option<String>)> {
+    let details = enrichment.service_deployment.as_ref()?;
+    if name != "SERVICE_DEPLOYMENT_COMPLETED"
+        || details.status.as_deref() != Some("ROLLBACK_SUCCESSFUL")
+    {
+        return None;
+    }
+    let back = details.rollback_to.as_deref().map(revision_name)?;
+    Some((back, details.target.as_deref().map(revision_name)))
 }
 
 /// The notice's severity, the verb of its title and summary, and whether it posts on its own.
@@ -387,15 +434,32 @@ pub fn rollback_target(reason: &str) -> Option<&str> {
     Some(id.trim_end_matches(['.', ',', ')']))
 }
 
+/// Whether a plan tells a rollback: one in progress, or its completion.
+fn plan_is_rollback(summary: &Summary) -> bool {
+    summary.cause == "rollback"
+}
+
 /// Plans a deployment state change: its notice is also the deployment's shared message (every
 /// state updates it), remembered as the service's latest, where its hooks' notices reply.
 pub fn plan(envelope: &Envelope, deployment: &Deployment, ctx: &Context) -> Plan {
     let (summary, notice, posts, datadog) = tell(envelope, deployment, ctx.enrichment, ctx.now);
+    let rollback = plan_is_rollback(&summary);
+    let failed = summary.verdict == "SERVICE_DEPLOYMENT_FAILED";
     let mut plan = Plan::new(summary, Some(notice.clone()).filter(|_| posts), datadog);
-    plan.placement.thread = deployment.deployment_id.clone().filter(|id| !id.is_empty());
-    plan.placement.thread_notice = Some(notice);
     let place = ServiceRef::locate(envelope, None, None);
-    plan.placement.remember_as = Some(format!("service:{}/{}", place.cluster, place.service));
+    let failed_key = format!("deployment-failed:{}/{}", place.cluster, place.service);
+    // A rollback (and its completion) is told in the message of the deployment that failed,
+    // edited in place with a reply in its thread; a deployment's own states share its message.
+    plan.placement.thread = if rollback {
+        Some(failed_key.clone())
+    } else {
+        deployment.deployment_id.clone().filter(|id| !id.is_empty())
+    };
+    plan.placement.thread_notice = Some(notice);
+    plan.placement.remember_as = vec![format!("service:{}/{}", place.cluster, place.service)];
+    if failed {
+        plan.placement.remember_as.push(failed_key);
+    }
     plan
 }
 

@@ -255,7 +255,7 @@ fn fields(stop: &Stop) -> Vec<(String, String)> {
     }
     fields.push(("Task definition".into(), super::definition(task)));
     fields.push(("Trigger".into(), verdict.trigger.describe()));
-    let mut placement = task.launch_type().to_string();
+    let mut placement = launch(task);
     if let Some(az) = &task.availability_zone {
         placement.push_str(&format!(" · {az}"));
     }
@@ -351,4 +351,18 @@ fn links(stop: &Stop) -> Vec<Link> {
         });
     }
     links
+}
+
+/// How the task was launched: its capacity provider where it names one (`FARGATE_SPOT`, an Auto
+/// Scaling group's provider), with the launch type beside it when that says more.
+fn launch(task: &Task) -> String {
+    match (
+        task.launch_type.as_deref(),
+        task.capacity_provider_name.as_deref(),
+    ) {
+        (Some(launch), Some(provider)) if !provider.is_empty() && provider != launch => {
+            format!("{provider} ({launch})")
+        }
+        _ => task.launch_type().to_string(),
+    }
 }
