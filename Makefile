@@ -119,6 +119,10 @@ json.dump(template, open(sys.argv[2], "w"), indent=1)
 endef
 export SET_DEFAULTS
 
+# And the state table off (it is on by default): the shape without it.
+SHAPE_OFF        := target/sam/template-off.json
+SHAPE_OFF_PARAMS := StateTable=false
+
 lint-template: tools
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	@mkdir -p $(dir $(SAM_TRANSLATED))
@@ -128,6 +132,9 @@ lint-template: tools
 	$(VENV)/bin/cfn-lint $(SHAPE_ON) --append-rules cfn_lint_serverless.rules
 	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" $(SHAPE_ON) $(SHAPE_ON:.json=.translated.json)
 	$(VENV)/bin/cfn-lint $(SHAPE_ON:.json=.translated.json) --append-rules cfn_lint_serverless.rules
+	$(PY) -c "$$SET_DEFAULTS" template.yaml $(SHAPE_OFF) $(SHAPE_OFF_PARAMS)
+	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" $(SHAPE_OFF) $(SHAPE_OFF:.json=.translated.json)
+	$(VENV)/bin/cfn-lint $(SHAPE_OFF:.json=.translated.json) --append-rules cfn_lint_serverless.rules
 	$(PY) scripts/check-rules $(SAM_TRANSLATED) $(SHAPE_ON:.json=.translated.json)
 
 # ---- Lambda package and deployment --------------------------------------------------------
