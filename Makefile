@@ -11,6 +11,7 @@ CARGO ?= cargo
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
 	@echo "make test    fmt check, clippy -D warnings, a release check of the binary, all tests, cfn-lint of template.yaml"
+	@echo "             (the browser checks are skipped without chromium; REQUIRE_BROWSER=1 makes that a failure, as .ci/run does)"
 	@echo "make release cargo build --release (target/release/ecs-notifier)"
 	@echo "make build   the Lambda deployment zip with cargo lambda (ARCH=arm64 default, or ARCH=x86_64)"
 	@echo "make deploy  sam build + sam deploy of template.yaml (guided the first time, or GUIDED=1)"
@@ -18,6 +19,7 @@ help:
 	@echo "make load    10,000 events of 200 services in SQS batches through the binary (loopback sinks)"
 	@echo "make fuzz    the property tests with many more cases (FUZZ_CASES, default 20000 per property)"
 	@echo "make preview every sample's Slack message as a web page and a PNG each, in docs/alerts/ (headless Chromium)"
+	@echo "make browser Debian's chromium and a colour emoji font for the browser checks, with apt (--no-install-recommends); skipped where apt cannot"
 	@echo "make datadog create or update the dashboard and monitors of datadog/ (DD_API_KEY, DD_APP_KEY, DD_SITE; DRY_RUN=1 sends nothing)"
 
 # Debug build of the CLI, for `make demo`.
@@ -56,16 +58,44 @@ $(VENV)/.installed: requirements-dev.txt requirements-dev.lock
 
 tools: $(VENV)/.installed
 
-# Debian's Chromium (and a colour emoji font) for the browser test and `make preview`, installed
-# with apt when missing; Playwright (pip, in .venv) drives it.
-CHROMIUM ?= /usr/bin/chromium
-SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian's Chromium (and a colour emoji font) for the browser checks and `make preview`; Playwright
+# (pip, in .venv) drives it. Installed with apt when missing (as root, else with sudo), without
+# recommended packages, apt's output kept in $(BROWSER_LOG). Where apt or sudo is missing, or the
+# install fails, `make test` goes on and the browser checks (tests/it/preview.rs) are skipped with
+# one line; REQUIRE_BROWSER=1 (.ci/run) makes that a failure, here and in the tests. A CHROMIUM of
+# your own is never installed; EMOJI_FONT and APT are there to try the other paths.
+CHROMIUM    ?= /usr/bin/chromium
+EMOJI_FONT  ?= /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+APT         ?= apt-get
+BROWSER_LOG := target/browser-apt.log
+BROWSER_PKGS := chromium fonts-noto-color-emoji
+BROWSER_WHAT := Debian's chromium and fonts-noto-color-emoji
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
-	  echo "installing Debian's chromium and fonts-noto-color-emoji"; \
-	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; \
-	fi
+	@if [ -x "$(CHROMIUM)" ] && [ -e "$(EMOJI_FONT)" ]; then exit 0; fi; \
+	required=$$([ -n "$(REQUIRE_BROWSER)" ] && [ "$(REQUIRE_BROWSER)" != 0 ] && [ ! -x "$(CHROMIUM)" ] && echo yes); \
+	if [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+	  [ -z "$$required" ] || { echo "REQUIRE_BROWSER=$(REQUIRE_BROWSER): no chromium at $(CHROMIUM)" >&2; exit 1; }; \
+	  exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo=sudo; else sudo=none; fi; \
+	if ! command -v $(APT) >/dev/null 2>&1 || [ "$$sudo" = none ]; then \
+	  [ -z "$$required" ] || { echo "REQUIRE_BROWSER=$(REQUIRE_BROWSER): no chromium, and no $(APT)$$([ "$$sudo" = none ] && echo ' or sudo') to install $(BROWSER_WHAT)" >&2; exit 1; }; \
+	  exit 0; \
+	fi; \
+	mkdir -p $(dir $(BROWSER_LOG)); \
+	echo "installing $(BROWSER_WHAT) with apt ($${sudo:+sudo, }--no-install-recommends; output in $(BROWSER_LOG))"; \
+	if $$sudo $(APT) update -qq >$(BROWSER_LOG) 2>&1 && \
+	   $$sudo env DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
+	     $(BROWSER_PKGS) >>$(BROWSER_LOG) 2>&1; then apt=ok; else apt=failed; fi; \
+	if [ $$apt = ok ] && [ -x "$(CHROMIUM)" ]; then \
+	  echo "installed: $$(grep -c '^Setting up ' $(BROWSER_LOG)) package(s)"; exit 0; \
+	elif [ $$apt = ok ]; then why="apt installed $(BROWSER_PKGS), but $(CHROMIUM) does not run"; \
+	else why="apt did not install $(BROWSER_WHAT)"; fi; \
+	if [ -n "$$required" ] && [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "REQUIRE_BROWSER=$(REQUIRE_BROWSER): $$why; the end of $(BROWSER_LOG):" >&2; \
+	  tail -n 5 $(BROWSER_LOG) >&2; exit 1; \
+	fi; \
+	echo "$$why: see $(BROWSER_LOG)"
 
 # Every sample's Slack message, with the recorded enrichment: one page (docs/alerts/alerts.html)
 # and a PNG of each message (docs/alerts/<sample>.png).
