@@ -4,7 +4,7 @@ use super::blocks::{
     Block, Message, Text, BLOCKS_MAX, CONTEXT_MAX, FALLBACK_MAX, FIELDS_MAX, FIELD_MAX, HEADER_MAX,
     SECTION_MAX,
 };
-use super::mrkdwn::{code_block, escape, fit};
+use super::mrkdwn::{code_block, escape, fit, slack_len};
 use crate::judge::notice::{Body, Notice, Severity};
 
 fn mrkdwn(text: String) -> Text {
@@ -16,6 +16,24 @@ fn section(text: String) -> Block {
         text: Some(mrkdwn(fit(&text, SECTION_MAX))),
         fields: Vec::new(),
     }
+}
+
+/// The links of a notice on one line, each whole: a link that would not fit in a section is
+/// left out rather than cut (a cut link would leave its `<` open).
+fn links_line(notice: &Notice) -> Option<String> {
+    let mut line = String::from(":mag: ");
+    let mut any = false;
+    for link in &notice.links {
+        let link = format!("<{}|{}>", link_url(&link.url), escape(&link.label));
+        let joined = if any { "  ·  " } else { "" };
+        if slack_len(&line) + slack_len(joined) + slack_len(&link) > SECTION_MAX {
+            continue;
+        }
+        line.push_str(joined);
+        line.push_str(&link);
+        any = true;
+    }
+    any.then_some(line)
 }
 
 /// The emoji shortcode shown before a notice's title.
@@ -94,13 +112,8 @@ pub fn render(notice: &Notice) -> Message {
     for part in &notice.sections {
         blocks.push(section(render_body(&part.label, &part.body)));
     }
-    if !notice.links.is_empty() {
-        let links: Vec<String> = notice
-            .links
-            .iter()
-            .map(|link| format!("<{}|{}>", link_url(&link.url), escape(&link.label)))
-            .collect();
-        blocks.push(section(format!(":mag: {}", links.join("  ·  "))));
+    if let Some(links) = links_line(notice) {
+        blocks.push(section(links));
     }
     if !notice.context.is_empty() {
         let elements = notice
@@ -181,6 +194,40 @@ mod tests {
             .texts()
             .iter()
             .any(|t| t.contains(super::super::mrkdwn::CUT_MARKER)));
+    }
+
+    #[test]
+    fn a_link_that_does_not_fit_is_left_out_whole() {
+        let mut n = notice("x");
+        n.links = vec![
+            Link {
+                label: "Task".into(),
+                url: format!(
+                    "https://eu-west-1.console.aws.amazon.com/ecs/{}",
+                    "t".repeat(2950)
+                ),
+            },
+            Link {
+                label: "What AWS says".into(),
+                url: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/x.html".into(),
+            },
+        ];
+        let message = render(&n);
+        let line = message
+            .texts()
+            .into_iter()
+            .find(|t| t.starts_with(":mag:"))
+            .unwrap();
+        assert!(slack_len(line) <= SECTION_MAX);
+        assert_eq!(
+            line.matches('<').count(),
+            line.matches('>').count(),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("|Task>"),
+            "the first link whole, the second left out"
+        );
     }
 
     #[test]
