@@ -204,7 +204,7 @@ mod tests {
                 label: "Task".into(),
                 url: format!(
                     "https://eu-west-1.console.aws.amazon.com/ecs/{}",
-                    "t".repeat(2950)
+                    "t".repeat(2900)
                 ),
             },
             Link {
