@@ -8,6 +8,7 @@ mod support;
 
 mod batch;
 mod block_kit;
+mod busy_day;
 mod causes;
 mod cli;
 mod datadog_assets;
