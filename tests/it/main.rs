@@ -21,6 +21,7 @@ mod moto_smoke;
 mod one_stop;
 mod preview;
 mod readme;
+mod redeliveries;
 mod secrets;
 mod secrets_e2e;
 mod sinks;
