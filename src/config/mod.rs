@@ -14,5 +14,5 @@ pub mod value;
 pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;
-pub use settings::{parse_bool, Config, EnrichSettings, SlackBotSettings};
+pub use settings::{parse_bool, Config, EnrichSettings, Replay, SlackBotSettings};
 pub use value::{ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};

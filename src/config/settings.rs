@@ -1,5 +1,5 @@
 //! The settings, read once from the environment at start: sinks, enrichment, filters, flood
-//! control, the state table; secrets by value or by where they are stored.
+//! control, backlogs and replays, the state table; secrets by value or by where they are stored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -40,6 +40,17 @@ impl Default for EnrichSettings {
     }
 }
 
+/// What the events of an archive replay (`replay-name`) post (`REPLAY`). Either way they count
+/// nothing in Datadog again, and take no part in flood control or incident groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Replay {
+    /// One message per replay, to the default Slack destination, once it has stopped arriving.
+    #[default]
+    Digest,
+    /// Nothing.
+    Quiet,
+}
+
 /// Everything the function is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -74,6 +85,12 @@ pub struct Config {
     /// `GROUP_THRESHOLD` (default 2): services of one account, cluster and cause that alert on
     /// their own in a window before the others are grouped into one message.
     pub group_threshold: usize,
+    /// `BACKLOG_AFTER_SECONDS` (default 300): events that arrive longer than this after they
+    /// happened are a backlog's; a backlog's incident window is told once none of its failures
+    /// has arrived for as long.
+    pub backlog_after: Duration,
+    /// `REPLAY` (default `digest`): what an archive replay's events post.
+    pub replay: Replay,
     /// `STATE_TABLE`: the DynamoDB table shared by all instances (optional).
     pub state_table: Option<String>,
     /// `EXPECT_GRACE` (default `15m`): how late a job tagged `ecs-notifier:expect-every` may
@@ -242,6 +259,32 @@ fn flood_window(vars: &Vars) -> Result<Duration, ConfigError> {
     }
 }
 
+/// `BACKLOG_AFTER_SECONDS` (default 300) and `REPLAY` (`digest`, the default, or `quiet`).
+fn delivery(vars: &Vars) -> Result<(Duration, Replay), ConfigError> {
+    let backlog_after = match vars.get("BACKLOG_AFTER_SECONDS") {
+        Some(v) => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => {
+                return Err(invalid(
+                    "BACKLOG_AFTER_SECONDS",
+                    "a positive number of seconds",
+                    &v,
+                ))
+            }
+        },
+        None => Duration::from_secs(300),
+    };
+    let replay = match vars.get("REPLAY") {
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "digest" => Replay::Digest,
+            "quiet" => Replay::Quiet,
+            _ => return Err(invalid("REPLAY", "digest or quiet", &v)),
+        },
+        None => Replay::Digest,
+    };
+    Ok((backlog_after, replay))
+}
+
 /// `EXPECT_GRACE` (default `15m`).
 fn expect_grace(vars: &Vars) -> Result<Duration, ConfigError> {
     match vars.get("EXPECT_GRACE") {
@@ -277,8 +320,11 @@ impl Config {
         let filter = filter(&vars);
         let flood_window = flood_window(&vars)?;
         let (group_window, group_threshold) = grouping(|name| vars.get(name))?;
+        let (backlog_after, replay) = delivery(&vars)?;
         let expect_grace = expect_grace(&vars)?;
         Ok(Self {
+            backlog_after,
+            replay,
             expect_grace,
             state_table: vars.get("STATE_TABLE"),
             flood_window,

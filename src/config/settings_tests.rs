@@ -154,6 +154,8 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         ("FLOOD_WINDOW_SECONDS", "x"),
         ("GROUP_WINDOW_SECONDS", "x"),
         ("GROUP_THRESHOLD", "0"),
+        ("BACKLOG_AFTER_SECONDS", "0"),
+        ("REPLAY", "loud"),
         ("EXPECT_GRACE", "x"),
     ];
     // Each tail of the list fails on its first setting (a key without its site, on the next).
@@ -172,6 +174,8 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         "FLOOD_WINDOW_SECONDS",
         "GROUP_WINDOW_SECONDS",
         "GROUP_THRESHOLD",
+        "BACKLOG_AFTER_SECONDS",
+        "REPLAY",
         "EXPECT_GRACE",
     ];
     for (at, expected) in first.iter().enumerate() {
@@ -186,6 +190,18 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
     assert_eq!(c.group_threshold, 2);
     assert_eq!(c.expect_grace, Duration::from_secs(900));
     assert_eq!(c.state_table, None);
+    assert_eq!(c.backlog_after, Duration::from_secs(300));
+    assert_eq!(c.replay, Replay::Digest);
+}
+
+#[test]
+fn backlogs_and_replays() {
+    let c = config(&[("BACKLOG_AFTER_SECONDS", "120"), ("REPLAY", "Quiet")]).unwrap();
+    assert_eq!(
+        (c.backlog_after, c.replay),
+        (Duration::from_secs(120), Replay::Quiet)
+    );
+    assert!(config(&[("BACKLOG_AFTER_SECONDS", "5m")]).is_err());
 }
 
 #[test]

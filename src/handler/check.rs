@@ -1,6 +1,6 @@
 //! The periodic missed-run check: overdue jobs alerted once per missed run, every job's age
-//! gauges, what quiet flood windows held back, and the summaries of incidents whose window
-//! ended.
+//! gauges, what quiet flood windows held back, the summaries of incidents whose window ended,
+//! and the digests of archive replays that have stopped arriving.
 
 use chrono::Utc;
 use tokio::time::Instant;
@@ -52,11 +52,20 @@ impl Notifier {
         if let Some(settings) = self.grouping {
             done.extend(self.tell(owed, Some(table), settings, deadline).await);
         }
+        // Archive replays that have stopped arriving: their digests.
+        let digests = self.replays_in_table(table).await;
+        let replays = digests.len();
+        done.extend(self.tell_replays(digests, Some(table), deadline).await);
         report.cause = format!("{} job(s), {overdue} overdue", standings.len());
         if incidents > 0 {
             report
                 .cause
                 .push_str(&format!(", {incidents} incident summary(ies)"));
+        }
+        if replays > 0 {
+            report
+                .cause
+                .push_str(&format!(", {replays} replay digest(s)"));
         }
         let failures = tally(&mut report, done);
         tracing::info!(event_id = %envelope.id, jobs = standings.len(), overdue, "missed-run check");

@@ -1,12 +1,15 @@
 //! Incident grouping within an invocation: each failure admitted into its group (shared through
-//! the state table, else per process), a grouped message rendered from the group's latest
-//! state, and the final summaries that ended windows owe, posted once.
+//! the state table, else per process) as of its own time and when it arrived, a grouped message
+//! rendered from the group's latest state, and the final summaries that ended windows owe,
+//! posted once.
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Notifier, Prepared, SLACK_PACE};
-use crate::judge::group::{self, Admission, GroupState, Grouping};
+use crate::judge::group::{
+    self, Admission, Clock, GroupState, Grouping, Timing, FINAL_LIST_NEEDS_THE_TABLE,
+};
 use crate::judge::measure::Submission;
 use crate::judge::outgoing::GroupCandidate;
 use crate::judge::{Outgoing, Summary};
@@ -28,20 +31,28 @@ impl Notifier {
         let (Some(settings), Some(plan)) = (self.grouping, item.plan.as_mut()) else {
             return;
         };
+        let arrived = Utc::now();
         let Some(GroupCandidate {
             about,
             key,
             destination,
             event,
             at,
-        }) = plan.group_candidate()
+        }) = plan.group_candidate_at(arrived)
         else {
             return;
+        };
+        let timing = Timing {
+            happened: at,
+            arrived,
+            late_after: Some(self.backlog_after),
         };
         let shared = match &self.table {
             // Boxed: the table's futures are deep, and this one nests in the invocation's.
             Some(table) => {
-                match Box::pin(table.group(&key, &about, destination, &event, at, settings)).await {
+                match Box::pin(table.group(&key, &about, destination, &event, timing, settings))
+                    .await
+                {
                     Ok(decided) => Some(decided),
                     Err(err) => {
                         tracing::warn!(error = %err, "state table unavailable; incidents grouped per process");
@@ -59,8 +70,14 @@ impl Notifier {
             None => {
                 let mut groups = lock(&self.groups);
                 let known = groups.get(&key);
-                let (admission, next) =
-                    group::admit(known.as_ref(), &about, destination, &event, at, settings);
+                let (admission, next) = group::admit_arrived(
+                    known.as_ref(),
+                    &about,
+                    destination,
+                    &event,
+                    timing,
+                    settings,
+                );
                 let state = match next {
                     Some(next) => {
                         groups.insert(key.clone(), next.clone());
@@ -78,6 +95,7 @@ impl Notifier {
             return;
         }
         plan.apply_group(&key, &state, settings, admission, self.sinks.is_app());
+        self.note_final_list(plan);
         item.report.group = Some(match admission {
             Admission::Open => "opened",
             _ => "joined",
@@ -102,22 +120,36 @@ impl Notifier {
             if let Some(state) = known {
                 if plan.placement.thread.as_deref() == Some(state.thread_id(key).as_str()) {
                     plan.group_notice(&state, settings);
+                    self.note_final_list(plan);
                 }
             }
         }
     }
 
-    /// Posts the final summaries that ended windows owe (as of `now`), from this process's
+    /// A grouped message in webhook mode without the state table says that its final list may
+    /// never come: only a later event reaching this instance posts it.
+    fn note_final_list(&self, plan: &mut crate::judge::Outgoing) {
+        let grouped = plan
+            .placement
+            .thread
+            .as_deref()
+            .is_some_and(|t| t.starts_with("group:"));
+        if grouped && !self.sinks.is_app() && self.table.is_none() {
+            plan.note(FINAL_LIST_NEEDS_THE_TABLE);
+        }
+    }
+
+    /// Posts the final summaries that ended windows owe (on `clock`), from this process's
     /// groups; with a state table, as the table holds them. A summary that cannot be posted
     /// stays owed: the next invocation or the periodic check posts it.
-    pub(super) async fn post_owed(&self, now: DateTime<Utc>, deadline: Instant) {
+    pub(super) async fn post_owed(&self, clock: Clock, deadline: Instant) {
         let Some(settings) = self.grouping else {
             return;
         };
         let known: Vec<(String, GroupState)> = lock(&self.groups).entries();
         let mut owed = Vec::new();
         for (key, state) in known {
-            if state.owed(now, settings.window).is_empty() {
+            if state.owed(&clock, settings.window).is_empty() {
                 continue;
             }
             let state = match &self.table {
@@ -131,21 +163,30 @@ impl Notifier {
                 },
                 None => state,
             };
-            owed.extend(summaries(&key, &state, now, settings, self.sinks.is_app()));
+            owed.extend(summaries(
+                &key,
+                &state,
+                &clock,
+                settings,
+                self.sinks.is_app(),
+            ));
         }
         self.tell(owed, self.table.as_ref(), settings, deadline)
             .await;
     }
 
-    /// The summaries every group of the table owes at `now`, for the periodic check.
+    /// The summaries every group of the table owes at `now` (the check's time), for the
+    /// periodic check.
     pub(super) async fn owed_in_table(&self, table: &Table, now: DateTime<Utc>) -> Vec<Owed> {
         let Some(settings) = self.grouping else {
             return Vec::new();
         };
+        let clock = self.clock(None, now);
+        let app = self.sinks.is_app();
         match table.groups().await {
             Ok(groups) => groups
                 .iter()
-                .flat_map(|g| summaries(&g.key, &g.state, now, settings, self.sinks.is_app()))
+                .flat_map(|g| summaries(&g.key, &g.state, &clock, settings, app))
                 .collect(),
             Err(err) => {
                 tracing::warn!(error = %err, "could not read incident groups; their summaries wait for the next check");
@@ -199,17 +240,18 @@ impl Notifier {
     }
 }
 
-/// The final summaries `state` owes at `now`, each as a plan of its own: a post (webhook mode),
-/// or the grouped message edited in place (app mode).
+/// The final summaries `state` owes on `clock`, each as a plan of its own: a post (webhook
+/// mode), or the grouped message edited in place (app mode).
 fn summaries(
     key: &str,
     state: &GroupState,
-    now: DateTime<Utc>,
+    clock: &Clock,
     settings: Grouping,
     app: bool,
 ) -> Vec<Owed> {
+    let now = clock.now;
     state
-        .owed(now, settings.window)
+        .owed(clock, settings.window)
         .into_iter()
         .map(|window| {
             let notice = group::notice(window, settings.window, true);

@@ -1,8 +1,9 @@
 //! The glue of one invocation, I/O: a single EventBridge event or an SQS batch is split into
 //! events ([`crate::source::payload`]), each prepared ([`prepare`]: filtered, its stop claimed,
 //! enriched, judged, flood-gated), then all delivered together ([`deliver`]: deduplicated and
-//! claimed, sent, remembered). Tracked jobs are recorded ([`jobs`]), the periodic check runs
-//! ([`check`]), and every event gets one log line ([`log`]).
+//! claimed, sent, remembered). Tracked jobs are recorded ([`jobs`]), an archive replay's events
+//! are told in a digest ([`replay`]), the periodic check runs ([`check`]), and every event gets
+//! one log line ([`log`]).
 
 mod check;
 mod deliver;
@@ -10,6 +11,7 @@ mod groups;
 mod jobs;
 mod log;
 mod prepare;
+mod replay;
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -23,11 +25,12 @@ use thiserror::Error;
 use tokio::time::Instant;
 
 use crate::config::filter::Filter;
-use crate::config::Config;
+use crate::config::{Config, Replay};
 use crate::enrich::Enricher;
 use crate::judge::flood::FloodState;
-use crate::judge::group::{GroupState, Grouping};
+use crate::judge::group::{Clock, GroupState, Grouping};
 use crate::judge::post::Posted;
+use crate::judge::replay::Digest;
 use crate::judge::stops::{StopKey, StopRecord};
 use crate::judge::{Options, Outgoing};
 use crate::sinks::retry::{RetryPolicy, SendError};
@@ -46,6 +49,8 @@ const STOP_KEYS: usize = 4096;
 const FLOOD_KEYS: usize = 4096;
 /// Incident groups remembered (account, cluster, cause and destination).
 const GROUP_KEYS: usize = 1024;
+/// Archive replays whose digests are remembered.
+const REPLAYS: usize = 64;
 /// Slack's rate limit: about one message per second per destination.
 const SLACK_PACE: Duration = Duration::from_secs(1);
 /// How long to wait for another instance that is delivering the same event.
@@ -105,6 +110,10 @@ pub struct Report {
     /// `opened` or `joined` when the alert became part of an incident's grouped message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<&'static str>,
+    /// `digest` or `quiet` for an event of an archive replay (`REPLAY`): it posted nothing of
+    /// its own, and counted nothing again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<&'static str>,
     /// For a stopped task: the catalogue entry that explains it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
@@ -122,6 +131,8 @@ struct Prepared {
     stop: Option<StopKey>,
     /// The incident group the event's alert became part of.
     group_key: Option<String>,
+    /// The archive replay that sent the event again (`replay-name`).
+    replay: Option<String>,
 }
 
 impl Prepared {
@@ -147,6 +158,7 @@ impl Prepared {
             not_enriched,
             stop: None,
             group_key: None,
+            replay: None,
         }
     }
 }
@@ -160,6 +172,13 @@ pub struct Notifier {
     flood_window: Option<chrono::Duration>,
     /// Incident grouping (`None`: off).
     grouping: Option<Grouping>,
+    /// Events arriving longer than this after they happened are a backlog's
+    /// (`BACKLOG_AFTER_SECONDS`).
+    backlog_after: chrono::Duration,
+    /// What an archive replay's events post (`REPLAY`).
+    replay: Replay,
+    /// The digests of archive replays this process has seen (the state table's are shared).
+    replays: Mutex<Cache<Digest>>,
     log: Mutex<DeliveryLog>,
     floods: Mutex<Cache<FloodState>>,
     /// Incident groups this process has seen (the state table's are shared).
@@ -213,6 +232,10 @@ impl Notifier {
                     .unwrap_or(chrono::Duration::minutes(5)),
                 threshold: config.group_threshold,
             }),
+            backlog_after: chrono::Duration::from_std(config.backlog_after)
+                .unwrap_or(chrono::Duration::minutes(5)),
+            replay: config.replay,
+            replays: Mutex::new(Cache::new(REPLAYS, Some(Duration::from_secs(3 * 86_400)))),
             log: Mutex::new(DeliveryLog::new(DELIVERY_LOG_KEYS)),
             floods: Mutex::new(Cache::new(FLOOD_KEYS, Some(window * 2))),
             groups: Mutex::new(Cache::new(GROUP_KEYS, Some(Duration::from_secs(86_400)))),
@@ -266,10 +289,11 @@ impl Notifier {
         if let Ok(Event::Check(envelope)) = &event {
             return self.check(envelope, deadline).await;
         }
-        let at = event.as_ref().ok().and_then(|e| e.envelope().time);
+        let at = event.as_ref().ok().and_then(reached);
         let prepared = self.prepare(event_id, event, own_account).await;
         let mut done = self.deliver(vec![prepared], deadline, Duration::ZERO).await;
-        Box::pin(self.post_owed(latest(at), deadline)).await;
+        Box::pin(self.post_owed(self.clock(at, chrono::Utc::now()), deadline)).await;
+        Box::pin(self.post_replays(deadline)).await;
         let (report, failures) = done.remove(0);
         if failures.is_empty() {
             Ok(report)
@@ -292,7 +316,7 @@ impl Notifier {
         let decoded: Vec<payload::Decoded> = records.iter().map(payload::message).collect();
         let at = decoded
             .iter()
-            .filter_map(|(_, e)| e.as_ref().ok().and_then(|e| e.envelope().time))
+            .filter_map(|(_, e)| e.as_ref().ok().and_then(reached))
             .max();
         let prepared: Vec<Prepared> = stream::iter(decoded)
             .map(|(id, event)| self.prepare_unflooded(id, event, own_account))
@@ -311,7 +335,8 @@ impl Notifier {
         let mut prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
         self.refresh_grouped(&mut prepared);
         let done = self.deliver(prepared, deadline, SLACK_PACE).await;
-        Box::pin(self.post_owed(latest(at), deadline)).await;
+        Box::pin(self.post_owed(self.clock(at, chrono::Utc::now()), deadline)).await;
+        Box::pin(self.post_replays(deadline)).await;
         let mut response = SqsBatchResponse::default();
         for ((_, failures), record) in done.iter().zip(records) {
             if !failures.is_empty() {
@@ -322,9 +347,26 @@ impl Notifier {
     }
 }
 
-/// Now, or the latest event time an invocation brought when that is later (the time an
-/// event stream has reached ends windows, whatever this host's clock says).
-fn latest(at: Option<chrono::DateTime<chrono::Utc>>) -> chrono::DateTime<chrono::Utc> {
-    let now = chrono::Utc::now();
-    at.map_or(now, |at| at.max(now))
+/// The time an event brings the event stream to (its envelope's), unless it is an archive
+/// replay's (which goes over times past again).
+fn reached(event: &Event) -> Option<chrono::DateTime<chrono::Utc>> {
+    let envelope = event.envelope();
+    envelope.time.filter(|_| envelope.replay_name.is_none())
+}
+
+impl Notifier {
+    /// The clocks windows end on: the time the events of an invocation reached (`None` for the
+    /// periodic check), the time it is (the wall clock, or the check's own time).
+    fn clock(
+        &self,
+        reached: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Clock {
+        Clock {
+            reached,
+            now,
+            wall: chrono::Utc::now(),
+            settle: self.backlog_after,
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Preparing one event for delivery: decoded, filtered, its stop claimed (later STOPPED updates
-//! of a task are dropped before any API call), enriched, judged, and flood-gated.
+//! of a task are dropped before any API call), enriched, judged, and flood-gated (an archive
+//! replay's events go to their replay's digest instead).
 
 use chrono::Utc;
 use tokio::time::Instant;
@@ -42,11 +43,13 @@ impl Notifier {
         // One stop, one alert: a task's later STOPPED updates post and count nothing, before
         // any API call is spent on them.
         let stop = event.stop_key();
+        let replay = event.envelope().replay_name.clone();
         let mut completing = None;
         if let Some(key) = &stop {
             if let Standing::Superseded(record) = self.own_stop(key).await {
                 let why = stops::superseded(&record, key);
-                if !(self.sinks.is_app() && stops::completes(&record, key)) {
+                // A replay's update never completes an alert in place: it tells nothing new.
+                if replay.is_some() || !(self.sinks.is_app() && stops::completes(&record, key)) {
                     return dropped(&event_id, "task", "superseded", why);
                 }
                 completing = Some((record, why));
@@ -68,12 +71,13 @@ impl Notifier {
             prepared.stop = stop;
             return prepared;
         }
-        if let Event::Task(envelope, task) = &event {
+        if let (Event::Task(envelope, task), None) = (&event, &replay) {
             self.track_job(envelope, task, &enrichment, &plan, own_account)
                 .await;
         }
         let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
         prepared.stop = stop;
+        prepared.replay = replay;
         prepared
     }
 
@@ -130,6 +134,10 @@ impl Notifier {
     /// Flood control: holds back repeats of an alert within the window (shared through the
     /// state table when there is one; per process otherwise, or when the table fails).
     pub(super) async fn gate(&self, item: &mut Prepared) {
+        // An archive replay's events: to its digest, nowhere else.
+        if item.replay.is_some() {
+            return self.replay_gate(item).await;
+        }
         // An incident's failures first: grouped ones are not flood-controlled one by one.
         self.group_gate(item).await;
         let (Some(window), Some(plan)) = (self.flood_window, item.plan.as_mut()) else {
@@ -198,5 +206,6 @@ fn dropped(event_id: &str, kind: &str, verdict: &str, cause: String) -> Prepared
         not_enriched: Vec::new(),
         stop: None,
         group_key: None,
+        replay: None,
     }
 }

@@ -21,6 +21,7 @@ pub mod outgoing;
 pub mod placement;
 pub mod plan;
 pub mod post;
+pub mod replay;
 pub mod retirement;
 pub mod routing;
 pub mod run_task;

@@ -78,9 +78,14 @@ pub struct GroupCandidate<'a> {
 }
 
 impl Outgoing {
-    /// Where this plan's failure would group; none when it has no group or posts nothing to
-    /// Slack.
+    /// Where this plan's failure would group, as of its own time; none when it has no group,
+    /// no time, or posts nothing to Slack.
     pub fn group_candidate(&self) -> Option<GroupCandidate<'_>> {
+        self.group_candidate_at(self.at?)
+    }
+
+    /// Where this plan's failure would group; at `now` when the event has no time of its own.
+    pub fn group_candidate_at(&self, now: DateTime<Utc>) -> Option<GroupCandidate<'_>> {
         let about = self.group.clone()?;
         self.notice.as_ref()?;
         let destination = (
@@ -92,7 +97,7 @@ impl Outgoing {
             about,
             destination,
             event: self.dedupe_keys.last().cloned().unwrap_or_default(),
-            at: self.at.unwrap_or_else(Utc::now),
+            at: self.at.unwrap_or(now),
         })
     }
 
@@ -200,6 +205,17 @@ impl Outgoing {
         }
         self.placement.thread_notice = Some(notice.clone());
         self.notice = Some(notice);
+    }
+
+    /// Adds `line` to the context of this plan's notice (and its shared message's).
+    pub fn note(&mut self, line: &str) {
+        let notices = self
+            .notice
+            .iter_mut()
+            .chain(&mut self.placement.thread_notice);
+        for notice in notices {
+            notice.context.push(line.to_string());
+        }
     }
 
     /// Whether a post of this plan should notify: a failure or warning does, unless placed

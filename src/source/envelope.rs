@@ -1,5 +1,6 @@
 //! The EventBridge envelope of an event: what identifies it and places it (id, account, region,
-//! time, resources), read with `aws_lambda_events`' EventBridge event.
+//! time, resources, and the archive replay that sent it again), read with `aws_lambda_events`'
+//! EventBridge event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
@@ -19,6 +20,9 @@ pub struct Envelope {
     pub region: String,
     pub time: Option<Timestamp>,
     pub resources: Vec<String>,
+    /// `replay-name`: the archive replay that sent this event again (a top-level field of the
+    /// event, EventBridge's "service event metadata"); `None` for an event as it happened.
+    pub replay_name: Option<String>,
 }
 
 /// An envelope field of the wrong shape (`time`, `resources`), as the JSON reader tells it.
@@ -49,6 +53,11 @@ impl Envelope {
             region: event.region.unwrap_or_default(),
             time: event.time,
             resources: event.resources.unwrap_or_default(),
+            replay_name: input
+                .get("replay-name")
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+                .map(String::from),
         })
     }
 }
@@ -70,6 +79,11 @@ mod tests {
             ("e-1", "eu-west-1")
         );
         assert_eq!(envelope.resources.len(), 1);
+        assert_eq!(envelope.replay_name, None);
+        let mut replayed = input.clone();
+        replayed["replay-name"] = serde_json::json!("replay-2026-12-01");
+        let envelope = Envelope::read(&replayed).unwrap();
+        assert_eq!(envelope.replay_name.as_deref(), Some("replay-2026-12-01"));
         let mut bad = input.clone();
         bad["time"] = serde_json::json!("yesterday");
         let err = Envelope::read(&bad).unwrap_err();

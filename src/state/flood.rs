@@ -1,8 +1,11 @@
 //! Flood-control windows in the state table, shared by every instance, and what each held back.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
-use super::table::{is_condition_failure, n, number, s, text, time, versioned, StateError, Table};
+use super::table::{
+    is_condition_failure, n, number, s, text, time, versioned, Item, StateError, Table,
+};
 use crate::judge::flood::{admit, Admission, FloodState};
 use crate::judge::held_back::HeldBack;
 
@@ -26,13 +29,7 @@ impl Table {
             let got = self.get(&pk).await?;
             let item = got.as_ref();
             let version = item.and_then(|i| number(i, "version"));
-            let state = item.and_then(|i| {
-                Some(FloodState {
-                    window_start: DateTime::from_timestamp(number(i, "window_start")?, 0)?,
-                    suppressed: number(i, "suppressed")?.max(0) as u64,
-                    opener: i.get("opener")?.as_s().ok()?.clone(),
-                })
-            });
+            let state = item.and_then(flood_state);
             let (admission, next) = admit(state.as_ref(), event, at, window);
             let Some(next) = next else {
                 return Ok(admission);
@@ -46,15 +43,21 @@ impl Table {
                 .item("window_start", n(next.window_start.timestamp()))
                 .item("suppressed", n(next.suppressed as i64))
                 .item("opener", s(&next.opener))
+                .item(
+                    "held",
+                    AttributeValue::L(next.held.iter().map(|h| s(h)).collect()),
+                )
                 .item("version", n(version.unwrap_or(0) + 1))
                 // In the by-kind index: the missed-run check posts what a window held back.
                 .item("kind", s("flood"))
                 .item("flood_key", s(key))
                 .item("route", s(route.unwrap_or("")))
                 .item("channel", s(channel.unwrap_or("")))
+                // Two windows after it opened, or after now for a backlog's window (its events'
+                // times long past): kept while its events still arrive.
                 .item(
                     "expires_at",
-                    n((next.window_start + window * 2).timestamp()),
+                    n((next.window_start.max(Utc::now()) + window * 2).timestamp()),
                 );
             match versioned(put, version).send().await {
                 Ok(_) => return Ok(admission),
@@ -106,4 +109,18 @@ impl Table {
             Err(err) => Err(self.failed("UpdateItem", &err)),
         }
     }
+}
+
+/// A flood key's state as the table holds it (an item written before `held` was kept has none).
+fn flood_state(item: &Item) -> Option<FloodState> {
+    let held = match item.get("held").map(|h| h.as_l()) {
+        Some(Ok(list)) => list.iter().filter_map(|h| h.as_s().ok().cloned()).collect(),
+        _ => Vec::new(),
+    };
+    Some(FloodState {
+        window_start: DateTime::from_timestamp(number(item, "window_start")?, 0)?,
+        suppressed: number(item, "suppressed")?.max(0) as u64,
+        opener: item.get("opener")?.as_s().ok()?.clone(),
+        held,
+    })
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::table::{is_condition_failure, n, number, s, text, versioned, Item, StateError, Table};
-use crate::judge::group::{admit, Admission, GroupState, Groupable, Grouping};
+use crate::judge::group::{admit_arrived, Admission, GroupState, Groupable, Grouping, Timing};
 
 /// Attempts at a group update that raced another instance.
 const ATTEMPTS: usize = 6;
@@ -27,8 +27,8 @@ fn stored(item: &Item) -> Option<StoredGroup> {
 }
 
 impl Table {
-    /// The decision of [`admit`] on the shared state of group `key`, written back only if no
-    /// other instance changed it meanwhile. Returns the decision and the group after it.
+    /// The decision of [`admit_arrived`] on the shared state of group `key`, written back only
+    /// if no other instance changed it meanwhile. Returns the decision and the group after it.
     #[allow(clippy::too_many_arguments)]
     pub async fn group(
         &self,
@@ -36,14 +36,15 @@ impl Table {
         about: &Groupable,
         destination: (Option<&str>, Option<&str>),
         event: &str,
-        at: DateTime<Utc>,
+        timing: Timing,
         settings: Grouping,
     ) -> Result<(Admission, GroupState), StateError> {
         let pk = format!("g#{key}");
         for _ in 0..ATTEMPTS {
             let current = self.get(&pk).await?.as_ref().and_then(stored);
             let state = current.as_ref().map(|c| &c.state);
-            let (admission, next) = admit(state, about, destination, event, at, settings);
+            let (admission, next) =
+                admit_arrived(state, about, destination, event, timing, settings);
             let Some(next) = next else {
                 let state = state.cloned().ok_or(StateError::GroupWithoutState)?;
                 return Ok((admission, state));
@@ -81,9 +82,10 @@ impl Table {
             // In the by-kind index: the periodic check posts the summaries windows owe.
             .item("kind", s("group"))
             .item("group_key", s(key))
+            // A day after the window, or after now for a backlog's window.
             .item(
                 "expires_at",
-                n((state.window_end(window) + Duration::days(1)).timestamp()),
+                n((state.window_end(window).max(Utc::now()) + Duration::days(1)).timestamp()),
             );
         match versioned(put, version).send().await {
             Ok(_) => Ok(true),

@@ -6,6 +6,7 @@ pub mod flood;
 pub mod groups;
 pub mod jobs;
 pub mod memory;
+pub mod replays;
 pub mod stops;
 pub mod table;
 pub mod threads;

@@ -57,6 +57,8 @@ pub enum StateError {
     GroupWithoutState,
     #[error("group state: {0}")]
     GroupState(#[source] serde_json::Error),
+    #[error("replay digest: {0}")]
+    Digest(#[source] serde_json::Error),
 }
 
 impl StateError {
@@ -91,7 +93,8 @@ impl StateError {
             StateError::Resting
             | StateError::KeptChanging(_)
             | StateError::GroupWithoutState
-            | StateError::GroupState(_) => false,
+            | StateError::GroupState(_)
+            | StateError::Digest(_) => false,
         }
     }
 }

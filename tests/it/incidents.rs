@@ -19,17 +19,17 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use support::lambda::{expect_response, Lambda};
 use support::{sample, Moto};
 
-const SERVICES: usize = 40;
-const TABLE: &str = "ecs-notifier-state";
+pub(crate) const SERVICES: usize = 40;
+pub(crate) const TABLE: &str = "ecs-notifier-state";
 /// The grouping window these tests use: the default.
-const WINDOW_SECONDS: i64 = 300;
+pub(crate) const WINDOW_SECONDS: i64 = 300;
 
 /// When each request reached a mock, with its body.
 #[derive(Clone, Default)]
-struct Arrivals(Arc<Mutex<Vec<(Instant, String, Value)>>>);
+pub(crate) struct Arrivals(Arc<Mutex<Vec<(Instant, String, Value)>>>);
 
 impl Arrivals {
-    fn all(&self) -> Vec<(Instant, String, Value)> {
+    pub(crate) fn all(&self) -> Vec<(Instant, String, Value)> {
         self.0.lock().unwrap().clone()
     }
 }
@@ -59,7 +59,7 @@ impl Respond for Recorder {
     }
 }
 
-async fn recording(api: bool) -> (MockServer, Arrivals) {
+pub(crate) async fn recording(api: bool) -> (MockServer, Arrivals) {
     let server = MockServer::start().await;
     let arrivals = Arrivals::default();
     Mock::given(method("POST"))
@@ -75,7 +75,7 @@ async fn recording(api: bool) -> (MockServer, Arrivals) {
 
 /// The burst: 40 services of cluster `prod` failing to pull their images, 2.25 s apart over
 /// 90 s ending now, with an OOM of cluster `payments` after the 20th.
-fn burst(t0: DateTime<Utc>) -> Vec<Value> {
+pub(crate) fn burst(t0: DateTime<Utc>) -> Vec<Value> {
     let pull = sample("task-image-pull.json");
     let mut events = Vec::new();
     for i in 0..SERVICES {
@@ -117,7 +117,7 @@ fn burst(t0: DateTime<Utc>) -> Vec<Value> {
 }
 
 /// An event that only moves time on: a RUNNING task change (ignored), after the window.
-fn later(t0: DateTime<Utc>) -> Value {
+pub(crate) fn later(t0: DateTime<Utc>) -> Value {
     let mut e = sample("task-running.json");
     e["id"] = json!("00000000-0000-4000-8000-0000000later");
     e["time"] = json!((t0 + chrono::Duration::seconds(WINDOW_SECONDS + 5)).to_rfc3339());
@@ -125,7 +125,7 @@ fn later(t0: DateTime<Utc>) -> Value {
 }
 
 /// The periodic check, as of after the window.
-fn check_after(t0: DateTime<Utc>) -> Value {
+pub(crate) fn check_after(t0: DateTime<Utc>) -> Value {
     let mut e = sample("scheduled-check.json");
     e["id"] = json!("00000000-0000-4000-8000-00000000c4ec");
     e["time"] = json!((t0 + chrono::Duration::seconds(WINDOW_SECONDS + 5)).to_rfc3339());
@@ -136,12 +136,12 @@ fn burst_start() -> DateTime<Utc> {
     Utc::now() - chrono::Duration::seconds(95)
 }
 
-async fn send(lambda: &mut Lambda, name: &str, event: &Value) -> Value {
+pub(crate) async fn send(lambda: &mut Lambda, name: &str, event: &Value) -> Value {
     let id = event["id"].as_str().expect("id");
     expect_response(name, &lambda.invoke(name, event, id).await)
 }
 
-fn base_env<'a>(slack: &'a str, datadog: &'a str, app: bool) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn base_env<'a>(slack: &'a str, datadog: &'a str, app: bool) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("DD_API_KEY", "dd-test-key"),
         ("DD_API_URL", datadog),
@@ -160,7 +160,7 @@ fn base_env<'a>(slack: &'a str, datadog: &'a str, app: bool) -> Vec<(&'a str, &'
 }
 
 /// The Slack messages' texts (top-level `text` and every block string), one per post or edit.
-fn texts(body: &Value) -> String {
+pub(crate) fn texts(body: &Value) -> String {
     let mut out = Vec::new();
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -175,7 +175,7 @@ fn texts(body: &Value) -> String {
 }
 
 /// The services of the burst that `text` names.
-fn named(text: &str) -> BTreeSet<String> {
+pub(crate) fn named(text: &str) -> BTreeSet<String> {
     (0..SERVICES)
         .map(|i| format!("svc-{i:02}"))
         .filter(|s| text.contains(&format!("`{s}`")) || text.contains(&format!(": {s}")))
@@ -183,7 +183,7 @@ fn named(text: &str) -> BTreeSet<String> {
 }
 
 /// `ecs.task.stops` values Datadog received.
-fn stops_counted(datadog: &Arrivals) -> usize {
+pub(crate) fn stops_counted(datadog: &Arrivals) -> usize {
     datadog
         .all()
         .iter()
@@ -195,7 +195,7 @@ fn stops_counted(datadog: &Arrivals) -> usize {
 }
 
 /// What every run must show: at most 5 messages, all 40 services named, the OOM on its own.
-fn assert_one_conversation(what: &str, posts: &[Value]) {
+pub(crate) fn assert_one_conversation(what: &str, posts: &[Value]) {
     assert!(
         posts.len() <= 5,
         "{what}: {} Slack messages: {posts:#?}",

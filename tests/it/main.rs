@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backlog;
 mod batch;
 mod block_kit;
 mod busy_day;
@@ -22,6 +23,8 @@ mod moto_smoke;
 mod one_stop;
 mod preview;
 mod readme;
+mod redeliveries;
+mod replay;
 mod secrets;
 mod secrets_e2e;
 mod sinks;

@@ -1,7 +1,8 @@
 //! Incidents: failures of one cause in one account and cluster, bound for one Slack destination,
 //! grouped within a window (as Alertmanager groups alerts by labels). The first few services
-//! alert on their own; past the threshold one grouped message names them all. A pure decision;
-//! the state lives in memory or in the state table.
+//! alert on their own; past the threshold one grouped message names them all. Windows are read
+//! on the failures' own times; a backlog's (failures arriving late) is told once it has stopped
+//! arriving. A pure decision; the state lives in memory or in the state table.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,84 @@ pub struct GroupState {
     /// The window before this one, while its final summary is still owed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<GroupState>>,
+    /// When its latest failure arrived (the wall clock, not the failure's own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived: Option<DateTime<Utc>>,
+    /// A backlog's window: its failures arrive late, by this much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<Late>,
+    /// Repeated failures of its services (the first [`REMEMBERED`]), so that a redelivery of one
+    /// is not counted again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Member>,
+}
+
+/// How late a backlog's failures arrive: the least and the most, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Late {
+    pub least: i64,
+    pub most: i64,
+}
+
+impl Late {
+    fn of(lag: Duration) -> Late {
+        Late {
+            least: lag.num_seconds(),
+            most: lag.num_seconds(),
+        }
+    }
+
+    fn and(self, other: Option<Late>) -> Late {
+        match other {
+            Some(o) => Late {
+                least: self.least.min(o.least),
+                most: self.most.max(o.most),
+            },
+            None => self,
+        }
+    }
+}
+
+/// When a failure happened and when it arrived: one that arrives more than `late_after` after
+/// it happened is a backlog's (`BACKLOG_AFTER_SECONDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Its own time (`plan.at`).
+    pub happened: DateTime<Utc>,
+    /// The wall clock when the function got it.
+    pub arrived: DateTime<Utc>,
+    /// `None`: never late (`render`, which has no arrival).
+    pub late_after: Option<Duration>,
+}
+
+impl Timing {
+    /// A failure judged as of its own time, never late.
+    pub fn on_time(at: DateTime<Utc>) -> Timing {
+        Timing {
+            happened: at,
+            arrived: at,
+            late_after: None,
+        }
+    }
+
+    /// How late it arrives, when it is a backlog's.
+    pub fn lag(&self) -> Option<Duration> {
+        let lag = self.arrived - self.happened;
+        self.late_after.filter(|after| lag > *after).map(|_| lag)
+    }
+}
+
+/// The clocks a window's end is read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    /// The latest own time of the events an invocation brought; none for the periodic check.
+    pub reached: Option<DateTime<Utc>>,
+    /// The time it is: the wall clock, or the periodic check's own time.
+    pub now: DateTime<Utc>,
+    /// The wall clock, on which failures arrive.
+    pub wall: DateTime<Utc>,
+    /// How long a backlog's window waits with none of its failures arriving before it is told.
+    pub settle: Duration,
 }
 
 /// What to do with one failure.
@@ -129,10 +208,32 @@ impl GroupState {
         self.window_start + window
     }
 
+    /// A grouped message was posted and its final summary not yet told.
+    fn owes_summary(&self) -> bool {
+        !self.closed && self.opened_with > 0
+    }
+
     /// The window has ended with a grouped message that does not yet name everything: its
-    /// final summary is due.
-    pub fn summary_due(&self, now: DateTime<Utc>, window: Duration) -> bool {
-        !self.closed && self.opened_with > 0 && now >= self.window_end(window)
+    /// final summary is due. A window ends when the events reach its end, or when the clock
+    /// does; a backlog's, by the clock only once none of its failures has arrived for a while
+    /// (the clock passed it long ago, and more of it may be on the way).
+    pub fn summary_due(&self, clock: &Clock, window: Duration) -> bool {
+        let end = self.window_end(window);
+        let reached = clock.reached.is_some_and(|at| at >= end);
+        let settled = self.late.is_none()
+            || self
+                .arrived
+                .is_none_or(|arrived| clock.wall >= arrived + clock.settle);
+        self.owes_summary() && (reached || (clock.now >= end && settled))
+    }
+
+    /// When its first failure happened (a backlog's may arrive out of order).
+    pub fn first_at(&self) -> DateTime<Utc> {
+        self.members
+            .iter()
+            .map(|m| m.at)
+            .min()
+            .map_or(self.window_start, |at| at.min(self.window_start))
     }
 
     /// The key under which the grouped message of this window is delivered and remembered.
@@ -140,12 +241,12 @@ impl GroupState {
         format!("group:{key}@{}", self.window_start.timestamp())
     }
 
-    /// The windows whose final summary is due at `now`: the previous one, then this one.
-    pub fn owed(&self, now: DateTime<Utc>, window: Duration) -> Vec<&GroupState> {
+    /// The windows whose final summary is due on `clock`: the previous one, then this one.
+    pub fn owed(&self, clock: &Clock, window: Duration) -> Vec<&GroupState> {
         let previous = self.previous.as_deref().filter(|p| !p.closed);
         previous
             .into_iter()
-            .chain(self.summary_due(now, window).then_some(self))
+            .chain(self.summary_due(clock, window).then_some(self))
             .collect()
     }
 
@@ -165,15 +266,38 @@ impl GroupState {
 }
 
 /// Decides on a failure of `about` (event `event`, at `at`), bound for `route` / `channel`,
-/// given its group's state. Returns the decision and the state to store (`None`: unchanged).
-/// A failure after the window opens the next one, which keeps the ended window while it owes
-/// its summary.
+/// given its group's state, as of the failure's own time (never late: `render`). See
+/// [`admit_arrived`].
 pub fn admit(
+    state: Option<&GroupState>,
+    about: &Groupable,
+    destination: (Option<&str>, Option<&str>),
+    event: &str,
+    at: DateTime<Utc>,
+    settings: Grouping,
+) -> (Admission, Option<GroupState>) {
+    admit_arrived(
+        state,
+        about,
+        destination,
+        event,
+        Timing::on_time(at),
+        settings,
+    )
+}
+
+/// Decides on a failure of `about` (event `event`: its identity, the same for a redelivery),
+/// bound for `route` / `channel`, given its group's state. Returns the decision and the state
+/// to store (`None`: unchanged). A failure after the window opens the next one, which keeps
+/// the ended window while it owes its summary. A late failure (a backlog's) joins a window
+/// already told, which then owes its summary again, and one that happened up to a window
+/// before it (a backlog arrives out of order).
+pub fn admit_arrived(
     state: Option<&GroupState>,
     about: &Groupable,
     (route, channel): (Option<&str>, Option<&str>),
     event: &str,
-    at: DateTime<Utc>,
+    timing: Timing,
     settings: Grouping,
 ) -> (Admission, Option<GroupState>) {
     let failure = Failure {
@@ -181,7 +305,8 @@ pub fn admit(
         route,
         channel,
         event,
-        at,
+        at: timing.happened,
+        timing,
     };
     let Some(s) = state else {
         return (Admission::Alone, Some(failure.open()));
@@ -189,43 +314,48 @@ pub fn admit(
     if let Some(again) = readmitted(s, event) {
         return (again, None);
     }
+    let at = failure.at;
     if at >= s.window_end(settings.window) {
-        return (
-            Admission::Alone,
-            Some(next_window(s, &failure, settings.window)),
-        );
+        return (Admission::Alone, Some(next_window(s, &failure)));
     }
-    if at < s.window_start || s.closed {
-        // Late for a window already told, or before it: never held back.
+    let late = timing.lag().is_some();
+    let before = at < s.window_start && !(late && at + settings.window > s.window_start);
+    if before || (s.closed && !late) {
+        // Before the window, or (on time) late for a window already told: never held back.
         return (Admission::Alone, None);
     }
     let mut next = s.clone();
+    failure.arrive(&mut next);
     next.failures += 1;
     let known = s.members.iter().any(|m| m.subject == about.subject);
     let admission = if known {
         // A service already in the group fails again: held by the group once it is posted,
         // else its own alert (flood control holds its repeats).
-        if s.opened_with > 0 {
-            Admission::Join {
-                edit: false,
-                reply: false,
-            }
+        let role = if s.opened_with > 0 {
+            Role::Joined
         } else {
-            Admission::Alone
+            Role::Alone
+        };
+        if next.repeats.len() < REMEMBERED {
+            next.repeats.push(failure.member(role));
         }
+        again(role)
     } else {
+        // A new service reopens a window already told: its summary is owed again.
+        next.closed = false;
         join(s, &mut next, &failure, settings.threshold)
     };
     (admission, Some(next))
 }
 
-/// One failure, as [`admit`] is given it.
+/// One failure, as [`admit_arrived`] is given it.
 struct Failure<'a> {
     about: &'a Groupable,
     route: Option<&'a str>,
     channel: Option<&'a str>,
     event: &'a str,
     at: DateTime<Utc>,
+    timing: Timing,
 }
 
 impl Failure<'_> {
@@ -254,35 +384,51 @@ impl Failure<'_> {
             edited_at: None,
             closed: false,
             previous: None,
+            arrived: Some(self.timing.arrived),
+            late: self.timing.lag().map(Late::of),
+            repeats: Vec::new(),
+        }
+    }
+
+    /// `state` after this failure arrived: when, and how late.
+    fn arrive(&self, state: &mut GroupState) {
+        let arrived = self.timing.arrived;
+        state.arrived = Some(state.arrived.map_or(arrived, |a| a.max(arrived)));
+        if let Some(lag) = self.timing.lag() {
+            state.late = Some(Late::of(lag).and(state.late));
         }
     }
 }
 
-/// A redelivery of an event already admitted (in this window or the one before): what it did
-/// then.
+/// A redelivery of an event already admitted (in this window or the one before, a service's
+/// first failure or a repeat): what it did then.
 fn readmitted(s: &GroupState, event: &str) -> Option<Admission> {
-    let admitted = s
-        .members
-        .iter()
-        .chain(s.previous.iter().flat_map(|p| p.members.iter()))
+    let windows = std::iter::once(s).chain(s.previous.as_deref());
+    let admitted = windows
+        .flat_map(|w| w.members.iter().chain(&w.repeats))
         .find(|m| m.event == event)?;
-    Some(match admitted.role {
+    Some(again(admitted.role))
+}
+
+/// What a failure admitted in `role` does (again).
+fn again(role: Role) -> Admission {
+    match role {
         Role::Alone => Admission::Alone,
         Role::Opener => Admission::Open,
         Role::Joined => Admission::Join {
             edit: false,
             reply: false,
         },
-    })
+    }
 }
 
-/// The window `failure` opens after `s` ended. The ended one is kept while it owes its
-/// summary.
-fn next_window(s: &GroupState, failure: &Failure, window: Duration) -> GroupState {
+/// The window `failure` opens after `s` ended (the failure happened after its end). The ended
+/// one is kept while it owes its summary.
+fn next_window(s: &GroupState, failure: &Failure) -> GroupState {
     let mut next = failure.open();
     let mut ended = s.clone();
     let older = ended.previous.take();
-    next.previous = if ended.summary_due(failure.at, window) {
+    next.previous = if ended.owes_summary() {
         Some(Box::new(ended))
     } else {
         older.filter(|p| !p.closed)
@@ -330,7 +476,7 @@ fn join(s: &GroupState, next: &mut GroupState, failure: &Failure, threshold: usi
 }
 
 mod notice;
-pub use notice::notice;
+pub use notice::{notice, FINAL_LIST_NEEDS_THE_TABLE};
 
 #[cfg(test)]
 mod tests;
