@@ -151,6 +151,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         ("LOG_LINES", "x"),
         ("ENRICH_BUDGET_MS", "0"),
         ("ENRICH_ROLE_ARN", "x"),
+        ("ACCOUNT_NAMES", "x"),
         ("FLOOD_WINDOW_SECONDS", "x"),
         ("GROUP_WINDOW_SECONDS", "x"),
         ("GROUP_THRESHOLD", "0"),
@@ -169,6 +170,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         "LOG_LINES",
         "ENRICH_BUDGET_MS",
         "ENRICH_ROLE_ARN",
+        "ACCOUNT_NAMES",
         "FLOOD_WINDOW_SECONDS",
         "GROUP_WINDOW_SECONDS",
         "GROUP_THRESHOLD",
@@ -186,6 +188,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
     assert_eq!(c.group_threshold, 2);
     assert_eq!(c.expect_grace, Duration::from_secs(900));
     assert_eq!(c.state_table, None);
+    assert_eq!(c.accounts, crate::config::Accounts::default());
 }
 
 #[test]
