@@ -19,6 +19,7 @@ mod lambda_e2e;
 mod missed_runs;
 mod moto_smoke;
 mod one_stop;
+mod organization;
 mod preview;
 mod readme;
 mod secrets;
