@@ -1,7 +1,8 @@
 //! The reference tables of the docs against what they describe (`scripts/check-docs`): the
 //! parameters table against template.yaml, the configuration table against the settings the
 //! code reads and the template sets, the permissions table against the IAM the template grants,
-//! every relative link against the files and headings it points to.
+//! every relative link against the files and headings it points to; and the spoke template's
+//! parameters and permissions against docs/organization.md's tables.
 //! And the check shown to catch each kind of drift, on a copy of the tree.
 
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ fn tree_with(case: &str, file: &str, edit: impl Fn(String) -> String) -> PathBuf
     for dir in ["src", "docs"] {
         copy_dir(&root().join(dir), &tree.join(dir));
     }
-    for f in ["README.md", "template.yaml"] {
+    for f in ["README.md", "template.yaml", "spoke.yaml"] {
         std::fs::copy(root().join(f), tree.join(f)).unwrap();
     }
     let path = tree.join(file);
@@ -122,6 +123,29 @@ fn the_check_catches_each_kind_of_drift() {
                     .collect()
             }),
             "parameter SlackRouteNames: no row",
+        ),
+        (
+            "spoke-permission-undocumented",
+            "docs/organization.md",
+            Box::new(|t| {
+                t.lines()
+                    .filter(|l| !l.starts_with("| `logs:GetLogEvents` |"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            }),
+            "spoke permission logs:GetLogEvents: granted by spoke.yaml, not in the spoke permissions table",
+        ),
+        (
+            "spoke-permission-not-granted",
+            "spoke.yaml",
+            Box::new(|t| t.replace("                  - ecs:DescribeTasks\n", "")),
+            "spoke permission ecs:DescribeTasks: in the spoke permissions table, not granted",
+        ),
+        (
+            "spoke-default-differs",
+            "spoke.yaml",
+            Box::new(|t| t.replacen("    Default: ecs-notifier-spoke\n", "    Default: notifier-read\n", 1)),
+            "spoke parameter SpokeRoleName: the table says default `ecs-notifier-spoke`, the template 'notifier-read'",
         ),
         (
             "link-broken",
