@@ -196,4 +196,33 @@ mod tests {
         assert_eq!(aws.role_for("", Some("123456789012")), None);
         assert_eq!(Aws::new(None).role_for("210987654321", None), None);
     }
+
+    /// Organizations is a global service: from any region of a partition, its one endpoint.
+    #[tokio::test]
+    async fn organizations_answers_at_its_global_endpoint_from_any_region() {
+        use aws_sdk_organizations::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        for (region, url) in [
+            ("eu-west-1", "https://organizations.us-east-1.amazonaws.com"),
+            (
+                "ap-southeast-2",
+                "https://organizations.us-east-1.amazonaws.com",
+            ),
+            (
+                "us-gov-east-1",
+                "https://organizations.us-gov-west-1.amazonaws.com",
+            ),
+        ] {
+            let params = Params::builder()
+                .region(region)
+                .use_fips(false)
+                .use_dual_stack(false)
+                .build()
+                .unwrap();
+            let endpoint = DefaultResolver::new()
+                .resolve_endpoint(&params)
+                .await
+                .unwrap();
+            assert_eq!(endpoint.url(), url, "{region}");
+        }
+    }
 }

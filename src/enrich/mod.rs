@@ -62,7 +62,9 @@ impl Enricher {
                 _ => Some(self.account_name(account, deadline).await),
             }
         };
-        let (mut out, name) = tokio::join!(self.lookups(event, own_account, deadline), name);
+        // Boxed: the kinds' lookups make a deep future, which would sit on the caller's stack.
+        let lookups = Box::pin(self.lookups(event, own_account, deadline));
+        let (mut out, name) = tokio::join!(lookups, name);
         match name {
             Some(Ok(name)) => out.account_name = name,
             Some(Err(err)) => err.skip(&mut out),

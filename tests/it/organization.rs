@@ -352,13 +352,19 @@ async fn a_member_without_its_role_gets_its_alerts_unenriched_with_one_log_line(
     // The role was asked for once: the denial is remembered, not asked again per event.
     let asked = sts.received_requests().await.expect("requests");
     assert_eq!(asked.len(), 1, "one AssumeRole, nothing else");
+    one_warning_and_one_failure_per_event(&output.stdout, 2);
+}
+
+/// The function's log says it once: one warning (the role, the error), and each of the `events`
+/// handled lines names that one failure in `not_enriched`.
+fn one_warning_and_one_failure_per_event(stdout: &[String], events: usize) {
     // One warning says why; each event's line names the one lookup that failed.
-    let lines = log_lines(&output.stdout);
+    let lines = log_lines(stdout);
     let loud: Vec<_> = lines
         .iter()
         .filter(|(level, _)| level == "WARN" || level == "ERROR")
         .collect();
-    assert_eq!(loud.len(), 1, "{:#?}", output.stdout);
+    assert_eq!(loud.len(), 1, "{stdout:#?}");
     let message = loud[0].1["message"].as_str().unwrap_or_default();
     assert!(message.contains("cannot assume arn:aws:iam::210987654321:role/ecs-notifier-spoke"));
     assert!(loud[0].1["error"]
@@ -369,7 +375,7 @@ async fn a_member_without_its_role_gets_its_alerts_unenriched_with_one_log_line(
         .iter()
         .filter(|(_, f)| f.get("message").and_then(Value::as_str) == Some("event handled"))
         .collect();
-    assert_eq!(handled.len(), 2);
+    assert_eq!(handled.len(), events);
     for (_, fields) in handled {
         let skipped = fields["not_enriched"].as_str().unwrap_or_default();
         assert!(
