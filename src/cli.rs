@@ -331,6 +331,7 @@ pub fn run(args: &[String]) -> i32 {
         (Ok(notify_on_success), Ok(notify_on_stop_timeout)) => Options {
             notify_on_success,
             notify_on_stop_timeout,
+            ..Options::default()
         },
         (Err(err), _) | (_, Err(err)) => {
             eprintln!("{err}");

@@ -80,7 +80,7 @@ async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Err
     // Built once per process and shared by every invocation.
     let enricher = config
         .enrichment
-        .then(|| Enricher::with_aws(aws.clone(), config.enrich));
+        .then(|| Enricher::with_aws(aws.clone(), config.enrich.clone()));
     let mut notifier =
         Notifier::with_enricher(&config, enricher).map_err(|e| ("Runtime.StartError", e.into()))?;
     if let Some(name) = &config.state_table {

@@ -166,6 +166,7 @@ fn check(input: &Value) -> Result<usize, TestCaseError> {
                 &Options {
                     notify_on_success: notify,
                     notify_on_stop_timeout: notify,
+                    ..Options::default()
                 },
                 Utc::now(),
             );

@@ -198,7 +198,7 @@ impl Notifier {
     pub fn new(config: &Config) -> Result<Self, StartError> {
         let enricher = config
             .enrichment
-            .then(|| Enricher::new(config.enrich_role.clone(), config.enrich));
+            .then(|| Enricher::new(config.enrich_role.clone(), config.enrich.clone()));
         Self::with_enricher(config, enricher)
     }
 
@@ -223,6 +223,8 @@ impl Notifier {
             options: Options {
                 notify_on_success: config.notify_on_success,
                 notify_on_stop_timeout: config.notify_on_stop_timeout,
+                accounts: std::sync::Arc::new(config.accounts.clone()),
+                region: config.region.clone(),
             },
             flood_window: (!window.is_zero()).then(|| {
                 chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(10))
