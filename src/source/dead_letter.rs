@@ -165,6 +165,7 @@ impl TargetFailure {
             region: region.to_string(),
             time: scheduled_time.or(sent),
             resources: vec![launcher_arn.to_string()],
+            warnings: Vec::new(),
         };
         let failure = TargetFailure {
             launcher,
