@@ -26,7 +26,24 @@ impl Notifier {
         item
     }
 
+    /// Filters, enriches and plans one decoded event; its report carries what decoding had to
+    /// drop or coerce.
     pub(super) async fn prepare_unflooded(
+        &self,
+        event_id: String,
+        event: Result<Event, DecodeError>,
+        own_account: Option<&str>,
+    ) -> Prepared {
+        let warnings = match &event {
+            Ok(event) => event.warnings().iter().map(ToString::to_string).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut prepared = self.prepare_decoded(event_id, event, own_account).await;
+        prepared.report.decode_warnings = warnings;
+        prepared
+    }
+
+    async fn prepare_decoded(
         &self,
         event_id: String,
         event: Result<Event, DecodeError>,
