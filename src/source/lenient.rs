@@ -15,7 +15,7 @@ use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::warnings::{self, enter_index, leave, mark, note, quoted, Keyed};
+use super::warnings::{self, enter_index, leave, note, position, quoted, Keyed};
 
 /// How a JSON value was read into a field.
 pub enum Read<T> {
@@ -260,9 +260,11 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for RecordVisitor<T> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         // A record's own fields are lenient, so only malformed JSON fails here.
-        let base = mark();
+        let base = position();
         let read = T::deserialize(MapAccessDeserializer::new(Keyed::new(map)));
-        leave(base);
+        if let Some(base) = base {
+            leave(base);
+        }
         read.map(Some)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -318,20 +320,23 @@ where
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        let base = mark();
-        for index in 0.. {
-            enter_index(base, index);
+        let base = position();
+        let mut index = 0;
+        let read = loop {
+            if let Some(base) = base {
+                enter_index(base, index);
+            }
             match seq.next_element::<E>() {
                 Ok(Some(item)) => out.extend(item.into()),
-                Ok(None) => break,
-                Err(err) => {
-                    leave(base);
-                    return Err(err);
-                }
+                Ok(None) => break Ok(out),
+                Err(err) => break Err(err),
             }
+            index += 1;
+        };
+        if let Some(base) = base {
+            leave(base);
         }
-        leave(base);
-        Ok(out)
+        read
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         skip_map(map)?;
@@ -404,13 +409,12 @@ where
 /// An event's detail (an object) read as `T`, with what had to be dropped or coerced, each
 /// under a path starting at `detail`.
 pub fn detail<T: DeserializeOwned + Default>(detail: &Value) -> (T, Vec<warnings::Warning>) {
-    let read = warnings::collect("detail", || {
+    warnings::noted("detail", || {
         Record::<T>::deserialize(detail)
             .ok()
             .and_then(|r| r.0)
             .unwrap_or_default()
-    });
-    (read.value, read.warnings)
+    })
 }
 
 #[cfg(test)]

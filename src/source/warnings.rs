@@ -3,11 +3,13 @@
 //!
 //! Serde hands a field's reader its value, not its name; so each object of a detail is read
 //! through `Keyed`, which sets the path to the key it hands on, and each list element's index
-//! is set by the list's reader. Outside a collection (`collect`) nothing is tracked or kept.
+//! is set by the list's reader. Keeping the path costs a few nanoseconds a field, so a reading
+//! first only counts what it would note ([`noted`]) and reads again, keeping paths, when there
+//! is something to say; a strict reading is read again to say where it failed. Outside a
+//! collection nothing is kept.
 
 use std::cell::RefCell;
 use std::fmt;
-use std::fmt::Write as _;
 
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
@@ -30,12 +32,25 @@ impl fmt::Display for Warning {
     }
 }
 
+/// What the reading under way on this thread keeps.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Nothing: no reading is collecting.
+    #[default]
+    Off,
+    /// Whether anything was noted; not what, nor where.
+    Counting,
+    /// Each note with its path, and where a strict reading failed.
+    Tracking,
+}
+
 /// The collector of the reading under way on this thread.
 #[derive(Default)]
 struct Collector {
-    /// Whether a reading is collecting: outside one, nothing is tracked.
-    on: bool,
-    /// The path of the value being read.
+    mode: Mode,
+    /// Whether anything was noted.
+    noted: bool,
+    /// The path of the value being read (when tracking).
     path: String,
     warnings: Vec<Warning>,
     /// Where the first error arose (a strict reading's failing field).
@@ -44,13 +59,21 @@ struct Collector {
 
 thread_local! {
     static COLLECTOR: RefCell<Collector> = const {
-        RefCell::new(Collector { on: false, path: String::new(), warnings: Vec::new(), failed_at: None })
+        RefCell::new(Collector {
+            mode: Mode::Off,
+            noted: false,
+            path: String::new(),
+            warnings: Vec::new(),
+            failed_at: None,
+        })
     };
 }
 
-/// What a reading gave, with the warnings it gathered and where it failed.
+/// What a reading gave, with what it noted and where it failed.
 pub(crate) struct Collected<R> {
     pub value: R,
+    /// Whether anything was noted, in any mode.
+    pub noted: bool,
     pub warnings: Vec<Warning>,
     pub failed_at: Option<String>,
 }
@@ -73,11 +96,17 @@ impl Drop for Restore {
     }
 }
 
-/// Runs `read` with a collector whose paths start at `root` (`detail`; empty for the top).
-pub(crate) fn collect<R>(root: &str, read: impl FnOnce() -> R) -> Collected<R> {
+/// Runs `read` with a collector in `mode`, whose paths start at `root` (`detail`; empty for the
+/// top).
+pub(crate) fn collect<R>(root: &str, mode: Mode, read: impl FnOnce() -> R) -> Collected<R> {
+    let mut path = String::new();
+    if mode == Mode::Tracking {
+        path.reserve(64);
+        path.push_str(root);
+    }
     let mine = Collector {
-        on: true,
-        path: root.to_string(),
+        mode,
+        path,
         ..Collector::default()
     };
     let restore = Restore(Some(
@@ -87,37 +116,57 @@ pub(crate) fn collect<R>(root: &str, read: impl FnOnce() -> R) -> Collected<R> {
     let mine = restore.finish();
     Collected {
         value,
+        noted: mine.noted,
         warnings: mine.warnings,
         failed_at: mine.failed_at,
     }
 }
 
-/// The length of the path now, to come back to once a container is read.
-pub(crate) fn mark() -> usize {
-    COLLECTOR.with_borrow(|c| c.path.len())
+/// What `read` gives, with what it noted, under paths starting at `root`: read once counting
+/// (the usual case, nothing to say, costs no path), and again keeping paths when there was
+/// something to note.
+pub(crate) fn noted<R>(root: &str, read: impl Fn() -> R) -> (R, Vec<Warning>) {
+    let first = collect(root, Mode::Counting, &read);
+    if !first.noted {
+        return (first.value, Vec::new());
+    }
+    let second = collect(root, Mode::Tracking, &read);
+    (second.value, second.warnings)
+}
+
+/// The length of the path now, to come back to once a container is read; `None` when no path
+/// is kept.
+pub(crate) fn position() -> Option<usize> {
+    COLLECTOR.with_borrow(|c| (c.mode == Mode::Tracking).then_some(c.path.len()))
 }
 
 /// The path of the field `key` of the object at `base`.
 pub(crate) fn enter_key(base: usize, key: &str) {
     COLLECTOR.with_borrow_mut(|c| {
-        if c.on {
-            c.path.truncate(base);
-            if base > 0 {
-                c.path.push('.');
-            }
-            c.path.push_str(key);
+        c.path.truncate(base);
+        if base > 0 {
+            c.path.push('.');
         }
+        c.path.push_str(key);
     });
 }
 
 /// The path of element `index` of the list at `base`.
 pub(crate) fn enter_index(base: usize, index: usize) {
     COLLECTOR.with_borrow_mut(|c| {
-        if c.on {
-            c.path.truncate(base);
-            let _ = write!(c.path, "[{index}]");
-        }
+        c.path.truncate(base);
+        c.path.push('[');
+        push_number(&mut c.path, index);
+        c.path.push(']');
     });
+}
+
+/// Appends `n` in decimal (without the formatting machinery: it runs per list element).
+fn push_number(path: &mut String, n: usize) {
+    if n >= 10 {
+        push_number(path, n / 10);
+    }
+    path.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Back to the container at `base`, once it is read.
@@ -126,10 +175,13 @@ pub(crate) fn leave(base: usize) {
 }
 
 /// Notes that the value at the current path was dropped or coerced (`why` is only built when
-/// a reading collects).
+/// paths are kept).
 pub(crate) fn note(why: impl FnOnce() -> String) {
-    COLLECTOR.with_borrow_mut(|c| {
-        if c.on {
+    COLLECTOR.with_borrow_mut(|c| match c.mode {
+        Mode::Off => {}
+        Mode::Counting => c.noted = true,
+        Mode::Tracking => {
+            c.noted = true;
             let path = c.path.clone();
             c.warnings.push(Warning { path, why: why() });
         }
@@ -139,7 +191,7 @@ pub(crate) fn note(why: impl FnOnce() -> String) {
 /// Notes that reading the value at the current path failed (the first failure is kept).
 fn failed() {
     COLLECTOR.with_borrow_mut(|c| {
-        if c.on && c.failed_at.is_none() {
+        if c.failed_at.is_none() {
             c.failed_at = Some(c.path.clone());
         }
     });
@@ -200,10 +252,11 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// An object's entries, handed on with the path set to each one's key.
+/// An object's entries, handed on with the path set to each one's key when paths are kept.
 pub(crate) struct Keyed<A> {
     inner: A,
-    base: usize,
+    /// The object's path length, when paths are kept.
+    base: Option<usize>,
 }
 
 impl<A> Keyed<A> {
@@ -211,7 +264,7 @@ impl<A> Keyed<A> {
     pub(crate) fn new(inner: A) -> Self {
         Keyed {
             inner,
-            base: mark(),
+            base: position(),
         }
     }
 }
@@ -223,25 +276,32 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Keyed<A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
+        let Some(base) = self.base else {
+            return self.inner.next_key_seed(seed);
+        };
         match self.inner.next_key::<Key<'de>>()? {
             None => {
-                leave(self.base);
+                leave(base);
                 Ok(None)
             }
             Some(Key::Borrowed(key)) => {
-                enter_key(self.base, key);
+                enter_key(base, key);
                 seed.deserialize(BorrowedStrDeserializer::new(key))
                     .map(Some)
             }
             Some(Key::Owned(key)) => {
-                enter_key(self.base, &key);
+                enter_key(base, &key);
                 seed.deserialize(StringDeserializer::new(key)).map(Some)
             }
         }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        self.inner.next_value_seed(seed).inspect_err(|_| failed())
+        let read = self.inner.next_value_seed(seed);
+        if read.is_err() && self.base.is_some() {
+            failed();
+        }
+        read
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -259,8 +319,16 @@ pub struct Located {
 }
 
 /// Reads `value` as `T` strictly (a field of the wrong shape fails it), and says which field
-/// failed.
+/// failed (reading it again, keeping paths).
 pub fn strict<T: DeserializeOwned>(value: &Value) -> Result<T, Located> {
+    match T::deserialize(value) {
+        Ok(read) => Ok(read),
+        Err(_) => located(value),
+    }
+}
+
+/// Reads `value` as `T` keeping paths, to say where it fails.
+fn located<T: DeserializeOwned>(value: &Value) -> Result<T, Located> {
     struct Entries<T>(std::marker::PhantomData<T>);
     impl<'de, T: DeserializeOwned> Visitor<'de> for Entries<T> {
         type Value = T;
@@ -271,7 +339,7 @@ pub fn strict<T: DeserializeOwned>(value: &Value) -> Result<T, Located> {
             T::deserialize(MapAccessDeserializer::new(Keyed::new(map)))
         }
     }
-    let read = collect("", || match value {
+    let read = collect("", Mode::Tracking, || match value {
         Value::Object(_) => value.deserialize_map(Entries(std::marker::PhantomData)),
         _ => T::deserialize(value),
     });
@@ -314,22 +382,39 @@ mod tests {
 
     #[test]
     fn paths_follow_keys_and_indexes_and_readings_nest() {
-        let outer = collect("detail", || {
-            let base = mark();
+        let outer = collect("detail", Mode::Tracking, || {
+            let base = position().unwrap();
             enter_key(base, "containers");
-            let list = mark();
+            let list = position().unwrap();
             enter_index(list, 1);
             note(|| "dropped".into());
-            let inner = collect("", || note(|| "inner".into()));
+            let inner = collect("", Mode::Tracking, || note(|| "inner".into()));
             assert_eq!(inner.warnings[0].path, "");
             leave(base);
             note(|| "top".into());
         });
         let shown: Vec<String> = outer.warnings.iter().map(Warning::to_string).collect();
         assert_eq!(shown, ["detail.containers[1]: dropped", "detail: top"]);
-        // Outside a reading, nothing is kept.
+        let mut digits = String::new();
+        for n in [0, 7, 10, 1234] {
+            push_number(&mut digits, n);
+            digits.push(' ');
+        }
+        assert_eq!(digits, "0 7 10 1234 ");
+        // Outside a reading, nothing is kept; counting keeps no path, and builds no note.
         note(|| unreachable!());
-        assert_eq!(mark(), 0);
+        assert_eq!(position(), None);
+        let counted = collect("detail", Mode::Counting, || {
+            assert_eq!(position(), None);
+            note(|| unreachable!());
+        });
+        assert!(counted.noted && counted.warnings.is_empty());
+        let (value, warnings) = noted("detail", || {
+            note(|| "once".into());
+            7
+        });
+        assert_eq!((value, warnings.len()), (7, 1));
+        assert_eq!(noted("detail", || 8), (8, Vec::new()));
     }
 
     #[test]
