@@ -117,6 +117,9 @@ pub struct Report {
     /// For a stopped task: the catalogue entry that explains it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// What decoding had to drop or coerce (`detail.containers[0].exitCode: "1" read as 1`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decode_warnings: Vec<String>,
 }
 
 /// An event made ready for delivery.
