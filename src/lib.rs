@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod enrich;
 pub mod handler;
+pub mod interact;
 pub mod judge;
 pub mod sinks;
 pub mod source;

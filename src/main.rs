@@ -74,6 +74,7 @@ async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Err
         .then(|| Enricher::with_aws(aws.clone(), config.enrich.clone()));
     let mut notifier =
         Notifier::with_enricher(&config, enricher).map_err(|e| ("Runtime.StartError", e.into()))?;
+    notifier = notifier.with_buttons(&config, aws.clone());
     if let Some(name) = &config.state_table {
         notifier = notifier.with_state(Table::new(aws.clone(), name.clone()));
     }

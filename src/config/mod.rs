@@ -2,6 +2,7 @@
 //! in Secrets Manager or SSM read then (the one I/O here, [`secrets`]).
 
 pub mod accounts;
+pub mod buttons;
 pub mod datadog;
 pub mod duration;
 pub mod filter;
@@ -13,6 +14,7 @@ pub mod settings;
 pub mod value;
 
 pub use accounts::{Accounts, NameLookup};
+pub use buttons::ButtonSettings;
 pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;

@@ -97,6 +97,7 @@ impl Config {
         all.extend(self.slack_webhook.as_mut());
         all.extend(self.slack_routes.values_mut());
         all.extend(self.slack_bot.as_mut().map(|b| &mut b.token));
+        all.extend(self.buttons.as_mut().map(|b| &mut b.signing_secret));
         if let Some(d) = self.datadog.as_mut() {
             all.push(&mut d.api_key);
             all.extend(d.app_key.as_mut());
@@ -110,6 +111,7 @@ impl Config {
             .iter()
             .chain(self.slack_routes.values())
             .chain(self.slack_bot.as_ref().map(|b| &b.token))
+            .chain(self.buttons.as_ref().map(|b| &b.signing_secret))
             .chain(
                 self.datadog
                     .iter()

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::accounts::{accounts, Accounts, NameLookup, NAMES_FROM_ORGANIZATIONS};
+use super::buttons::{buttons, ButtonSettings};
 use super::datadog::{datadog, DatadogSettings};
 use super::duration;
 use super::filter::Filter;
@@ -105,6 +106,9 @@ pub struct Config {
     pub accounts: Accounts,
     /// `AWS_REGION`: the function's region (alerts name an event's region when it differs).
     pub region: Option<String>,
+    /// `SLACK_SIGNING_SECRET` (or `…_ARN`), `RERUN_ALLOWED`, `SILENCE_DURATIONS`: buttons on
+    /// failure alerts (app mode, with the state table).
+    pub buttons: Option<ButtonSettings>,
 }
 
 /// A true/false setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case).
@@ -338,7 +342,16 @@ impl Config {
         let (group_window, group_threshold) = grouping(|name| vars.get(name))?;
         let (backlog_after, replay) = delivery(&vars)?;
         let expect_grace = expect_grace(&vars)?;
+        let buttons = buttons(&|name| vars.get(name), &|name| vars.secret(name))?;
+        if buttons.is_some() && (slack_bot.is_none() || vars.get("STATE_TABLE").is_none()) {
+            return Err(invalid(
+                "SLACK_SIGNING_SECRET",
+                "set only with SLACK_BOT_TOKEN and STATE_TABLE (buttons need the app and the table)",
+                "set",
+            ));
+        }
         Ok(Self {
+            buttons,
             backlog_after,
             replay,
             expect_grace,

@@ -44,6 +44,13 @@ impl Notifier {
             .filter(|(item, outcome)| item.stop.is_some() && outcome.posted.is_some())
             .collect();
         self.remember_stops(&posted_stops).await;
+        let with_buttons: Vec<(&Prepared, &Outcome)> = items
+            .iter()
+            .zip(&by_item)
+            .filter_map(|(item, outcome)| Some((item, outcome.as_ref()?)))
+            .filter(|(item, _)| item.alert.is_some())
+            .collect();
+        self.remember_alerts(&with_buttons).await;
         items
             .into_iter()
             .zip(by_item)

@@ -5,6 +5,8 @@
 //! are told in a digest ([`replay`]), the periodic check runs ([`check`]), and every event gets
 //! one log line ([`log`]).
 
+mod alerts;
+mod buttons;
 mod check;
 mod deliver;
 mod groups;
@@ -12,6 +14,9 @@ mod jobs;
 mod log;
 mod prepare;
 mod replay;
+mod rerun;
+
+pub use buttons::ButtonWork;
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -120,6 +125,9 @@ pub struct Report {
     /// What decoding had to drop or coerce (`detail.containers[0].exitCode: "1" read as 1`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub decode_warnings: Vec<String>,
+    /// A failure not posted: its service or job was silenced with a button (by whom, until).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silenced: Option<String>,
 }
 
 /// An event made ready for delivery.
@@ -136,6 +144,8 @@ struct Prepared {
     group_key: Option<String>,
     /// The archive replay that sent the event again (`replay-name`).
     replay: Option<String>,
+    /// The alert's record for its buttons, stored once it is posted.
+    alert: Option<crate::interact::AlertRecord>,
 }
 
 impl Prepared {
@@ -162,6 +172,7 @@ impl Prepared {
             stop: None,
             group_key: None,
             replay: None,
+            alert: None,
         }
     }
 }
@@ -194,6 +205,8 @@ pub struct Notifier {
     table: Option<Table>,
     /// Grace period of jobs whose tags set none.
     expect_grace: chrono::Duration,
+    /// The buttons on alerts (`SLACK_SIGNING_SECRET`).
+    buttons: Option<ButtonWork>,
 }
 
 impl Notifier {
@@ -249,7 +262,14 @@ impl Notifier {
             table: None,
             expect_grace: chrono::Duration::from_std(config.expect_grace)
                 .unwrap_or(chrono::Duration::minutes(15)),
+            buttons: None,
         })
+    }
+
+    /// Turns the buttons on alerts on, as the configuration asks (with AWS for re-runs).
+    pub fn with_buttons(mut self, config: &Config, aws: std::sync::Arc<crate::aws::Aws>) -> Self {
+        self.buttons = ButtonWork::new(config, aws);
+        self
     }
 
     /// Shares delivery records and flood state with other instances through `table`.
@@ -274,6 +294,9 @@ impl Notifier {
             .saturating_sub(DEADLINE_MARGIN);
         let deadline = Instant::now() + remaining;
         let own_account = function_arn.split(':').nth(4).filter(|a| !a.is_empty());
+        if crate::interact::request::is_http(payload) {
+            return Ok(self.press(payload, own_account).await);
+        }
         match Payload::of(payload) {
             Payload::Batch(records) => Ok(self.handle_batch(records, deadline, own_account).await),
             Payload::Single(event) => self

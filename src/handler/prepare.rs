@@ -79,9 +79,16 @@ impl Notifier {
         };
         let enrich_ms = started.elapsed().as_millis() as u64;
         let mut plan = judge(&event, &enrichment, &self.options, Utc::now());
+        self.tell_rerun(&event, &mut plan);
+        let silenced = match completing {
+            None => self.silenced(&mut plan).await,
+            Some(_) => None,
+        };
+        let alert = self.add_buttons(&event, &enrichment, &mut plan);
         if let Some((record, why)) = completing {
             plan.complete_in_place(record.posted.clone(), &event_id);
             let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
+            prepared.alert = alert;
             prepared.report.verdict = "superseded".into();
             prepared.report.cause = format!("{why}; its alert is completed in place");
             prepared.stop = stop;
@@ -94,6 +101,8 @@ impl Notifier {
         let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
         prepared.stop = stop;
         prepared.replay = replay;
+        prepared.alert = alert;
+        prepared.report.silenced = silenced;
         prepared
     }
 
@@ -223,5 +232,6 @@ fn dropped(event_id: &str, kind: &str, verdict: &str, cause: String) -> Prepared
         stop: None,
         group_key: None,
         replay: None,
+        alert: None,
     }
 }

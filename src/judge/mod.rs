@@ -109,6 +109,9 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify, place: &P
         plan.flood_key = None;
         plan.group = None;
     }
+    if plan.fails() && plan.notice.is_some() {
+        plan.placement.buttons.runbook = route.runbook;
+    }
     plan.placement.route = route.slack;
     plan.placement.channel = route.slack_channel;
     place.apply(plan.notice.as_mut(), &mut plan.datadog, &mut plan.placement);

@@ -36,4 +36,20 @@ pub struct Placement {
     /// Whether an edit of a shared message also replies in its thread; `None`: for failures
     /// and warnings.
     pub loud: Option<bool>,
+    /// The buttons under the message.
+    pub buttons: Buttons,
+}
+
+/// The buttons under an alert: in app mode the ones people act with (they name the alert, as
+/// stored when it was posted), and anywhere the runbook's link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Buttons {
+    /// App mode: the id the alert is stored under; none: no interactive buttons.
+    pub alert: Option<String>,
+    /// The Silence choices, in seconds.
+    pub silences: Vec<u64>,
+    /// A Re-run button: a job whose settings are stored, and someone allowed to press it.
+    pub rerun: bool,
+    /// `ecs-notifier:runbook`: an https link.
+    pub runbook: Option<String>,
 }

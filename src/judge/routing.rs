@@ -66,6 +66,8 @@ pub struct Route {
     pub success_exit_codes: Vec<i64>,
     /// `ecs-notifier:notify`: `failures`, `all` or `none`.
     pub notify: Option<Notify>,
+    /// `ecs-notifier:runbook`: an https link shown as a button on failures.
+    pub runbook: Option<String>,
     /// Tag values that could not be used, for the log.
     pub problems: Vec<String>,
 }
@@ -132,8 +134,15 @@ impl Route {
                         .problems
                         .push(format!("{key}: `{value}` is not failures, all or none")),
                 },
-                // Read by the missed-run tracking (`jobs::EXPECT_TAG`, `jobs::GRACE_TAG`).
-                "expect-every" | "expect-grace" => {}
+                "runbook" => match runbook(value) {
+                    Some(url) => route.runbook = Some(url),
+                    None => route
+                        .problems
+                        .push(format!("{key}: `{value}` is not an https:// link")),
+                },
+                // Read by the missed-run tracking (`jobs::EXPECT_TAG`, `jobs::GRACE_TAG`), and
+                // when an alert's re-run is stored (`interact::alert::RERUN_NETWORK_TAG`).
+                "expect-every" | "expect-grace" | "rerun-network" => {}
                 _ => route
                     .problems
                     .push(format!("{key}: unknown ecs-notifier tag")),
@@ -141,6 +150,17 @@ impl Route {
         }
         route
     }
+}
+
+/// A runbook link: `https://` and a host, nothing that would end or open a Slack link, and
+/// within a button's 3000 characters.
+fn runbook(value: &str) -> Option<String> {
+    let url = value.trim();
+    let host = url.strip_prefix("https://")?.split('/').next()?;
+    let clean = !url
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '|'));
+    (!host.is_empty() && clean && url.len() <= 3000).then(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -165,6 +185,26 @@ mod tests {
         assert_eq!(route.success_exit_codes, [3, 4]);
         assert_eq!(route.notify, Some(Notify::All));
         assert!(route.problems.is_empty());
+    }
+
+    #[test]
+    fn a_runbook_is_an_https_link() {
+        let route =
+            Route::from_tags([("ecs-notifier:runbook", "https://wiki.example/run/nightly")]);
+        assert_eq!(
+            route.runbook.as_deref(),
+            Some("https://wiki.example/run/nightly")
+        );
+        for bad in [
+            "http://wiki.example/x",
+            "javascript:alert(1)",
+            "https://",
+            "https://a/<b>",
+        ] {
+            let route = Route::from_tags([("ecs-notifier:runbook", bad)]);
+            assert_eq!(route.runbook, None, "{bad}");
+            assert_eq!(route.problems.len(), 1);
+        }
     }
 
     #[test]

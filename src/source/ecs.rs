@@ -61,6 +61,12 @@ pub struct Task {
     pub attributes: Vec<Attribute>,
     #[serde(default, deserialize_with = "lenient::records")]
     pub containers: Vec<Container>,
+    /// What RunTask overrode (`containerOverrides`, `cpu`…), as sent: a re-run sends it again.
+    #[serde(default)]
+    pub overrides: Option<serde_json::Value>,
+    /// The task's attachments (its ENI: `subnetId`), as sent: a re-run's subnets.
+    #[serde(default)]
+    pub attachments: Option<serde_json::Value>,
 }
 
 /// A task attribute (`ecs.cpu-architecture`).

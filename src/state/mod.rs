@@ -1,6 +1,7 @@
 //! State that outlives an invocation: what this process remembers in [`memory`], and what every
 //! instance shares through the optional DynamoDB [`table`].
 
+pub mod buttons;
 pub mod claims;
 pub mod flood;
 pub mod groups;

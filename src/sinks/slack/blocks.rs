@@ -54,6 +54,36 @@ pub enum Block {
         elements: Vec<Text>,
     },
     Divider {},
+    /// Buttons (`actions`): interactive ones in app mode, links (`url`) anywhere.
+    Actions {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        block_id: Option<String>,
+        elements: Vec<Button>,
+    },
+}
+
+/// Elements per actions block.
+pub const ACTIONS_MAX: usize = 25;
+/// Button text limit (plain_text).
+pub const BUTTON_TEXT_MAX: usize = 75;
+/// Button `value` and `action_id` limit.
+pub const BUTTON_VALUE_MAX: usize = 255;
+/// Button `url` limit.
+pub const BUTTON_URL_MAX: usize = 3000;
+
+/// A button element: it sends `action_id` and `value` to the interactivity URL, or opens `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "button")]
+pub struct Button {
+    pub text: Text,
+    pub action_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `primary` or `danger`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
 }
 
 /// A message: Block Kit blocks and the `text` fallback.
@@ -75,6 +105,9 @@ impl Message {
                     out.extend(fields.iter().map(Text::as_str));
                 }
                 Block::Context { elements } => out.extend(elements.iter().map(Text::as_str)),
+                Block::Actions { elements, .. } => {
+                    out.extend(elements.iter().map(|b| b.text.as_str()))
+                }
                 Block::Divider {} => {}
             }
         }
@@ -102,6 +135,15 @@ impl Message {
                 Block::Context { elements } => {
                     elements.len() > CONTEXT_MAX
                         || elements.iter().any(|e| slack_len(e.as_str()) > SECTION_MAX)
+                }
+                Block::Actions { elements, .. } => {
+                    elements.len() > ACTIONS_MAX
+                        || elements.iter().any(|b| {
+                            slack_len(b.text.as_str()) > BUTTON_TEXT_MAX
+                                || b.value.as_ref().is_some_and(|v| v.len() > BUTTON_VALUE_MAX)
+                                || b.action_id.len() > BUTTON_VALUE_MAX
+                                || b.url.as_ref().is_some_and(|u| u.len() > BUTTON_URL_MAX)
+                        })
                 }
                 Block::Divider {} => false,
             };

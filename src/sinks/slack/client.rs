@@ -79,16 +79,17 @@ impl SlackApi {
         }
     }
 
-    async fn call(
+    /// A Web API method's answer, as text, once Slack said `ok:true`.
+    async fn answer(
         &self,
         client: &Client,
         method: &str,
         body: serde_json::Value,
         deadline: Instant,
-    ) -> Result<Posted, SendError> {
+    ) -> Result<String, SendError> {
         let url = format!("{}/{method}", self.base_url);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let answer = retry::send_judged(
+        retry::send_judged(
             client,
             |c| {
                 c.post(&url)
@@ -100,7 +101,17 @@ impl SlackApi {
             deadline,
             judge,
         )
-        .await?;
+        .await
+    }
+
+    async fn call(
+        &self,
+        client: &Client,
+        method: &str,
+        body: serde_json::Value,
+        deadline: Instant,
+    ) -> Result<Posted, SendError> {
+        let answer = self.answer(client, method, body, deadline).await?;
         let answer: Answer = serde_json::from_str(&answer).map_err(|_| SendError::Rejected {
             status: 200,
             body: "answer is not Slack API JSON".into(),
@@ -160,6 +171,29 @@ impl SlackApi {
             }
         }
         self.call(client, "chat.postMessage", body, deadline).await
+    }
+
+    /// `usergroups.users.list`: the user ids of user group `group` (`S…`).
+    pub async fn group_members(
+        &self,
+        client: &Client,
+        group: &str,
+        deadline: Instant,
+    ) -> Result<Vec<String>, SendError> {
+        // A reading method: its argument in the query (Slack takes JSON bodies only for some).
+        let method = format!("usergroups.users.list?usergroup={group}");
+        let answer = self.answer(client, &method, json!({}), deadline).await?;
+        let answer: serde_json::Value =
+            serde_json::from_str(&answer).map_err(|_| SendError::Rejected {
+                status: 200,
+                body: "answer is not Slack API JSON".into(),
+            })?;
+        Ok(answer["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str().map(str::to_string))
+            .collect())
     }
 
     /// `chat.update`: replaces a posted message in place.

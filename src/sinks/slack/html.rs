@@ -73,6 +73,13 @@ fn block_html(block: &Block) -> String {
             format!("<div class=\"block context\">{inner}</div>")
         }
         Block::Divider {} => "<hr class=\"block divider\">".into(),
+        Block::Actions { elements, .. } => {
+            let inner: String = elements
+                .iter()
+                .map(|b| format!("<span class=\"button\">{}</span>", text_html(&b.text)))
+                .collect();
+            format!("<div class=\"block actions\">{inner}</div>")
+        }
     }
 }
 

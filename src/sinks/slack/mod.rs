@@ -4,6 +4,7 @@
 //! places it.
 
 pub mod blocks;
+pub mod buttons;
 pub mod client;
 pub mod html;
 pub mod mrkdwn;
@@ -11,6 +12,6 @@ pub mod preview;
 pub mod render;
 pub mod sink;
 
-pub use blocks::{Message, Posted};
+pub use blocks::{Block, Button, Message, Posted, Text};
 pub use client::{SlackApi, SlackWebhook};
 pub use render::render;

@@ -102,6 +102,13 @@ pub fn preview(message: &Message) -> String {
                 parts.push(elements.iter().map(text).collect::<Vec<_>>().join("  ·  "))
             }
             Block::Divider {} => parts.push("─".repeat(40)),
+            Block::Actions { elements, .. } => parts.push(
+                elements
+                    .iter()
+                    .map(|b| format!("[ {} ]", text(&b.text)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
         }
     }
     indent(&parts.join("\n\n"))

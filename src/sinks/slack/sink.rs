@@ -100,7 +100,11 @@ impl SlackSink {
     /// shared message; otherwise only parcels with a notice of their own post.
     pub fn message(&self, parcel: &Parcel<'_>) -> Option<Message> {
         match (parcel.notice, &parcel.placement.thread, self.is_app()) {
-            (Some(notice), _, _) => Some(render(notice)),
+            (Some(notice), _, app) => Some(super::buttons::with_actions(
+                render(notice),
+                &parcel.placement.buttons,
+                app,
+            )),
             (None, Some(_), true) => parcel.placement.thread_notice.as_ref().map(render),
             _ => None,
         }
