@@ -34,8 +34,15 @@ pub async fn run(ecs: &aws_sdk_ecs::Client, spec: &RunSpec) -> Result<String, St
         (None, None) => call,
     };
     let out = call.send().await.map_err(|e| {
-        use aws_sdk_ecs::error::ProvideErrorMetadata;
-        e.code().unwrap_or("no answer from ECS").to_string()
+        use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata};
+        match e.code() {
+            Some(code) => code.to_string(),
+            None => DisplayErrorContext(&e)
+                .to_string()
+                .chars()
+                .take(300)
+                .collect(),
+        }
     })?;
     if let Some(failure) = out.failures().first() {
         return Err(format!(

@@ -10,6 +10,7 @@ mod backlog;
 mod batch;
 mod block_kit;
 mod busy_day;
+mod buttons;
 mod causes;
 mod cli;
 mod datadog_assets;
