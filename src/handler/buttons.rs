@@ -175,7 +175,7 @@ impl Notifier {
             }
             Action::Unsilence => {
                 table
-                    .lift_silence(&record.silence_key)
+                    .lift_silence(&record.silence_key, user, Utc::now())
                     .await
                     .map_err(failed)?;
                 self.reply_in_thread(work, &record, &reply::unsilence(&record, user), deadline)

@@ -10,6 +10,9 @@ use crate::judge::post::Posted;
 use crate::sinks::slack::Message;
 use crate::source::Task;
 
+/// The tag that allows a job's re-run (`true`), on its task definition: the function's
+/// `ecs:RunTask` permission has the same condition.
+pub const RERUN_TAG: &str = "ecs-notifier:rerun";
 /// The tag that gives a re-run its security groups (`sg-…`) and, with `public-ip`, a public IP.
 pub const RERUN_NETWORK_TAG: &str = "ecs-notifier:rerun-network";
 /// `startedBy` of the tasks a re-run starts: their stop is told in the alert's thread.
@@ -81,18 +84,22 @@ pub fn alert_id(task_arn: &str) -> String {
     hex::encode(&digest[..12])
 }
 
-/// The re-run of a stopped job's task; none for a service's task (its service starts another)
-/// or a task without its cluster or task definition. `tags`: the task definition's and
-/// service's, for [`RERUN_NETWORK_TAG`].
+/// The re-run of a stopped job's task, when its task definition is tagged [`RERUN_TAG`] =
+/// `true`; none for a service's task (its service starts another) or a task without its
+/// cluster or task definition. `tags`: the task definition's and service's, for the two tags.
 pub fn run_spec<'a>(
     task: &Task,
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<RunSpec> {
-    if task
+    let tags: Vec<(&str, &str)> = tags.into_iter().collect();
+    let allowed = tags
+        .iter()
+        .any(|(k, v)| *k == RERUN_TAG && v.trim() == "true");
+    let service = task
         .group
         .as_deref()
-        .is_some_and(|g| g.starts_with("service:"))
-    {
+        .is_some_and(|g| g.starts_with("service:"));
+    if !allowed || service {
         return None;
     }
     let mut spec = RunSpec {
@@ -164,7 +171,11 @@ mod tests {
     fn a_jobs_rerun_takes_the_stopped_tasks_settings() {
         let spec = run_spec(
             &task("family:nightly"),
-            [(RERUN_NETWORK_TAG, "sg-1 sg-2 public-ip"), ("team", "x")],
+            [
+                (RERUN_TAG, "true"),
+                (RERUN_NETWORK_TAG, "sg-1 sg-2 public-ip"),
+                ("team", "x"),
+            ],
         )
         .unwrap();
         assert_eq!(spec.cluster, "arn:aws:ecs:eu-west-1:1:cluster/prod");
@@ -179,7 +190,12 @@ mod tests {
             spec.overrides.unwrap()["containerOverrides"][0]["command"][1],
             "--all"
         );
-        assert_eq!(run_spec(&task("service:api"), []), None);
+        assert_eq!(run_spec(&task("service:api"), [(RERUN_TAG, "true")]), None);
+        assert_eq!(
+            run_spec(&task("family:nightly"), []),
+            None,
+            "not tagged for re-runs"
+        );
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Route {
                 },
                 // Read by the missed-run tracking (`jobs::EXPECT_TAG`, `jobs::GRACE_TAG`), and
                 // when an alert's re-run is stored (`interact::alert::RERUN_NETWORK_TAG`).
-                "expect-every" | "expect-grace" | "rerun-network" => {}
+                "expect-every" | "expect-grace" | "rerun" | "rerun-network" => {}
                 _ => route
                     .problems
                     .push(format!("{key}: unknown ecs-notifier tag")),

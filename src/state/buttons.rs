@@ -99,16 +99,18 @@ impl Table {
         }))
     }
 
-    /// Lifts the silence of `key`.
-    pub async fn lift_silence(&self, key: &str) -> Result<(), StateError> {
-        self.client()
-            .await?
-            .delete_item()
-            .table_name(&self.name)
-            .key("pk", s(&format!("s#{key}")))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.failed("DeleteItem", &e))
+    /// Lifts the silence of `key`: it ends now (a write over it, so the table is only ever
+    /// written, never deleted from, by the function; the expiry removes the item).
+    pub async fn lift_silence(
+        &self,
+        key: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let over = Silence {
+            until: now,
+            by: by.to_string(),
+        };
+        self.set_silence(key, &over).await
     }
 }

@@ -54,6 +54,7 @@ async fn rig() -> Rig {
     let (subnet, security_group) = (vpc.subnets()[0].clone(), vpc.security_groups()[0].clone());
     let tags = [
         ("ecs-notifier:runbook", RUNBOOK),
+        ("ecs-notifier:rerun", "true"),
         ("ecs-notifier:rerun-network", security_group.as_str()),
     ];
     let task_definition = support::seed_task_definition(
