@@ -406,6 +406,40 @@ proptest! {
 }
 
 /// The oracle itself: it catches what the properties rely on it to catch.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A button press is read from what anyone can send to the function URL: any JSON, any body,
+    /// any headers are refused or read, never a panic; only a body signed with the secret at a
+    /// timestamp within 5 minutes verifies.
+    #[test]
+    fn any_interactivity_request_is_read_or_refused(
+        input in json_value(),
+        body in prop::collection::vec(any::<u8>(), 0..512),
+        timestamp in any::<i64>(),
+        signature in ".{0,80}",
+        encoded in any::<bool>(),
+    ) {
+        use ecs_notifier::config::Secret;
+        use ecs_notifier::interact::{press, request, verify};
+        let _ = request::read(&input);
+        let _ = request::is_http(&input);
+        let text = String::from_utf8_lossy(&body).to_string();
+        let payload = serde_json::json!({
+            "rawPath": "/", "requestContext": {"http": {"method": "POST"}, "timeEpoch": 0},
+            "headers": {"x-slack-request-timestamp": timestamp.to_string(), "x-slack-signature": signature},
+            "body": text, "isBase64Encoded": encoded,
+        });
+        let secret = Secret::new("s3cret");
+        if let Ok(signed) = request::read(&payload) {
+            let now = chrono::Utc::now().timestamp();
+            prop_assert!(verify::verify(&secret, &signed, now).is_err(), "an unsigned body verified");
+            let _ = press::read(&signed.body);
+        }
+        let _ = press::read(&body);
+    }
+}
+
 #[test]
 fn the_oracle_rejects_unescaped_mentions_links_and_overlong_blocks() {
     use serde_json::json;

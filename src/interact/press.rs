@@ -6,12 +6,7 @@ use serde_json::Value;
 
 use super::request::Refusal;
 
-/// The `action_id`s of the buttons this function posts.
-pub const ACK: &str = "ack";
-pub const SILENCE: &str = "silence";
-pub const UNSILENCE: &str = "unsilence";
-pub const RERUN: &str = "rerun";
-pub const RUNBOOK: &str = "runbook";
+pub use crate::sinks::slack::buttons::{value, ACK, RERUN, RUNBOOK, SILENCE, UNSILENCE};
 
 /// What a button asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +28,6 @@ pub struct Press {
     pub action: Action,
     /// The alert the button was posted with.
     pub alert: String,
-}
-
-/// A button's value: the alert id, and for Silence `:seconds`.
-pub fn value(alert: &str, seconds: Option<u64>) -> String {
-    match seconds {
-        Some(s) => format!("{alert}:{s}"),
-        None => alert.to_string(),
-    }
 }
 
 /// Reads the press from the request body (`payload=<json>`, form-encoded).

@@ -19,7 +19,7 @@ pub fn verify(secret: &Secret, request: &SignedRequest, now: i64) -> Result<(), 
         .parse()
         .map_err(|_| Refusal::BadTimestamp)?;
     let away = now.saturating_sub(at);
-    if away.abs() > MAX_AGE_SECS {
+    if away.unsigned_abs() > MAX_AGE_SECS.unsigned_abs() {
         return Err(Refusal::Stale(away));
     }
     let expected = request

@@ -3,8 +3,22 @@
 //! both modes the runbook's link.
 
 use super::blocks::{Block, Button, Message, Text, BLOCKS_MAX};
-use crate::interact::press::{self, ACK, RERUN, RUNBOOK, SILENCE, UNSILENCE};
 use crate::judge::post::Buttons;
+
+/// The `action_id`s of the buttons this function posts.
+pub const ACK: &str = "ack";
+pub const SILENCE: &str = "silence";
+pub const UNSILENCE: &str = "unsilence";
+pub const RERUN: &str = "rerun";
+pub const RUNBOOK: &str = "runbook";
+
+/// A button's value: the alert id, and for Silence `:seconds`.
+pub fn value(alert: &str, seconds: Option<u64>) -> String {
+    match seconds {
+        Some(s) => format!("{alert}:{s}"),
+        None => alert.to_string(),
+    }
+}
 
 /// The `block_id` of the alert's buttons.
 pub const ALERT_ACTIONS: &str = "ecs-notifier-alert";
@@ -40,7 +54,7 @@ pub fn actions(buttons: &Buttons, app: bool) -> Option<Block> {
         ack.style = Some("primary".into());
         elements.push(ack);
         for &seconds in &buttons.silences {
-            let value = press::value(alert, Some(seconds));
+            let value = value(alert, Some(seconds));
             let text = format!("🔕 Silence {}", span(seconds));
             elements.push(button(&text, SILENCE, Some(value)));
         }
