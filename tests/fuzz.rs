@@ -405,7 +405,6 @@ proptest! {
     }
 }
 
-/// The oracle itself: it catches what the properties rely on it to catch.
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -440,6 +439,7 @@ proptest! {
     }
 }
 
+/// The oracle itself: it catches what the properties rely on it to catch.
 #[test]
 fn the_oracle_rejects_unescaped_mentions_links_and_overlong_blocks() {
     use serde_json::json;
