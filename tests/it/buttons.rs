@@ -588,3 +588,61 @@ async fn refused_requests_change_nothing() {
     );
     a.stop().await;
 }
+
+/// Webhook mode keeps links only: the runbook as a URL button, nothing that would need a press
+/// answered; without a signing secret, app mode posts no interactive button either.
+#[tokio::test]
+async fn without_interactivity_only_the_runbook_link_is_a_button() {
+    use ecs_notifier::handler::Notifier;
+    let ecs = support::server_with(support::aws_json(json!({
+        "taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly-report:23",
+            "family": "nightly-report", "revision": 23, "containerDefinitions": [{"name": "app", "essential": true}]},
+        "tags": [{"key": "ecs-notifier:runbook", "value": RUNBOOK}, {"key": "ecs-notifier:rerun", "value": "true"}]
+    })))
+    .await;
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "channel": "C0OPS", "ts": TS})),
+        )
+        .mount(&slack)
+        .await;
+    let webhook = format!("{}/services/T0/B0/X", slack.uri());
+    let api = format!("{}/api", slack.uri());
+    let modes: [&[(&str, &str)]; 2] = [
+        &[("SLACK_WEBHOOK_URL", &webhook)],
+        &[
+            ("SLACK_BOT_TOKEN", "xoxb-test-token"),
+            ("SLACK_CHANNEL", "ops-alerts"),
+            ("SLACK_API_URL", &api),
+        ],
+    ];
+    for (i, vars) in modes.into_iter().enumerate() {
+        let config = support::config(vars);
+        let enricher = support::enricher_without_logs(&ecs.uri()).await;
+        let n = Notifier::with_enricher(&config, Some(enricher)).unwrap();
+        let report = n
+            .handle(
+                &support::sample("task-exit-nonzero.json"),
+                support::soon(10),
+                Some("123456789012"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.delivered, vec!["slack"]);
+        let sent = support::requests(&slack).await;
+        let body: Value = serde_json::from_slice(&sent[i].body).unwrap();
+        let actions: Vec<&Value> = body["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .collect();
+        assert_eq!(actions.len(), 1, "{body}");
+        let elements = actions[0]["elements"].as_array().unwrap();
+        assert_eq!(elements.len(), 1, "{body}");
+        assert_eq!(elements[0]["url"], RUNBOOK);
+        assert_eq!(elements[0]["action_id"], "runbook");
+    }
+}
