@@ -92,7 +92,7 @@ impl Notifier {
         match table.first_request(&key, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::Replayed),
-            Err(err) => return Err(Refusal::Unusable(format!("state table: {err}"))),
+            Err(err) => return Err(Refusal::Unavailable(err.to_string())),
         }
         let press = press::read(&signed.body)?;
         if press.action == Action::Link {
@@ -101,7 +101,7 @@ impl Notifier {
         let stored = table
             .alert(&press.alert)
             .await
-            .map_err(|err| Refusal::Unusable(format!("state table: {err}")))?
+            .map_err(|err| Refusal::Unavailable(err.to_string()))?
             .ok_or_else(|| Refusal::UnknownAlert(press.alert.clone()))?;
         let record: AlertRecord = serde_json::from_str(&stored)
             .map_err(|_| Refusal::UnknownAlert(press.alert.clone()))?;
@@ -122,8 +122,7 @@ impl Notifier {
         deadline: Instant,
     ) -> Result<String, Refusal> {
         let user = press.user.as_str();
-        let failed =
-            |err: crate::state::StateError| Refusal::Unusable(format!("state table: {err}"));
+        let failed = |err: crate::state::StateError| Refusal::Unavailable(err.to_string());
         match press.action {
             Action::Acknowledge => {
                 let edited = reply::acknowledged(&record, user);

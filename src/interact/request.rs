@@ -36,11 +36,15 @@ pub enum Refusal {
     NotAllowed(String),
     #[error("{0}")]
     Unusable(String),
+    /// The state table did not answer: nothing was done; Slack shows the user an error.
+    #[error("state table unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl Refusal {
     /// 401 when the request cannot be shown to be Slack's (or is one seen before); 403 when
-    /// it is, but what it asks is not allowed; 400 when Slack sent something unusable.
+    /// it is, but what it asks is not allowed; 400 when Slack sent something unusable; 503
+    /// when the state table could not be asked.
     pub fn status(&self) -> u16 {
         match self {
             Refusal::TooLarge
@@ -52,6 +56,7 @@ impl Refusal {
             | Refusal::Replayed => 401,
             Refusal::UnknownAlert(_) | Refusal::NotAllowed(_) => 403,
             Refusal::NotAnAction(_) | Refusal::Unusable(_) => 400,
+            Refusal::Unavailable(_) => 503,
         }
     }
 }
