@@ -92,7 +92,7 @@ impl Notifier {
         match table.first_request(&key, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::Replayed),
-            Err(err) => return Err(Refusal::Unavailable(err.to_string())),
+            Err(err) => return Err(unavailable(err)),
         }
         let press = press::read(&signed.body)?;
         if press.action == Action::Link {
@@ -101,7 +101,7 @@ impl Notifier {
         let stored = table
             .alert(&press.alert)
             .await
-            .map_err(|err| Refusal::Unavailable(err.to_string()))?
+            .map_err(unavailable)?
             .ok_or_else(|| Refusal::UnknownAlert(press.alert.clone()))?;
         let record: AlertRecord = serde_json::from_str(&stored)
             .map_err(|_| Refusal::UnknownAlert(press.alert.clone()))?;
@@ -117,66 +117,22 @@ impl Notifier {
         work: &ButtonWork,
         table: &Table,
         press: &Press,
-        mut record: AlertRecord,
+        record: AlertRecord,
         own_account: Option<&str>,
         deadline: Instant,
     ) -> Result<String, Refusal> {
         let user = press.user.as_str();
-        let failed = |err: crate::state::StateError| Refusal::Unavailable(err.to_string());
         match press.action {
-            Action::Acknowledge => {
-                let edited = reply::acknowledged(&record, user);
-                let edit = work
-                    .api
-                    .update(&self.sinks.client, &record.posted(), &edited, deadline)
-                    .await;
-                if let Err(err) = &edit {
-                    tracing::warn!(error = %err, "could not edit the acknowledged alert");
-                }
-                record.message = edited;
-                record.acknowledged_by = Some(user.to_string());
-                let json = serde_json::to_string(&record).unwrap_or_default();
-                table
-                    .put_alert(&record.id, &json, Utc::now())
-                    .await
-                    .map_err(failed)?;
-                self.reply_in_thread(work, &record, &reply::acknowledge(user), deadline)
-                    .await;
-                Ok("acknowledged".into())
-            }
+            Action::Acknowledge => self.acknowledge(work, table, user, record, deadline).await,
             Action::Silence(seconds) => {
-                if !work.silences.contains(&seconds) {
-                    return Err(Refusal::Unusable(format!(
-                        "{seconds} s is not a silence offered"
-                    )));
-                }
-                let until = Utc::now() + Span::seconds(seconds as i64);
-                let silence = Silence {
-                    until,
-                    by: user.to_string(),
-                };
-                table
-                    .set_silence(&record.silence_key, &silence)
+                self.silence(work, table, user, &record, seconds, deadline)
                     .await
-                    .map_err(failed)?;
-                self.reply_in_thread(
-                    work,
-                    &record,
-                    &reply::silence(&record, user, seconds, until),
-                    deadline,
-                )
-                .await;
-                Ok(format!(
-                    "silenced {} until {}",
-                    record.silence_key,
-                    until.to_rfc3339()
-                ))
             }
             Action::Unsilence => {
                 table
                     .lift_silence(&record.silence_key, user, Utc::now())
                     .await
-                    .map_err(failed)?;
+                    .map_err(unavailable)?;
                 self.reply_in_thread(work, &record, &reply::unsilence(&record, user), deadline)
                     .await;
                 Ok(format!("lifted the silence of {}", record.silence_key))
@@ -187,6 +143,70 @@ impl Notifier {
             }
             Action::Link => Ok("a link".into()),
         }
+    }
+
+    /// Edits the alert to say who took it, remembers that, and says so in the thread.
+    async fn acknowledge(
+        &self,
+        work: &ButtonWork,
+        table: &Table,
+        user: &str,
+        mut record: AlertRecord,
+        deadline: Instant,
+    ) -> Result<String, Refusal> {
+        let edited = reply::acknowledged(&record, user);
+        let edit = work
+            .api
+            .update(&self.sinks.client, &record.posted(), &edited, deadline)
+            .await;
+        if let Err(err) = &edit {
+            tracing::warn!(error = %err, "could not edit the acknowledged alert");
+        }
+        record.message = edited;
+        record.acknowledged_by = Some(user.to_string());
+        let json = serde_json::to_string(&record).unwrap_or_default();
+        table
+            .put_alert(&record.id, &json, Utc::now())
+            .await
+            .map_err(unavailable)?;
+        self.reply_in_thread(work, &record, &reply::acknowledge(user), deadline)
+            .await;
+        Ok("acknowledged".into())
+    }
+
+    /// Silences the alert's service or job and cause for one of the offered durations.
+    async fn silence(
+        &self,
+        work: &ButtonWork,
+        table: &Table,
+        user: &str,
+        record: &AlertRecord,
+        seconds: u64,
+        deadline: Instant,
+    ) -> Result<String, Refusal> {
+        let offered = work.silences.contains(&seconds);
+        let span = i64::try_from(seconds).ok().and_then(Span::try_seconds);
+        let (true, Some(span)) = (offered, span) else {
+            return Err(Refusal::Unusable(format!(
+                "{seconds} s is not a silence offered"
+            )));
+        };
+        let until = Utc::now() + span;
+        let silence = Silence {
+            until,
+            by: user.to_string(),
+        };
+        table
+            .set_silence(&record.silence_key, &silence)
+            .await
+            .map_err(unavailable)?;
+        let told = reply::silence(record, user, seconds, until);
+        self.reply_in_thread(work, record, &told, deadline).await;
+        Ok(format!(
+            "silenced {} until {}",
+            record.silence_key,
+            until.to_rfc3339()
+        ))
     }
 
     /// Re-runs the alert's job, for a user allowed to.
@@ -273,4 +293,9 @@ impl Notifier {
             tracing::warn!(error = %err, alert = %record.id, "could not reply in the alert's thread");
         }
     }
+}
+
+/// A state table that did not answer: nothing was done.
+fn unavailable(err: crate::state::StateError) -> Refusal {
+    Refusal::Unavailable(err.to_string())
 }
