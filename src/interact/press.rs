@@ -45,7 +45,12 @@ pub fn read(body: &[u8]) -> Result<Press, Refusal> {
     let user = payload
         .pointer("/user/id")
         .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
+        // A Slack id: it is written into replies as a mention (`<@U…>`).
+        .filter(|u| {
+            !u.is_empty()
+                && u.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
         .ok_or_else(|| Refusal::NotAnAction("no user id".into()))?
         .to_string();
     let action = payload
@@ -116,6 +121,10 @@ mod tests {
             pressed("delete_everything", "a1"),
             pressed(SILENCE, "a1"),
             pressed(ACK, ""),
+            body(
+                json!({"type": "block_actions", "user": {"id": "U1> <!channel"},
+                "actions": [{"action_id": "ack", "value": "a1"}]}),
+            ),
         ] {
             assert!(matches!(read(&bad), Err(Refusal::NotAnAction(_))));
         }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::alert::AlertRecord;
 use super::press::ACK;
 use crate::sinks::slack::buttons::{reply, span};
+use crate::sinks::slack::mrkdwn::escape;
 use crate::sinks::slack::{Block, Message, Text};
 
 /// The alert with who took it under its title, and without the Acknowledge button.
@@ -45,7 +46,7 @@ pub fn acknowledge(user: &str) -> Message {
 pub fn silence(record: &AlertRecord, user: &str, seconds: u64, until: DateTime<Utc>) -> Message {
     let text = format!(
         "🔕 <@{user}> silenced alerts of {} for this cause for {}, until {} UTC. Datadog still counts every stop.",
-        record.subject,
+        escape(&record.subject),
         span(seconds),
         until.format("%Y-%m-%d %H:%M"),
     );
@@ -57,7 +58,7 @@ pub fn unsilence(record: &AlertRecord, user: &str) -> Message {
     reply(
         &format!(
             "🔔 <@{user}> lifted the silence of {}: its alerts post again.",
-            record.subject
+            escape(&record.subject)
         ),
         None,
     )
@@ -67,9 +68,13 @@ pub fn unsilence(record: &AlertRecord, user: &str) -> Message {
 pub fn rerun(user: &str, started: Result<&str, &str>) -> Message {
     let text = match started {
         Ok(task_arn) => format!(
-            "🔁 <@{user}> re-ran the job: task `{task_arn}`. Its outcome will be told here."
+            "🔁 <@{user}> re-ran the job: task `{}`. Its outcome will be told here.",
+            escape(task_arn)
         ),
-        Err(why) => format!("⚠️ <@{user}> pressed Re-run, but the task could not start: {why}"),
+        Err(why) => format!(
+            "⚠️ <@{user}> pressed Re-run, but the task could not start: {}",
+            escape(why)
+        ),
     };
     reply(&text, None)
 }
@@ -140,6 +145,9 @@ mod tests {
         assert_eq!(s["blocks"][1]["elements"][0]["value"], "a1");
         assert!(rerun("U1", Ok("arn:x")).text.contains("`arn:x`"));
         assert!(rerun("U1", Err("denied")).text.contains("denied"));
+        assert!(rerun("U1", Err("<!channel>"))
+            .text
+            .contains("&lt;!channel&gt;"));
         assert!(unsilence(&record(), "U1").text.contains("lifted"));
         assert!(acknowledge("U1").text.contains("on it"));
     }

@@ -20,7 +20,7 @@ fn root() -> &'static Path {
 }
 
 /// Runs `scripts/check-block-kit` over `bodies`; its success and what it printed.
-fn slack_sdk_check(name: &str, bodies: &[Value]) -> (bool, String) {
+pub(crate) fn slack_sdk_check(name: &str, bodies: &[Value]) -> (bool, String) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("block-kit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

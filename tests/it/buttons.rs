@@ -289,6 +289,8 @@ async fn first_alert(rig: &Rig, a: &mut Lambda) -> String {
         .map(|e| e["action_id"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(buttons, ["ack", "silence", "silence", "rerun", "runbook"]);
+    let problems = support::block_kit::problems(&posts[0], &[]);
+    assert!(problems.is_empty(), "{problems:?}");
     alert_of(&posts[0])
 }
 
@@ -507,6 +509,17 @@ async fn each_button_acts_on_the_stored_alert() {
             .contains("Re-run of nightly-report finished"),
         "{outcome}"
     );
+    // Every message posted or edited is valid Block Kit, as Slack's own SDK reads it.
+    let mut bodies = calls(&rig.slack, "chat.postMessage").await;
+    bodies.extend(calls(&rig.slack, "chat.update").await);
+    let users = [format!("<@{ALLOWED}>"), format!("<@{GROUPIE}>")];
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    for body in &bodies {
+        let problems = support::block_kit::problems(body, &users);
+        assert!(problems.is_empty(), "{problems:?} in {body}");
+    }
+    let (valid, said) = crate::block_kit::slack_sdk_check("buttons", &bodies);
+    assert!(valid, "{said}");
     let logs = a.stop().await.stdout.join("\n") + &b.stop().await.stdout.join("\n");
     for line in [
         "\"action\":\"Acknowledge\"",

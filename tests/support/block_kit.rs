@@ -14,6 +14,12 @@ pub const SECTION_TEXT: usize = 3000;
 pub const FIELDS: usize = 10;
 pub const FIELD_TEXT: usize = 2000;
 pub const CONTEXT_ELEMENTS: usize = 10;
+/// An actions block's elements; a button's plain text, `action_id`, `value` and `url`.
+pub const ACTIONS_ELEMENTS: usize = 25;
+pub const BUTTON_TEXT: usize = 75;
+pub const ACTION_ID: usize = 255;
+pub const BUTTON_VALUE: usize = 2000;
+pub const BUTTON_URL: usize = 3000;
 /// `chat.postMessage`'s `text` is truncated past 40,000 characters.
 pub const TEXT: usize = 40_000;
 
@@ -97,12 +103,53 @@ pub fn problems(body: &Value, mentions: &[&str]) -> Vec<String> {
                 }
             }
             "divider" => {}
+            "actions" => actions(&mut out, &at, block),
             other => out.push(format!(
                 "{at}: a block type this check does not know: {other:?}"
             )),
         }
     }
     out
+}
+
+/// An actions block: one to 25 buttons, each with plain text, an `action_id`, and a `value`
+/// or an https `url`, within their limits.
+fn actions(out: &mut Vec<String>, at: &str, block: &Value) {
+    let elements = block
+        .get("elements")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if elements.is_empty() || elements.len() > ACTIONS_ELEMENTS {
+        out.push(format!("{at}: {} elements", elements.len()));
+    }
+    for (j, e) in elements.iter().enumerate() {
+        let at = format!("{at} element {j}");
+        if e.get("type").and_then(Value::as_str) != Some("button") {
+            out.push(format!("{at}: not a button"));
+        }
+        match e.get("text") {
+            Some(t) if t.get("type").and_then(Value::as_str) == Some("plain_text") => {
+                text_object(out, &at, t, BUTTON_TEXT, &[])
+            }
+            _ => out.push(format!("{at}: a button's text must be plain_text")),
+        }
+        let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+        let id = field("action_id");
+        if id.is_empty() || id.len() > ACTION_ID {
+            out.push(format!("{at}: action_id of {} characters", id.len()));
+        }
+        if field("value").len() > BUTTON_VALUE {
+            out.push(format!("{at}: value over {BUTTON_VALUE}"));
+        }
+        let url = field("url");
+        if !url.is_empty() && (!url.starts_with("https://") || url.len() > BUTTON_URL) {
+            out.push(format!("{at}: url {url:?}"));
+        }
+        if url.is_empty() && field("value").is_empty() {
+            out.push(format!("{at}: neither value nor url"));
+        }
+    }
 }
 
 fn text_object(out: &mut Vec<String>, at: &str, t: &Value, max: usize, mentions: &[&str]) {
