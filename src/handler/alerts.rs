@@ -52,6 +52,31 @@ impl Notifier {
         })
     }
 
+    /// A fuller update completing an alert in place keeps who acknowledged it.
+    pub(super) async fn keep_acknowledgement(
+        &self,
+        plan: &mut Outgoing,
+        record: Option<&mut AlertRecord>,
+    ) {
+        let (Some(record), Some(table)) = (record, &self.table) else {
+            return;
+        };
+        let stored = match table.alert(&record.id).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::warn!(error = %err, "state table unavailable; an acknowledgement may be lost");
+                None
+            }
+        };
+        let by = stored
+            .and_then(|json| serde_json::from_str::<AlertRecord>(&json).ok())
+            .and_then(|stored| stored.acknowledged_by);
+        if let Some(user) = by {
+            plan.placement.buttons.acknowledged_by = Some(user.clone());
+            record.acknowledged_by = Some(user);
+        }
+    }
+
     /// Holds back the alert of a silenced service or job (Datadog still counts the stop);
     /// returns who silenced it until when.
     pub(super) async fn silenced(&self, plan: &mut Outgoing) -> Option<String> {

@@ -84,8 +84,9 @@ impl Notifier {
             None => self.silenced(&mut plan).await,
             Some(_) => None,
         };
-        let alert = self.add_buttons(&event, &enrichment, &mut plan);
+        let mut alert = self.add_buttons(&event, &enrichment, &mut plan);
         if let Some((record, why)) = completing {
+            self.keep_acknowledgement(&mut plan, alert.as_mut()).await;
             plan.complete_in_place(record.posted.clone(), &event_id);
             let mut prepared = Prepared::planned(event_id, plan, enrich_ms, enrichment.skipped);
             prepared.alert = alert;

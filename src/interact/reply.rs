@@ -5,19 +5,14 @@ use chrono::{DateTime, Utc};
 
 use super::alert::AlertRecord;
 use super::press::ACK;
-use crate::sinks::slack::buttons::{reply, span};
+use crate::sinks::slack::buttons::{on_it, reply, span};
 use crate::sinks::slack::mrkdwn::escape;
-use crate::sinks::slack::{Block, Message, Text};
+use crate::sinks::slack::{Block, Message};
 
 /// The alert with who took it under its title, and without the Acknowledge button.
 pub fn acknowledged(record: &AlertRecord, user: &str) -> Message {
     let mut message = record.message.clone();
-    let line = Block::Section {
-        text: Some(Text::Mrkdwn {
-            text: format!("👀 <@{user}> is on it"),
-        }),
-        fields: Vec::new(),
-    };
+    let line = on_it(user);
     for block in &mut message.blocks {
         if let Block::Actions { elements, .. } = block {
             elements.retain(|b| b.action_id != ACK);
@@ -84,6 +79,7 @@ mod tests {
     use super::*;
     use crate::judge::post::Buttons;
     use crate::sinks::slack::buttons::with_actions;
+    use crate::sinks::slack::Text;
 
     fn record() -> AlertRecord {
         let message = Message {

@@ -52,4 +52,7 @@ pub struct Buttons {
     pub rerun: bool,
     /// `ecs-notifier:runbook`: an https link.
     pub runbook: Option<String>,
+    /// Who acknowledged the alert (a Slack user id): said under its title, and no Acknowledge
+    /// button, when a fuller update of the stop completes the alert in place.
+    pub acknowledged_by: Option<String>,
 }

@@ -154,6 +154,8 @@ fn stopped(rig: &Rig, id: &str, code: i64, started_by: &str) -> Value {
     ));
     d["startedBy"] = json!(started_by);
     d["containers"][0]["exitCode"] = json!(code);
+    // A fuller update (with its stop code) completes the alert in place later.
+    d.as_object_mut().unwrap().remove("stopCode");
     d["attachments"][0]["details"][0]["value"] = json!(rig.subnet);
     d["overrides"] = json!({"containerOverrides": [{"name": "app", "command": ["report", "--day", "2026-12-04"]}]});
     for (field, s) in [
@@ -322,6 +324,32 @@ async fn each_button_acts_on_the_stored_alert() {
     let posts = calls(&rig.slack, "chat.postMessage").await;
     assert_eq!(posts[1]["thread_ts"], TS);
     assert!(posts[1]["text"].as_str().unwrap().contains("is on it"));
+
+    // A fuller update of the same stop completes the alert in place: still taken.
+    let mut fuller = stopped(&rig, "t1", 1, "events-rule/nightly");
+    fuller["id"] = json!("event-t1-fuller");
+    fuller["detail"]["stopCode"] = json!("EssentialContainerExited");
+    fuller["detail"]["version"] = json!(8);
+    let report = expect_response(
+        "fuller",
+        &a.invoke("fuller", &fuller, "event-t1-fuller").await,
+    );
+    assert_eq!(report["verdict"], "superseded", "{report}");
+    let updates = calls(&rig.slack, "chat.update").await;
+    assert_eq!(updates.len(), 2, "completed in place");
+    assert_eq!(
+        updates[1]["blocks"][1]["text"]["text"],
+        format!("👀 <@{ALLOWED}> is on it")
+    );
+    let ids: Vec<&str> = updates[1]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap())
+        .map(|e| e["action_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["silence", "silence", "rerun", "runbook"]);
 
     // Silence for 3 s: a second process sharing the table holds the next alert back, while
     // Datadog still counts the stop; once the silence is over, alerts post again.

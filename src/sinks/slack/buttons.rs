@@ -50,9 +50,11 @@ pub fn span(seconds: u64) -> String {
 pub fn actions(buttons: &Buttons, app: bool) -> Option<Block> {
     let mut elements = Vec::new();
     if let (true, Some(alert)) = (app, &buttons.alert) {
-        let mut ack = button("👀 Acknowledge", ACK, Some(alert.clone()));
-        ack.style = Some("primary".into());
-        elements.push(ack);
+        if buttons.acknowledged_by.is_none() {
+            let mut ack = button("👀 Acknowledge", ACK, Some(alert.clone()));
+            ack.style = Some("primary".into());
+            elements.push(ack);
+        }
         for &seconds in &buttons.silences {
             let value = value(alert, Some(seconds));
             let text = format!("🔕 Silence {}", span(seconds));
@@ -73,8 +75,24 @@ pub fn actions(buttons: &Buttons, app: bool) -> Option<Block> {
     })
 }
 
-/// Adds the alert's buttons to its message (when the message has room for one more block).
+/// The line under an acknowledged alert's title.
+pub fn on_it(user: &str) -> Block {
+    Block::Section {
+        text: Some(Text::Mrkdwn {
+            text: format!("👀 <@{user}> is on it"),
+        }),
+        fields: Vec::new(),
+    }
+}
+
+/// Adds the alert's buttons to its message (when the message has room for one more block), and
+/// in app mode who acknowledged it under its title.
 pub fn with_actions(mut message: Message, buttons: &Buttons, app: bool) -> Message {
+    if let (true, Some(user), false) = (app, &buttons.acknowledged_by, message.blocks.is_empty()) {
+        if message.blocks.len() < BLOCKS_MAX {
+            message.blocks.insert(1, on_it(user));
+        }
+    }
     if let Some(block) = actions(buttons, app) {
         if message.blocks.len() < BLOCKS_MAX {
             message.blocks.push(block);
@@ -113,6 +131,7 @@ mod tests {
             silences: vec![3600, 4 * 3600, 86_400],
             rerun: true,
             runbook: Some("https://wiki.example/run".into()),
+            acknowledged_by: None,
         }
     }
 
@@ -138,6 +157,21 @@ mod tests {
         assert_eq!(actions(&Buttons::default(), true), None);
         let message = with_actions(reply("x", None), &all(), true);
         assert_eq!(message.limit_violation(), None);
+        let mut taken = all();
+        taken.acknowledged_by = Some("U7".into());
+        let header = Block::Header {
+            text: Text::Plain {
+                text: "x".into(),
+                emoji: true,
+            },
+        };
+        let message = Message {
+            text: "x".into(),
+            blocks: vec![header],
+        };
+        let json = serde_json::to_value(with_actions(message, &taken, true)).unwrap();
+        assert_eq!(json["blocks"][1]["text"]["text"], "👀 <@U7> is on it");
+        assert_eq!(json["blocks"][2]["elements"][0]["action_id"], "silence");
         assert_eq!(span(1800), "30m");
         assert_eq!(span(90), "90s");
     }
