@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use super::{Notifier, Prepared};
-use crate::interact::alert::{alert_id, run_spec, AlertRecord, RERUN_STARTED_BY};
+use crate::interact::alert::{alert_id, run_spec, silence_key, AlertRecord, RERUN_STARTED_BY};
 use crate::judge::notice::{Notice, Severity};
 use crate::judge::{Enrichment, Outgoing};
 use crate::sinks::slack::buttons::with_actions;
@@ -23,7 +23,7 @@ impl Notifier {
         plan: &mut Outgoing,
     ) -> Option<AlertRecord> {
         let work = self.buttons.as_ref()?;
-        let Event::Task(_, task) = event else {
+        let Event::Task(envelope, task) = event else {
             return None;
         };
         let failure = plan.notice.as_ref()?.severity == Severity::Failure;
@@ -44,7 +44,7 @@ impl Notifier {
                 text: String::new(),
                 blocks: Vec::new(),
             },
-            silence_key: key.clone(),
+            silence_key: silence_key(&envelope.account, key),
             subject: plan.summary.subject.clone(),
             task_arn: task_arn.clone(),
             rerun,
@@ -79,13 +79,14 @@ impl Notifier {
 
     /// Holds back the alert of a silenced service or job (Datadog still counts the stop);
     /// returns who silenced it until when.
-    pub(super) async fn silenced(&self, plan: &mut Outgoing) -> Option<String> {
+    pub(super) async fn silenced(&self, event: &Event, plan: &mut Outgoing) -> Option<String> {
         let (Some(_), Some(table)) = (&self.buttons, &self.table) else {
             return None;
         };
         let failure = plan.notice.as_ref()?.severity == Severity::Failure;
         let key = plan.flood_key.as_ref().filter(|_| failure)?;
-        let silence = match table.silence(key, Utc::now()).await {
+        let key = silence_key(&event.envelope().account, key);
+        let silence = match table.silence(&key, Utc::now()).await {
             Ok(silence) => silence?,
             Err(err) => {
                 tracing::warn!(error = %err, "state table unavailable; a silenced alert may post");

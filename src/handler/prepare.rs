@@ -81,7 +81,7 @@ impl Notifier {
         let mut plan = judge(&event, &enrichment, &self.options, Utc::now());
         self.tell_rerun(&event, &mut plan);
         let silenced = match completing {
-            None => self.silenced(&mut plan).await,
+            None => self.silenced(&event, &mut plan).await,
             Some(_) => None,
         };
         let mut alert = self.add_buttons(&event, &enrichment, &mut plan);

@@ -26,7 +26,7 @@ pub struct AlertRecord {
     pub ts: String,
     /// The message as posted (the acknowledgement edits it).
     pub message: Message,
-    /// The service or job (`cluster/subject/cause`): what Silence silences.
+    /// The service or job and cause in its account ([`silence_key`]): what Silence silences.
     pub silence_key: String,
     /// The service or job, for the thread's words.
     pub subject: String,
@@ -75,6 +75,12 @@ pub struct RunSpec {
     /// The task's `group` (`family:…`), kept.
     #[serde(default)]
     pub group: Option<String>,
+}
+
+/// What a silence silences: the service or job and cause (the flood key,
+/// `cluster/subject/cause`) in its account, so two accounts' clusters of one name stay apart.
+pub fn silence_key(account: &str, flood_key: &str) -> String {
+    format!("{account}/{flood_key}")
 }
 
 /// The id of the alert of a task's stop: the same for every event of that stop, so a fuller
