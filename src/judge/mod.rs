@@ -39,7 +39,7 @@ use crate::source::Event;
 pub use enrichment::Enrichment;
 pub use outgoing::{Options, Outgoing, Reason, Summary};
 pub use plan::{Context, Plan};
-use routing::{Mention, Notify, Route};
+use routing::{Notify, Route};
 
 /// Judges an event: what to post for it, with what enrichment found (`Enrichment::default()` when
 /// it is off). `now` stamps metrics Datadog would refuse at event time. One planner per kind
@@ -91,11 +91,7 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify) -> Outgoi
     }
     let pings = plan.fails() || plan.pings;
     if let Some(n) = plan.notice.as_mut().filter(|_| pings) {
-        n.mentions = route
-            .mentions
-            .iter()
-            .map(|m: &Mention| m.token().to_string())
-            .collect();
+        n.mentions = route.mentions.clone();
     }
     // Only what posts floods or groups.
     if plan.notice.is_none() {
