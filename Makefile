@@ -10,7 +10,7 @@ CARGO ?= cargo
 
 help:
 	@echo "make demo    render every sample event in events/ (no AWS account, no network)"
-	@echo "make test    fmt check, clippy -D warnings, a release check of the binary, all tests, cfn-lint of template.yaml"
+	@echo "make test    fmt check, clippy -D warnings, a release check of the binary, all tests, cfn-lint of template.yaml and spoke.yaml"
 	@echo "             (the browser checks are skipped without chromium; REQUIRE_BROWSER=1 makes that a failure, as .ci/run does)"
 	@echo "make release cargo build --release (target/release/ecs-notifier)"
 	@echo "make build   the Lambda deployment zip with cargo lambda (ARCH=arm64 default, or ARCH=x86_64)"
@@ -153,6 +153,20 @@ export SET_DEFAULTS
 SHAPE_OFF        := target/sam/template-off.json
 SHAPE_OFF_PARAMS := StateTable=false
 
+# One notifier for an AWS Organization: the on shape with OrganizationId (the rules on the
+# organization's bus, the spoke roles) and the account settings (names, from Organizations too).
+SHAPE_ORG        := target/sam/template-org.json
+SHAPE_ORG_PARAMS := $(SHAPE_ON_PARAMS) OrganizationId=o-a1b2c3d4e5 AccountNamesFromOrganizations=true \
+	AccountNames=123456789012=prod-payments,210987654321=data-platform AccountRoutes=123456789012=payments \
+	AccountChannels=210987654321=data-alerts
+
+# The spoke template (plain CloudFormation, for StackSets), as it is and with its optional rules
+# on: linted, and given to check-rules beside the central shapes of the same switches.
+SPOKE          := spoke.yaml
+SPOKE_SHAPE    := target/sam/spoke.json
+SPOKE_ON       := target/sam/spoke-on.json
+SPOKE_ON_PARAMS := LaunchFailureAlerts=true RetirementWarnings=true InstanceStateEvents=true UnknownEcsEvents=true
+
 lint-template: tools
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	@mkdir -p $(dir $(SAM_TRANSLATED))
@@ -165,7 +179,16 @@ lint-template: tools
 	$(PY) -c "$$SET_DEFAULTS" template.yaml $(SHAPE_OFF) $(SHAPE_OFF_PARAMS)
 	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" $(SHAPE_OFF) $(SHAPE_OFF:.json=.translated.json)
 	$(VENV)/bin/cfn-lint $(SHAPE_OFF:.json=.translated.json) --append-rules cfn_lint_serverless.rules
-	$(PY) scripts/check-rules $(SAM_TRANSLATED) $(SHAPE_ON:.json=.translated.json)
+	$(PY) -c "$$SET_DEFAULTS" template.yaml $(SHAPE_ORG) $(SHAPE_ORG_PARAMS)
+	$(VENV)/bin/cfn-lint $(SHAPE_ORG) --append-rules cfn_lint_serverless.rules
+	AWS_DEFAULT_REGION=us-east-1 $(PY) -c "$$SAM_TRANSLATE" $(SHAPE_ORG) $(SHAPE_ORG:.json=.translated.json)
+	$(VENV)/bin/cfn-lint $(SHAPE_ORG:.json=.translated.json) --append-rules cfn_lint_serverless.rules
+	$(VENV)/bin/cfn-lint $(SPOKE) --append-rules cfn_lint_serverless.rules
+	$(PY) -c "$$SET_DEFAULTS" $(SPOKE) $(SPOKE_SHAPE)
+	$(PY) -c "$$SET_DEFAULTS" $(SPOKE) $(SPOKE_ON) $(SPOKE_ON_PARAMS)
+	$(VENV)/bin/cfn-lint $(SPOKE_ON) --append-rules cfn_lint_serverless.rules
+	$(PY) scripts/check-rules $(SAM_TRANSLATED) $(SHAPE_ON:.json=.translated.json) \
+	  --org $(SHAPE_ORG:.json=.translated.json) --spoke $(SPOKE_SHAPE) $(SPOKE_ON)
 
 # ---- Lambda package and deployment --------------------------------------------------------
 # `make build` produces target/lambda/ecs-notifier/bootstrap.zip (a `bootstrap` for

@@ -1,13 +1,19 @@
-//! `ecs-notifier render FILE…`: shows what the function would post for event files, offline.
+//! The command line: `ecs-notifier render FILE…` shows what the function would post for event
+//! files, offline; `--help` and `--version`; with no command, in AWS Lambda, the function.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
+use thiserror::Error;
 
+use crate::config::ConfigError;
 use crate::judge::group::{self, GroupState, Grouping};
 use crate::judge::jobs::missed_run;
 use crate::judge::outgoing::GroupCandidate;
@@ -15,7 +21,158 @@ use crate::judge::stops::{superseded, Standing, StopKey, StopRecord};
 use crate::judge::{judge, Enrichment, Options, Outgoing};
 use crate::sinks::slack::preview::preview;
 use crate::sinks::slack::{render, Message};
-use crate::source::{events, DecodeError, Event};
+use crate::source::{events, DecodeError, Event, Warning};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecs-notifier",
+    bin_name = "ecs-notifier",
+    version,
+    disable_help_subcommand = true,
+    about = "An AWS Lambda function that turns Amazon ECS events into Slack alerts and Datadog metrics.",
+    after_help = "With no command, in AWS Lambda (AWS_LAMBDA_RUNTIME_API set), it serves events as the function.\n\
+                  To see what it would post for an event of your own, offline:\n  \
+                  ecs-notifier render [--json | --html] [--enrichment DIR] FILE...\n\
+                  (`ecs-notifier render --help` says more)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A command to run locally.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what the function would post for EventBridge event files, offline
+    Render(RenderArgs),
+}
+
+/// The arguments of `render`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "For each event: the verdict, a `warning:` line per field read \
+leniently (coerced or dropped), the Slack message as read in Slack and the Datadog payloads. \
+Several files are read as one warm function reads them: a later update of a stopped task is \
+superseded, failures past the threshold are grouped.\n\
+Settings, read as the function reads them: NOTIFY_ON_SUCCESS, NOTIFY_ON_STOP_TIMEOUT, \
+GROUP_WINDOW_SECONDS, GROUP_THRESHOLD. No AWS call, no network.\n\
+Exit status: 0; 1 when a file could not be read; 2 for a usage error or a bad setting."
+)]
+pub struct RenderArgs {
+    /// Print the exact request bodies, one JSON document per line
+    #[arg(long)]
+    pub json: bool,
+    /// Print one web page showing each Slack message as Slack lays it out (wins over --json)
+    #[arg(long)]
+    pub html: bool,
+    /// Apply recorded enrichment: DIR/<event file name>, where there is one
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    pub enrichment: Option<PathBuf>,
+    /// EventBridge event files (an SQS batch of events too)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Why `render` could not use a file or a folder it was given.
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error("no such directory")]
+    NoDirectory,
+    #[error("not a directory")]
+    NotADirectory,
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not JSON of the expected shape: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// `--enrichment DIR`: a folder that exists.
+fn existing_dir(dir: &str) -> Result<PathBuf, CliError> {
+    let path = PathBuf::from(dir);
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(CliError::NotADirectory),
+        Err(_) => Err(CliError::NoDirectory),
+    }
+}
+
+/// What the process does with its command line `args` (the program's name first): `Some(exit
+/// status)` once a command ran or was refused; `None` when there is no command and the process
+/// runs in AWS Lambda (`in_lambda`), to serve events as the function.
+pub fn command_line(args: impl IntoIterator<Item = OsString>, in_lambda: bool) -> Option<i32> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // The command the error is about, for its hint: the first word that is no option.
+            let first = args
+                .iter()
+                .skip(1)
+                .find(|a| !a.to_string_lossy().starts_with('-'));
+            let command = match first {
+                Some(word) if word == "render" => "ecs-notifier render",
+                _ => "ecs-notifier",
+            };
+            return Some(refuse(&err, command));
+        }
+    };
+    match cli.command {
+        Some(Command::Render(args)) => Some(run(&args)),
+        None if in_lambda => None,
+        None => {
+            eprintln!(
+                "ecs-notifier: no command, and not in AWS Lambda (AWS_LAMBDA_RUNTIME_API is not \
+                 set); usage: ecs-notifier render [--json | --html] [--enrichment DIR] FILE..., \
+                 or see 'ecs-notifier --help'"
+            );
+            Some(2)
+        }
+    }
+}
+
+/// Prints help or the version (status 0), or a usage error of `command` as one line with its
+/// hint.
+fn refuse(err: &clap::Error, command: &str) -> i32 {
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // A closed pipe (`--help | head`) is no failure.
+            let _ = err.print();
+            0
+        }
+        _ => {
+            eprintln!("{}", one_line(&err.render().to_string(), command));
+            err.exit_code()
+        }
+    }
+}
+
+/// A clap error of `command` as one line: its message, its tips, and where to read more.
+fn one_line(rendered: &str, command: &str) -> String {
+    let mut message = String::new();
+    let mut tips = String::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("For more information") || line.starts_with("Usage:")
+        {
+            continue;
+        }
+        if let Some(tip) = line.strip_prefix("tip: ") {
+            let _ = write!(tips, " ({tip})");
+        } else {
+            if !message.is_empty() {
+                message.push(' ');
+            }
+            message.push_str(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    format!("{command}: {message}{tips}; see '{command} --help'")
+}
 
 /// How to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,19 +293,32 @@ impl Ledger {
 
 /// The incident grouping `render` applies: `GROUP_WINDOW_SECONDS` and `GROUP_THRESHOLD` as the
 /// function reads them.
-pub fn grouping_from_env() -> Result<Option<Grouping>, String> {
+pub fn grouping_from_env() -> Result<Option<Grouping>, ConfigError> {
     let vars: Vec<(String, String)> = ["GROUP_WINDOW_SECONDS", "GROUP_THRESHOLD"]
         .iter()
         .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
         .collect();
     let (window, threshold) = crate::config::grouping(|name| {
         vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     Ok((!window.is_zero()).then(|| Grouping {
         window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(5)),
         threshold,
     }))
+}
+
+/// The options `render` judges with: `NOTIFY_ON_SUCCESS` and `NOTIFY_ON_STOP_TIMEOUT`, read by
+/// the function's own parser.
+pub fn options_from_env() -> Result<Options, ConfigError> {
+    let flag = |name: &str| match std::env::var(name) {
+        Ok(value) => crate::config::parse_bool(name, &value),
+        Err(_) => Ok(false),
+    };
+    Ok(Options {
+        notify_on_success: flag("NOTIFY_ON_SUCCESS")?,
+        notify_on_stop_timeout: flag("NOTIFY_ON_STOP_TIMEOUT")?,
+        ..Options::default()
+    })
 }
 
 /// Renders one event (already parsed JSON) in the chosen format, with recorded enrichment.
@@ -175,9 +345,15 @@ pub fn render_value(
                     Standing::Superseded(record) => {
                         let why = superseded(&record, &key);
                         out.push_str(&match format {
-                            Format::Text => format!("━━ {name}\n{why}: no message, no metrics\n"),
+                            Format::Text => format!(
+                                "━━ {name}\n{}{why}: no message, no metrics\n",
+                                warning_lines(&envelope.warnings)
+                            ),
                             Format::Json => {
-                                json!({"file": name, "superseded": why}).to_string() + "\n"
+                                let warnings = warning_texts(&envelope.warnings);
+                                json!({"file": name, "superseded": why, "warnings": warnings})
+                                    .to_string()
+                                    + "\n"
                             }
                         });
                         continue;
@@ -194,6 +370,16 @@ pub fn render_value(
         ));
     }
     out
+}
+
+/// What decoding noted, one `warning: PATH: WHY` line each.
+fn warning_lines(warnings: &[Warning]) -> String {
+    warnings.iter().map(|w| format!("warning: {w}\n")).collect()
+}
+
+/// What decoding noted, `PATH: WHY` each.
+fn warning_texts(warnings: &[Warning]) -> Vec<String> {
+    warnings.iter().map(Warning::to_string).collect()
 }
 
 fn render_event(
@@ -232,13 +418,40 @@ fn render_event(
             vec![plan]
         }
     };
+    let warnings = event.warnings();
     plans
         .iter()
-        .map(|plan| render_plan(name, plan, enrichment, format))
+        .map(|plan| render_plan(name, plan, warnings, enrichment, format))
         .collect()
 }
 
-fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: Format) -> String {
+/// The verdict in one line: kind, verdict, cause (with the catalogue entry that explains a
+/// stopped task, when it says more) and subject, the empty ones left out.
+fn verdict_line(plan: &Outgoing) -> String {
+    let s = &plan.summary;
+    let cause = match &s.reason {
+        Some(reason) if !reason.id.is_empty() && reason.id != s.cause => {
+            format!("{} ({})", s.cause, reason.id)
+        }
+        _ => s.cause.clone(),
+    };
+    let fields = [
+        s.kind,
+        s.verdict.as_str(),
+        cause.as_str(),
+        s.subject.as_str(),
+    ];
+    let shown: Vec<&str> = fields.into_iter().filter(|f| !f.is_empty()).collect();
+    format!("verdict: {}", shown.join(" · "))
+}
+
+fn render_plan(
+    name: &str,
+    plan: &Outgoing,
+    warnings: &[Warning],
+    enrichment: &Enrichment,
+    format: Format,
+) -> String {
     match format {
         Format::Json => {
             json!({
@@ -249,6 +462,7 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
                 "subject": plan.summary.subject,
                 "slack": plan.notice.as_ref().map(render),
                 "datadog": crate::sinks::datadog::payload::submission_json(&plan.datadog),
+                "warnings": warning_texts(warnings),
             })
             .to_string()
                 + "\n"
@@ -258,12 +472,8 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
             if *enrichment != Enrichment::default() {
                 out.push_str("(with recorded enrichment)\n");
             }
-            let s = &plan.summary;
-            let _ = writeln!(
-                out,
-                "verdict: {} · {} · {} · {}",
-                s.kind, s.verdict, s.cause, s.subject
-            );
+            let _ = writeln!(out, "{}", verdict_line(plan));
+            out.push_str(&warning_lines(warnings));
             match plan.notice.as_ref().map(render) {
                 Some(message) => {
                     let _ = writeln!(out, "slack:\n{}", preview(&message));
@@ -277,76 +487,46 @@ fn render_plan(name: &str, plan: &Outgoing, enrichment: &Enrichment, format: For
 }
 
 /// Recorded enrichment for the event file `name`: `DIR/name` when it exists.
-pub fn load_enrichment(dir: Option<&str>, name: &str) -> Result<Enrichment, String> {
-    let Some(dir) = dir else {
-        return Ok(Enrichment::default());
-    };
-    let path = Path::new(dir).join(name);
-    if !path.exists() {
-        return Ok(Enrichment::default());
+pub fn load_enrichment(dir: Option<&str>, name: &str) -> Result<Enrichment, CliError> {
+    match dir {
+        Some(dir) => read_enrichment(&Path::new(dir).join(name)),
+        None => Ok(Enrichment::default()),
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The JSON document in the file at `path`, as `T`.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| CliError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Runs the `render` command; returns the process exit code.
-pub fn run(args: &[String]) -> i32 {
-    let mut format = Format::Text;
-    let mut html = false;
-    let mut files = Vec::new();
-    let mut enrichment_dir = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => format = Format::Json,
-            // The Slack messages as a web page: the request bodies, laid out as Slack shows them.
-            "--html" => {
-                format = Format::Json;
-                html = true;
-            }
-            "--enrichment" => match args.next() {
-                Some(dir) => enrichment_dir = Some(dir.clone()),
-                None => {
-                    eprintln!("--enrichment needs a folder");
-                    return 2;
-                }
-            },
-            "-h" | "--help" => {
-                println!("usage: ecs-notifier render [--json | --html] [--enrichment DIR] EVENT.json…\nPrints the verdict, the Slack message and the Datadog payloads for each EventBridge event file;\nwith --html, one web page showing each Slack message as Slack lays it out.\nWith --enrichment, DIR/<event file name> (if present) is recorded enrichment to apply.\nNOTIFY_ON_SUCCESS and NOTIFY_ON_STOP_TIMEOUT apply as in the function; no AWS call and no network.");
-                return 0;
-            }
-            _ => files.push(arg),
-        }
-    }
-    if files.is_empty() {
-        eprintln!("usage: ecs-notifier render [--json | --html] [--enrichment DIR] EVENT.json…");
-        return 2;
-    }
+pub fn run(args: &RenderArgs) -> i32 {
     // The same settings, read by the same parser, as the function reads them.
-    let flag = |name: &str| match std::env::var(name) {
-        Ok(value) => crate::config::parse_bool(name, &value),
-        Err(_) => Ok(false),
-    };
-    let options = match (flag("NOTIFY_ON_SUCCESS"), flag("NOTIFY_ON_STOP_TIMEOUT")) {
-        (Ok(notify_on_success), Ok(notify_on_stop_timeout)) => Options {
-            notify_on_success,
-            notify_on_stop_timeout,
-        },
-        (Err(err), _) | (_, Err(err)) => {
-            eprintln!("{err}");
-            return 2;
-        }
-    };
-    let grouping = match grouping_from_env() {
-        Ok(g) => g,
+    let settings = options_from_env().and_then(|o| Ok((o, grouping_from_env()?)));
+    let (options, grouping) = match settings {
+        Ok(settings) => settings,
         Err(err) => {
-            eprintln!("{err}");
+            eprintln!("ecs-notifier render: {err}");
             return 2;
         }
     };
+    let format = if args.json || args.html {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let files: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+    let dir = args.enrichment.as_deref();
     let mut out = std::io::stdout().lock();
-    let dir = enrichment_dir.as_deref();
-    let written = if html {
+    let written = if args.html {
+        // The Slack messages as a web page: the request bodies, laid out as Slack shows them.
         let mut json = Vec::new();
         render_files(&files, dir, &options, format, grouping, &mut json).and_then(|status| {
             out.write_all(html_page(&json).as_bytes())?;
@@ -384,8 +564,8 @@ fn html_page(json: &[u8]) -> String {
 /// Renders each file to `out`; the exit status (1 when a file could not be read), or the error
 /// of a write to `out`.
 fn render_files(
-    files: &[&String],
-    enrichment_dir: Option<&str>,
+    files: &[&Path],
+    enrichment_dir: Option<&Path>,
     options: &Options,
     format: Format,
     grouping: Option<Grouping>,
@@ -394,23 +574,19 @@ fn render_files(
     let mut status = 0;
     let mut ledger = Ledger::new(grouping);
     for file in files {
-        let name = Path::new(file.as_str())
+        let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.to_string());
-        let parsed = std::fs::read_to_string(file.as_str())
-            .map_err(|e| e.to_string())
-            .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
-        let enrichment = match load_enrichment(enrichment_dir, &name) {
-            Ok(e) => e,
-            Err(err) => {
-                eprintln!("{err}");
-                status = 1;
-                continue;
-            }
-        };
-        match parsed {
-            Ok(value) => {
+            .unwrap_or_else(|| file.display().to_string());
+        let read = read_json::<Value>(file).and_then(|value| {
+            let enrichment = match enrichment_dir {
+                Some(dir) => read_enrichment(&dir.join(&name))?,
+                None => Enrichment::default(),
+            };
+            Ok((value, enrichment))
+        });
+        match read {
+            Ok((value, enrichment)) => {
                 let text = render_value(&name, &value, &enrichment, options, format, &mut ledger);
                 write!(out, "{text}")?;
                 if format == Format::Text {
@@ -418,7 +594,7 @@ fn render_files(
                 }
             }
             Err(err) => {
-                eprintln!("{file}: {err}");
+                eprintln!("ecs-notifier render: {err}");
                 status = 1;
             }
         }
@@ -431,4 +607,13 @@ fn render_files(
     }
     out.flush()?;
     Ok(status)
+}
+
+/// Recorded enrichment at `path`, when there is a file there.
+fn read_enrichment(path: &Path) -> Result<Enrichment, CliError> {
+    if path.exists() {
+        read_json(path)
+    } else {
+        Ok(Enrichment::default())
+    }
 }

@@ -1,4 +1,4 @@
-//! The Lambda function's entry point, and `render` for trying events locally.
+//! The Lambda function's entry point, and the command line (`render`) for trying events locally.
 
 use std::sync::Arc;
 
@@ -11,19 +11,10 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(command) = args.first() {
-        match command.as_str() {
-            "render" => std::process::exit(ecs_notifier::cli::run(&args[1..])),
-            "--version" => {
-                println!("ecs-notifier {}", env!("CARGO_PKG_VERSION"));
-                return Ok(());
-            }
-            _ => {
-                eprintln!("usage: ecs-notifier                       (as a Lambda function)\n       ecs-notifier render [--json] EVENT.json…");
-                std::process::exit(2);
-            }
-        }
+    // In AWS Lambda, the Runtime API to poll is set; outside, a command is needed.
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    if let Some(status) = ecs_notifier::cli::command_line(std::env::args_os(), in_lambda) {
+        std::process::exit(status);
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -80,7 +71,7 @@ async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Err
     // Built once per process and shared by every invocation.
     let enricher = config
         .enrichment
-        .then(|| Enricher::with_aws(aws.clone(), config.enrich));
+        .then(|| Enricher::with_aws(aws.clone(), config.enrich.clone()));
     let mut notifier =
         Notifier::with_enricher(&config, enricher).map_err(|e| ("Runtime.StartError", e.into()))?;
     if let Some(name) = &config.state_table {

@@ -159,6 +159,14 @@ fn check(input: &Value) -> Result<usize, TestCaseError> {
             continue;
         };
         judged += 1;
+        // Whatever was dropped or coerced is said, at a path into the detail.
+        for warning in event.warnings() {
+            prop_assert!(
+                warning.path.starts_with("detail") && !warning.why.is_empty(),
+                "{}",
+                warning
+            );
+        }
         for notify in [false, true] {
             let planned = judge(
                 &event,
@@ -166,6 +174,7 @@ fn check(input: &Value) -> Result<usize, TestCaseError> {
                 &Options {
                     notify_on_success: notify,
                     notify_on_stop_timeout: notify,
+                    ..Options::default()
                 },
                 Utc::now(),
             );

@@ -1,6 +1,7 @@
 //! Settings and secrets: read from the environment once at start (pure), with the secrets stored
 //! in Secrets Manager or SSM read then (the one I/O here, [`secrets`]).
 
+pub mod accounts;
 pub mod datadog;
 pub mod duration;
 pub mod filter;
@@ -11,6 +12,7 @@ pub mod secrets;
 pub mod settings;
 pub mod value;
 
+pub use accounts::{Accounts, NameLookup};
 pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;

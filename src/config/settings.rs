@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use super::accounts::{accounts, Accounts, NameLookup, NAMES_FROM_ORGANIZATIONS};
 use super::datadog::{datadog, DatadogSettings};
 use super::duration;
 use super::filter::Filter;
@@ -22,13 +23,15 @@ pub struct SlackBotSettings {
     pub api_url: String,
 }
 
-/// How much enrichment may cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much enrichment may cost, and what it looks up besides the event's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrichSettings {
     /// All calls for one event together.
     pub budget: Duration,
     /// Last log lines per failed container; 0 turns log reading off.
     pub log_lines: u32,
+    /// Account names read from AWS Organizations.
+    pub names: NameLookup,
 }
 
 impl Default for EnrichSettings {
@@ -36,6 +39,7 @@ impl Default for EnrichSettings {
         Self {
             budget: Duration::from_secs(2),
             log_lines: 10,
+            names: NameLookup::default(),
         }
     }
 }
@@ -96,6 +100,11 @@ pub struct Config {
     /// `EXPECT_GRACE` (default `15m`): how late a job tagged `ecs-notifier:expect-every` may
     /// finish before its run counts as missed.
     pub expect_grace: Duration,
+    /// `ACCOUNT_NAMES`, `ACCOUNT_ROUTES`, `ACCOUNT_CHANNELS`: what alerts call each account,
+    /// and where an account's alerts go.
+    pub accounts: Accounts,
+    /// `AWS_REGION`: the function's region (alerts name an event's region when it differs).
+    pub region: Option<String>,
 }
 
 /// A true/false setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case).
@@ -210,8 +219,11 @@ fn slack_bot(vars: &Vars) -> Result<Option<SlackBotSettings>, ConfigError> {
     }))
 }
 
-/// `ENRICHMENT` (default on), `LOG_LINES` and `ENRICH_BUDGET_MS`, and `ENRICH_ROLE_ARN`.
-fn enrichment(vars: &Vars) -> Result<(bool, EnrichSettings, Option<String>), ConfigError> {
+/// `ENRICHMENT` (default on), `LOG_LINES` and `ENRICH_BUDGET_MS`, and `ENRICH_ROLE_ARN`; the
+/// accounts' names, routes and channels.
+fn enrichment(
+    vars: &Vars,
+) -> Result<(bool, EnrichSettings, Option<String>, Accounts), ConfigError> {
     let enrichment = vars.flag("ENRICHMENT", true)?;
     let log_lines = match vars.get("LOG_LINES") {
         Some(v) => v
@@ -219,10 +231,7 @@ fn enrichment(vars: &Vars) -> Result<(bool, EnrichSettings, Option<String>), Con
             .map_err(|_| invalid("LOG_LINES", "a number of lines (0 turns log lines off)", &v))?,
         None => 10,
     };
-    let enrich = EnrichSettings {
-        budget: vars.millis("ENRICH_BUDGET_MS", 2000)?,
-        log_lines,
-    };
+    let budget = vars.millis("ENRICH_BUDGET_MS", 2000)?;
     let role = match vars.get("ENRICH_ROLE_ARN") {
         Some(v) if v.starts_with("arn:") && v.contains("{account}") => Some(v),
         Some(v) => return Err(invalid(
@@ -232,7 +241,14 @@ fn enrichment(vars: &Vars) -> Result<(bool, EnrichSettings, Option<String>), Con
         )),
         None => None,
     };
-    Ok((enrichment, enrich, role))
+    let organizations = vars.flag(NAMES_FROM_ORGANIZATIONS, false)?;
+    let (accounts, names) = accounts(&|name| vars.get(name), organizations, role.is_some())?;
+    let enrich = EnrichSettings {
+        budget,
+        log_lines,
+        names,
+    };
+    Ok((enrichment, enrich, role, accounts))
 }
 
 /// `INCLUDE_CLUSTERS`, `EXCLUDE_CLUSTERS`, `INCLUDE_NAMES`, `EXCLUDE_NAMES`.
@@ -316,7 +332,7 @@ impl Config {
         let notify_on_success = vars.flag("NOTIFY_ON_SUCCESS", false)?;
         let notify_on_stop_timeout = vars.flag("NOTIFY_ON_STOP_TIMEOUT", false)?;
         let http_timeout = vars.millis("HTTP_TIMEOUT_MS", 5000)?;
-        let (enrichment, enrich, enrich_role) = enrichment(&vars)?;
+        let (enrichment, enrich, enrich_role, accounts) = enrichment(&vars)?;
         let filter = filter(&vars);
         let flood_window = flood_window(&vars)?;
         let (group_window, group_threshold) = grouping(|name| vars.get(name))?;
@@ -341,6 +357,8 @@ impl Config {
             enrich,
             enrich_role,
             filter,
+            accounts,
+            region: vars.get("AWS_REGION"),
         })
     }
 }

@@ -151,6 +151,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         ("LOG_LINES", "x"),
         ("ENRICH_BUDGET_MS", "0"),
         ("ENRICH_ROLE_ARN", "x"),
+        ("ACCOUNT_NAMES", "x"),
         ("FLOOD_WINDOW_SECONDS", "x"),
         ("GROUP_WINDOW_SECONDS", "x"),
         ("GROUP_THRESHOLD", "0"),
@@ -171,6 +172,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
         "LOG_LINES",
         "ENRICH_BUDGET_MS",
         "ENRICH_ROLE_ARN",
+        "ACCOUNT_NAMES",
         "FLOOD_WINDOW_SECONDS",
         "GROUP_WINDOW_SECONDS",
         "GROUP_THRESHOLD",
@@ -192,6 +194,7 @@ fn the_first_unusable_setting_is_the_error_and_defaults_hold() {
     assert_eq!(c.state_table, None);
     assert_eq!(c.backlog_after, Duration::from_secs(300));
     assert_eq!(c.replay, Replay::Digest);
+    assert_eq!(c.accounts, crate::config::Accounts::default());
 }
 
 #[test]

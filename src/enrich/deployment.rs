@@ -1,10 +1,14 @@
 //! A deployment's lookups: its service, its details when troubled, its task definition.
 
+use std::sync::Arc;
+
 use tokio::time::Instant;
 
+use super::LookupError;
 use super::{ecs, region_of, Enricher};
+use crate::aws::Clients;
 use crate::judge::deployment::rollback_target;
-use crate::judge::enrichment::Enrichment;
+use crate::judge::enrichment::{Enrichment, ServiceInfo, TaskDefinitionInfo};
 use crate::source::{Deployment, Envelope, ServiceRef};
 
 impl Enricher {
@@ -39,10 +43,10 @@ impl Enricher {
             deployment.event_name.as_deref(),
             Some("SERVICE_DEPLOYMENT_FAILED" | "SERVICE_DEPLOYMENT_COMPLETED")
         ) || reason.to_ascii_lowercase().contains("rolling back");
-        // Deployments change by the minute: always ask.
+        // Deployments change by the minute: always ask. The service and its task definition
+        // never wait on the service deployment details, which only add to them.
         let (service, details) = tokio::join!(
-            self.ecs
-                .service(&clients, &place.cluster, &place.service, false, deadline),
+            self.service_and_definition(&clients, &place, id, deadline),
             async {
                 match troubled {
                     true => Some(
@@ -69,8 +73,8 @@ impl Enricher {
             Some(Err(e)) => e.skip(&mut out),
             None => {}
         }
-        let service = match service {
-            Ok(s) => s,
+        let (service, definition) = match service {
+            Ok(found) => found,
             Err(e) => {
                 e.skip(&mut out);
                 return out;
@@ -79,16 +83,40 @@ impl Enricher {
         out.rollback_to = rollback_target(reason)
             .and_then(|target| service.deployment(target))
             .and_then(|d| d.task_definition.clone());
-        let td_arn = service
-            .deployment(id)
-            .and_then(|d| d.task_definition.clone());
         out.service = Some(service);
-        if let Some(arn) = td_arn {
-            match self.ecs.task_definition(&clients, &arn, deadline).await {
-                Ok(td) => out.task_definition = Some(td),
-                Err(e) => e.skip(&mut out),
-            }
+        match definition {
+            Some(Ok(td)) => out.task_definition = Some(td),
+            Some(Err(e)) => e.skip(&mut out),
+            None => {}
         }
         out
     }
+
+    /// The service, then the task definition its deployment `id` runs.
+    async fn service_and_definition(
+        &self,
+        clients: &Clients,
+        place: &ServiceRef,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<ServiceAndDefinition, LookupError> {
+        let service = self
+            .ecs
+            .service(clients, &place.cluster, &place.service, false, deadline)
+            .await?;
+        let arn = service
+            .deployment(id)
+            .and_then(|d| d.task_definition.clone());
+        let definition = match arn {
+            Some(arn) => Some(self.ecs.task_definition(clients, &arn, deadline).await),
+            None => None,
+        };
+        Ok((service, definition))
+    }
 }
+
+/// A deployment's service, and its task definition when the service names one.
+type ServiceAndDefinition = (
+    Arc<ServiceInfo>,
+    Option<Result<Arc<TaskDefinitionInfo>, LookupError>>,
+);

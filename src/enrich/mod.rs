@@ -1,13 +1,15 @@
 //! Stage 2 of the pipeline, I/O: what events lack, from the ECS, CloudWatch Logs and EventBridge
-//! Scheduler APIs, within a time budget per event, never failing: whatever cannot be had is left
-//! out and the reason noted. Which lookups an event gets is decided here and, per kind, in `task`,
-//! `deployment` and `tags`; [`ecs`], [`logs`] and [`scheduler`] make the calls.
+//! Scheduler APIs (and the account's name, from AWS Organizations), within a time budget per
+//! event, never failing: whatever cannot be had is left out and the reason noted. Which lookups
+//! an event gets is decided here and, per kind, in `task`, `deployment` and `tags`; [`ecs`],
+//! [`logs`] and [`scheduler`] make the calls, `accounts` the names'.
 
 pub mod budget;
 pub mod ecs;
 pub mod logs;
 pub mod scheduler;
 
+mod accounts;
 mod deployment;
 mod tags;
 mod task;
@@ -30,6 +32,7 @@ pub struct Enricher {
     settings: EnrichSettings,
     ecs: EcsLookups,
     schedules: Schedules,
+    names: accounts::Names,
 }
 
 impl Enricher {
@@ -44,13 +47,39 @@ impl Enricher {
             settings,
             ecs: EcsLookups::default(),
             schedules: Schedules::default(),
+            names: accounts::Names::default(),
         }
     }
 
-    /// Looks up what the event lacks. `own_account` is the function's account (for deciding
-    /// whether to assume a role).
+    /// Looks up what the event lacks, and its account's name where AWS Organizations has it.
+    /// `own_account` is the function's account (for deciding whether to assume a role).
     pub async fn enrich(&self, event: &Event, own_account: Option<&str>) -> Enrichment {
         let deadline = Instant::now() + self.settings.budget;
+        let account = &event.envelope().account;
+        let name = async {
+            match event {
+                Event::Check(_) => None,
+                _ => Some(self.account_name(account, deadline).await),
+            }
+        };
+        // Boxed: the kinds' lookups make a deep future, which would sit on the caller's stack.
+        let lookups = Box::pin(self.lookups(event, own_account, deadline));
+        let (mut out, name) = tokio::join!(lookups, name);
+        match name {
+            Some(Ok(name)) => out.account_name = name,
+            Some(Err(err)) => err.skip(&mut out),
+            None => {}
+        }
+        out
+    }
+
+    /// The lookups of the event's kind.
+    async fn lookups(
+        &self,
+        event: &Event,
+        own_account: Option<&str>,
+        deadline: Instant,
+    ) -> Enrichment {
         match event {
             Event::Task(env, task) => self.for_task(env, task, own_account, deadline).await,
             Event::Deployment(env, d) => self.for_deployment(env, d, own_account, deadline).await,
@@ -144,6 +173,8 @@ impl Enricher {
             .await
     }
 
+    /// Clients for the event's account in `region`; a role that cannot be assumed is the one
+    /// failure told for the event (its other lookups are not tried).
     async fn clients(
         &self,
         env: &Envelope,
@@ -151,8 +182,14 @@ impl Enricher {
         own_account: Option<&str>,
         deadline: Instant,
     ) -> Result<Clients, LookupError> {
-        within(deadline, "aws clients", async {
-            Ok(self.aws.clients(&env.account, region, own_account).await)
+        within(deadline, "sts:AssumeRole", async {
+            self.aws
+                .clients(&env.account, region, own_account)
+                .await
+                .map_err(|err| LookupError::Failed {
+                    operation: "sts:AssumeRole",
+                    reason: err.to_string(),
+                })
         })
         .await
     }

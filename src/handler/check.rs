@@ -7,8 +7,10 @@ use tokio::time::Instant;
 
 use super::{DeliveryError, Notifier, Prepared, Report, SLACK_PACE};
 use crate::judge::held_back::{self, HeldBack};
-use crate::judge::jobs::{missed_run, Job};
+use crate::judge::jobs::{missed_run, Job, Standing};
 use crate::judge::measure::Submission;
+use crate::judge::place::Place;
+use crate::judge::post::Placement;
 use crate::judge::Outgoing;
 use crate::sinks::retry::SendError;
 use crate::source::Envelope;
@@ -36,7 +38,10 @@ impl Notifier {
             return Ok(report);
         };
         let tracked = self.tracked(table, envelope).await?;
-        let (missed, standings, ages) = missed_run::plan(tracked, now);
+        let (mut missed, standings, _) = missed_run::plan(tracked, now);
+        let ages = self
+            .place_jobs(&mut missed, &standings, now, deadline)
+            .await;
         for (job, standing) in &standings {
             if let Some(problem) = &standing.problem {
                 tracing::warn!(family = %job.family, problem = %problem, "a tracked job's expectation is not understood");
@@ -77,6 +82,41 @@ impl Notifier {
                 failures,
             })
         }
+    }
+
+    /// Where each job runs, named as every event's place is ([`Place`]): in its missed-run
+    /// alert (the overdue jobs', in order), and on its gauges, which it returns.
+    async fn place_jobs(
+        &self,
+        missed: &mut [Outgoing],
+        standings: &[(Job, Standing)],
+        now: chrono::DateTime<Utc>,
+        deadline: Instant,
+    ) -> Submission {
+        let mut ages = Submission::default();
+        let mut alerts = missed.iter_mut();
+        for pair in standings {
+            let (job, standing) = pair;
+            let found = match &self.enricher {
+                Some(enricher) => enricher.account_name(&job.account, deadline).await,
+                None => Ok(None),
+            };
+            let found = found.ok().flatten();
+            let place = Place::new(&job.account, &job.region, found.as_deref(), &self.options);
+            // The alerts are the overdue jobs', in the order of the standings.
+            let alert = if standing.overdue {
+                alerts.next()
+            } else {
+                None
+            };
+            if let Some(plan) = alert {
+                place.apply(plan.notice.as_mut(), &mut plan.datadog, &mut plan.placement);
+            }
+            let mut gauges = missed_run::plan_ages(std::slice::from_ref(pair), now);
+            place.apply(None, &mut gauges, &mut Placement::default());
+            ages.series.extend(gauges.series);
+        }
+        ages
     }
 
     /// The jobs the state table tracks that the filter admits. Failing to read them fails the

@@ -34,6 +34,7 @@ pub(super) fn log_event(
             reason = %reason, note = %note,
             subject = %subject, delivered = ?report.delivered, duplicate = ?report.duplicate, flood = %flood,
             enrich_ms, not_enriched = ?not_enriched, route_problems = ?route_problems,
+            decode_warnings = ?report.decode_warnings,
             "event handled"
         );
     } else {
@@ -42,6 +43,7 @@ pub(super) fn log_event(
             reason = %reason, note = %note,
             subject = %subject, delivered = ?report.delivered, duplicate = ?report.duplicate, flood = %flood,
             failed = %describe(failures), enrich_ms, not_enriched = ?not_enriched, route_problems = ?route_problems,
+            decode_warnings = ?report.decode_warnings,
             "event not fully delivered; it will be retried"
         );
     }

@@ -117,6 +117,9 @@ pub struct Report {
     /// For a stopped task: the catalogue entry that explains it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// What decoding had to drop or coerce (`detail.containers[0].exitCode: "1" read as 1`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decode_warnings: Vec<String>,
 }
 
 /// An event made ready for delivery.
@@ -198,7 +201,7 @@ impl Notifier {
     pub fn new(config: &Config) -> Result<Self, StartError> {
         let enricher = config
             .enrichment
-            .then(|| Enricher::new(config.enrich_role.clone(), config.enrich));
+            .then(|| Enricher::new(config.enrich_role.clone(), config.enrich.clone()));
         Self::with_enricher(config, enricher)
     }
 
@@ -223,6 +226,8 @@ impl Notifier {
             options: Options {
                 notify_on_success: config.notify_on_success,
                 notify_on_stop_timeout: config.notify_on_stop_timeout,
+                accounts: std::sync::Arc::new(config.accounts.clone()),
+                region: config.region.clone(),
             },
             flood_window: (!window.is_zero()).then(|| {
                 chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(10))

@@ -27,10 +27,26 @@ impl Notifier {
         item
     }
 
-    /// Filters, enriches and plans one decoded event (flood control aside): a later STOPPED
-    /// update of a task posts and counts nothing (or, in app mode, completes the alert in
-    /// place when it tells more).
+    /// Filters, enriches and plans one decoded event (flood control aside); its report carries
+    /// what decoding had to drop or coerce.
     pub(super) async fn prepare_unflooded(
+        &self,
+        event_id: String,
+        event: Result<Event, DecodeError>,
+        own_account: Option<&str>,
+    ) -> Prepared {
+        let warnings = match &event {
+            Ok(event) => event.warnings().iter().map(ToString::to_string).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut prepared = self.prepare_decoded(event_id, event, own_account).await;
+        prepared.report.decode_warnings = warnings;
+        prepared
+    }
+
+    /// Filters, enriches and plans one decoded event: a later STOPPED update of a task posts and
+    /// counts nothing (or, in app mode, completes the alert in place when it tells more).
+    async fn prepare_decoded(
         &self,
         event_id: String,
         event: Result<Event, DecodeError>,

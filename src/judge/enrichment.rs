@@ -170,6 +170,8 @@ pub struct Enrichment {
     pub skipped: Vec<String>,
     /// For a missed-run check: the jobs the state table tracks.
     pub jobs: Vec<super::jobs::job::Job>,
+    /// The name of the event's account in AWS Organizations (`organizations:DescribeAccount`).
+    pub account_name: Option<String>,
 }
 
 impl Enrichment {

@@ -18,6 +18,7 @@ pub mod measure;
 pub mod notice;
 pub mod other;
 pub mod outgoing;
+pub mod place;
 pub mod placement;
 pub mod plan;
 pub mod post;
@@ -38,6 +39,7 @@ use crate::source::Event;
 
 pub use enrichment::Enrichment;
 pub use outgoing::{Options, Outgoing, Reason, Summary};
+use place::Place;
 pub use plan::{Context, Plan};
 use routing::{Notify, Route};
 
@@ -78,13 +80,18 @@ pub fn judge(
         Event::Retirement(env, health) => retirement::plan(env, health, &ctx),
         Event::Check(_) => Plan::check(),
     };
-    finish(event, plan, route, notify)
+    let envelope = event.envelope();
+    let found = enrichment.account_name.as_deref();
+    let place = Place::new(&envelope.account, &envelope.region, found, options);
+    finish(event, plan, route, notify, &place)
 }
 
 /// What the tags ask of every plan: no notice when they silence the event; the people they
 /// name pinged on a failure (or on what asks for action); the route and channel they name.
-/// The event's own identities and time make its keys.
-fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify) -> Outgoing {
+/// Where it happened: the account and region named in the notice when worth it, on every metric
+/// and event, and the account's route and channel where the tags name none. The event's own
+/// identities and time make its keys.
+fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify, place: &Place) -> Outgoing {
     if notify == Notify::None {
         plan.notice = None;
         plan.placement.thread_notice = None;
@@ -100,6 +107,7 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify) -> Outgoi
     }
     plan.placement.route = route.slack;
     plan.placement.channel = route.slack_channel;
+    place.apply(plan.notice.as_mut(), &mut plan.datadog, &mut plan.placement);
     Outgoing {
         summary: plan.summary,
         notice: plan.notice,

@@ -2,6 +2,8 @@
 //! to place, route, deduplicate and flood-control it, with the summary the log line and
 //! `render` show.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::flood::Admission;
@@ -9,15 +11,20 @@ use super::group::{self, Admission as GroupAdmission, GroupState, Groupable, Gro
 use super::measure::Submission;
 use super::notice::{Notice, Severity};
 use super::post::Placement;
+use crate::config::Accounts;
 
 /// Choices that change what is posted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// Post successful job runs to Slack.
     pub notify_on_success: bool,
     /// Post a notice when a service task that was asked to stop had to be killed after its stop
     /// timeout (deploy churn of an application that ignores SIGTERM).
     pub notify_on_stop_timeout: bool,
+    /// The accounts served: their names, and the route or channel of each one's alerts.
+    pub accounts: Arc<Accounts>,
+    /// The function's own region: alerts name an event's region only when it is another.
+    pub region: Option<String>,
 }
 
 /// What was concluded about an event, for the log line and the local renderer.

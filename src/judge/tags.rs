@@ -17,3 +17,11 @@ pub const DAEMON: &str = "ecs_daemon";
 /// Unified service tagging's reserved keys, sent only with the values the task definition
 /// gives them (`DD_SERVICE`, `DD_ENV`, `DD_VERSION`, or the `com.datadoghq.tags.*` labels).
 pub const UNIFIED: [&str; 3] = ["service", "env", "version"];
+
+/// The AWS account id and region, under the names Datadog's AWS integration gives them (its
+/// Forwarder tags Lambda logs `aws_account:<id>` and `region:<region>`).
+pub const AWS_ACCOUNT: &str = "aws_account";
+pub const REGION: &str = "region";
+/// The account's name (`ACCOUNT_NAMES`, or AWS Organizations): the project's own key, where
+/// Datadog has none.
+pub const AWS_ACCOUNT_NAME: &str = "aws_account_name";

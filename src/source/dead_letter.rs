@@ -166,6 +166,7 @@ impl TargetFailure {
             time: scheduled_time.or(sent),
             resources: vec![launcher_arn.to_string()],
             replay_name: None,
+            warnings: Vec::new(),
         };
         let failure = TargetFailure {
             launcher,

@@ -6,7 +6,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use thiserror::Error;
+
+use super::warnings::{self, Located, Warning};
 
 /// A timestamp as ECS writes it in events (ISO-8601, UTC).
 pub type Timestamp = DateTime<Utc>;
@@ -23,12 +24,13 @@ pub struct Envelope {
     /// `replay-name`: the archive replay that sent this event again (a top-level field of the
     /// event, EventBridge's "service event metadata"); `None` for an event as it happened.
     pub replay_name: Option<String>,
+    /// What reading the event's detail had to drop or coerce, field by field.
+    pub warnings: Vec<Warning>,
 }
 
-/// An envelope field of the wrong shape (`time`, `resources`), as the JSON reader tells it.
-#[derive(Debug, Error)]
-#[error(transparent)]
-pub struct EnvelopeError(#[from] serde_json::Error);
+/// An envelope field of the wrong shape (`time`, `resources`): named, with the JSON reader's
+/// reason.
+pub type EnvelopeError = Located;
 
 /// The envelope's `detail`, left unread by the envelope's reader: each kind's lenient reader
 /// takes it from the payload itself, so it is never copied.
@@ -43,9 +45,9 @@ impl<'de> Deserialize<'de> for Unread {
 
 impl Envelope {
     /// The envelope of an EventBridge event (the periodic check's Scheduled Event too); its
-    /// detail is left for the kind's own reader. Fails on a field of the wrong shape.
+    /// detail is left for the kind's own reader. Fails on a field of the wrong shape, naming it.
     pub fn read(input: &Value) -> Result<Envelope, EnvelopeError> {
-        let event = EventBridgeEvent::<Unread>::deserialize(input)?;
+        let event = warnings::strict::<EventBridgeEvent<Unread>>(input)?;
         Ok(Envelope {
             id: event.id.unwrap_or_default(),
             detail_type: event.detail_type,
@@ -58,6 +60,7 @@ impl Envelope {
                 .and_then(Value::as_str)
                 .filter(|name| !name.is_empty())
                 .map(String::from),
+            warnings: Vec::new(),
         })
     }
 }
@@ -88,6 +91,13 @@ mod tests {
         bad["time"] = serde_json::json!("yesterday");
         let err = Envelope::read(&bad).unwrap_err();
         let serde = EventBridgeEvent::<Unread>::deserialize(&bad).unwrap_err();
-        assert_eq!(err.to_string(), serde.to_string());
+        assert_eq!(err.to_string(), format!("`time` is \"yesterday\": {serde}"));
+        bad["time"] = input["time"].clone();
+        bad["resources"] = serde_json::json!(["a", 1]);
+        let err = Envelope::read(&bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("`resources` is a list: invalid type: integer `1`"),
+            "{err}"
+        );
     }
 }

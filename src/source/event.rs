@@ -2,7 +2,7 @@
 //! deployment and service events, RunTask calls recorded by CloudTrail, AWS Health retirement
 //! notices, schedule and rule dead letters, and the periodic missed-run check.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -14,19 +14,26 @@ use super::envelope::Envelope;
 use super::health::{Affected, HealthEvent};
 use super::hook::Hook;
 use super::instance::{InstanceHealth, InstanceState};
+use super::lenient;
 use super::other::OtherEcs;
+use super::warnings::{shown, Warning};
 
 /// Why an input could not be read as an ECS event this function handles.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
-    #[error("input is not a JSON object")]
-    NotAnObject,
+    /// The input, as shown (`a list`), is no object.
+    #[error("input is {0}, not a JSON object")]
+    NotAnObject(String),
     #[error("SQS record body is not JSON")]
     BodyNotJson,
-    #[error("SQS record is not an SQS message (a field of the wrong shape)")]
-    NotSqsMessage,
+    /// A field of the SQS record has the wrong shape: which, and why.
+    #[error("SQS record is not an SQS message: {0}")]
+    NotSqsMessage(String),
     #[error("input has no `{0}` field; not an EventBridge event")]
     MissingField(&'static str),
+    /// `source` or `detail-type` is there, but not a string (its value as shown).
+    #[error("`{0}` is {1}, not a string; not an EventBridge event")]
+    NotText(&'static str, String),
     #[error("event source `{0}` is not aws.ecs, aws.health or aws.events")]
     OtherSource(String),
     #[error("API call `{0}` is not handled (only ecs:RunTask)")]
@@ -35,9 +42,11 @@ pub enum DecodeError {
     OtherHealthEvent(String),
     #[error("detail-type `{0}` is not handled")]
     OtherDetailType(String),
-    #[error("event detail is not a JSON object")]
-    DetailNotAnObject,
-    /// A field of the EventBridge envelope has the wrong shape (`time`, `resources`).
+    /// The detail, as shown (`"oops"`, `a list`), is no object.
+    #[error("`detail` is {0}, not a JSON object")]
+    DetailNotAnObject(String),
+    /// A field of the EventBridge envelope has the wrong shape (`time`, `resources`): which,
+    /// and why.
     #[error("EventBridge envelope not understood: {0}")]
     Envelope(String),
 }
@@ -93,6 +102,29 @@ impl Event {
         }
     }
 
+    fn envelope_mut(&mut self) -> &mut Envelope {
+        match self {
+            Event::Task(e, _)
+            | Event::Deployment(e, _)
+            | Event::ServiceAction(e, _)
+            | Event::RunTask(e, _)
+            | Event::Retirement(e, _)
+            | Event::TargetFailure(e, _)
+            | Event::Check(e)
+            | Event::Hook(e, _)
+            | Event::InstanceHealth(e, _)
+            | Event::InstanceState(e, _)
+            | Event::DaemonAction(e, _)
+            | Event::DaemonDeployment(e, _)
+            | Event::Other(e, _) => e,
+        }
+    }
+
+    /// What decoding had to drop or coerce in the event's detail, field by field.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.envelope().warnings
+    }
+
     /// The cluster and the service (or, for tasks outside services, the task family) the
     /// event is about, for the function-wide filter.
     pub fn scope(&self) -> (String, String) {
@@ -146,12 +178,18 @@ impl Event {
 
 /// Reads one EventBridge event (the Lambda payload) into a typed ECS event. The envelope is
 /// `aws_lambda_events`' EventBridge event (the periodic check's Scheduled Event too); the detail
-/// of each kind is read leniently.
+/// of each kind is read leniently, what had to be dropped or coerced noted on the envelope.
 pub fn decode(input: &Value) -> Result<Event, DecodeError> {
-    let obj = input.as_object().ok_or(DecodeError::NotAnObject)?;
-    let text = |key: &str| obj.get(key).and_then(Value::as_str);
-    let source = text("source").ok_or(DecodeError::MissingField("source"))?;
-    let detail_type = text("detail-type").ok_or(DecodeError::MissingField("detail-type"))?;
+    let obj = input
+        .as_object()
+        .ok_or_else(|| DecodeError::NotAnObject(shown(input)))?;
+    let text = |key: &'static str| match obj.get(key) {
+        None | Some(Value::Null) => Err(DecodeError::MissingField(key)),
+        Some(Value::String(s)) => Ok(s.as_str()),
+        Some(other) => Err(DecodeError::NotText(key, shown(other))),
+    };
+    let source = text("source")?;
+    let detail_type = text("detail-type")?;
     if !matches!(source, "aws.ecs" | "aws.health" | "aws.events") {
         return Err(DecodeError::OtherSource(source.to_string()));
     }
@@ -159,22 +197,42 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
         .get("detail")
         .ok_or(DecodeError::MissingField("detail"))?;
     if !detail.is_object() {
-        return Err(DecodeError::DetailNotAnObject);
+        return Err(DecodeError::DetailNotAnObject(shown(detail)));
     }
     let envelope = Envelope::read(input).map_err(|e| DecodeError::Envelope(e.to_string()))?;
-    // Every field of the detail types is lenient, so decoding an object cannot fail; the
-    // fallback keeps that true should a field ever become strict.
+    let mut warnings = Vec::new();
+    let mut event = decode_kind(source, detail_type, envelope, detail, &mut warnings)?;
+    event.envelope_mut().warnings = warnings;
+    Ok(event)
+}
+
+/// Reads the detail as `T`, adding what had to be dropped or coerced to `warnings`.
+fn read<T: DeserializeOwned + Default>(detail: &Value, warnings: &mut Vec<Warning>) -> T {
+    let (value, mut noted) = lenient::detail(detail);
+    warnings.append(&mut noted);
+    value
+}
+
+/// The event of the kind `source` and `detail_type` tell, its detail read leniently (which
+/// cannot fail on an object: every field of the detail types is lenient).
+fn decode_kind(
+    source: &str,
+    detail_type: &str,
+    envelope: Envelope,
+    detail: &Value,
+    warnings: &mut Vec<Warning>,
+) -> Result<Event, DecodeError> {
     let decoded = match (source, detail_type) {
         ("aws.events", "Scheduled Event") => Event::Check(envelope),
         ("aws.ecs", "AWS API Call via CloudTrail") => {
-            let call = ApiCall::deserialize(detail).unwrap_or_default();
+            let call: ApiCall = read(detail, warnings);
             match call.event_name.as_deref() {
                 Some("RunTask") => Event::RunTask(envelope, Box::new(call)),
                 other => return Err(DecodeError::OtherApiCall(other.unwrap_or("").to_string())),
             }
         }
         ("aws.health", "AWS Health Event") => {
-            let health = HealthEvent::deserialize(detail).unwrap_or_default();
+            let health: HealthEvent = read(detail, warnings);
             if !health.is_retirement() || health.service.as_deref().is_some_and(|s| s != "ECS") {
                 let code = health.event_type_code.unwrap_or_default();
                 return Err(DecodeError::OtherHealthEvent(code));
@@ -182,43 +240,31 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
             Event::Retirement(envelope, Box::new(health))
         }
         ("aws.ecs", "ECS Task State Change") => {
-            let mut task = Task::deserialize(detail).unwrap_or_default();
+            let mut task: Task = read(detail, warnings);
             task.locate(&envelope);
             Event::Task(envelope, Box::new(task))
         }
-        ("aws.ecs", "ECS Deployment State Change") => Event::Deployment(
-            envelope,
-            Deployment::deserialize(detail).unwrap_or_default(),
-        ),
-        ("aws.ecs", "ECS Service Action") => Event::ServiceAction(
-            envelope,
-            ServiceAction::deserialize(detail).unwrap_or_default(),
-        ),
-        ("aws.ecs", "ECS Hook State Change") => Event::Hook(
-            envelope,
-            Box::new(Hook::deserialize(detail).unwrap_or_default()),
-        ),
-        ("aws.ecs", "ECS Container Instance Health Change") => Event::InstanceHealth(
-            envelope,
-            Box::new(InstanceHealth::deserialize(detail).unwrap_or_default()),
-        ),
-        ("aws.ecs", "ECS Container Instance State Change") => Event::InstanceState(
-            envelope,
-            Box::new(InstanceState::deserialize(detail).unwrap_or_default()),
-        ),
-        ("aws.ecs", "ECS Daemon Service Action") => Event::DaemonAction(
-            envelope,
-            Box::new(DaemonAction::deserialize(detail).unwrap_or_default()),
-        ),
-        ("aws.ecs", "ECS Daemon Deployment State Change") => Event::DaemonDeployment(
-            envelope,
-            Box::new(DaemonDeployment::deserialize(detail).unwrap_or_default()),
-        ),
+        ("aws.ecs", "ECS Deployment State Change") => {
+            Event::Deployment(envelope, read(detail, warnings))
+        }
+        ("aws.ecs", "ECS Service Action") => Event::ServiceAction(envelope, read(detail, warnings)),
+        ("aws.ecs", "ECS Hook State Change") => {
+            Event::Hook(envelope, Box::new(read(detail, warnings)))
+        }
+        ("aws.ecs", "ECS Container Instance Health Change") => {
+            Event::InstanceHealth(envelope, Box::new(read(detail, warnings)))
+        }
+        ("aws.ecs", "ECS Container Instance State Change") => {
+            Event::InstanceState(envelope, Box::new(read(detail, warnings)))
+        }
+        ("aws.ecs", "ECS Daemon Service Action") => {
+            Event::DaemonAction(envelope, Box::new(read(detail, warnings)))
+        }
+        ("aws.ecs", "ECS Daemon Deployment State Change") => {
+            Event::DaemonDeployment(envelope, Box::new(read(detail, warnings)))
+        }
         // What ECS adds next: its warnings and errors still reach people.
-        ("aws.ecs", _) => Event::Other(
-            envelope,
-            Box::new(OtherEcs::deserialize(detail).unwrap_or_default()),
-        ),
+        ("aws.ecs", _) => Event::Other(envelope, Box::new(read(detail, warnings))),
         (_, other) => return Err(DecodeError::OtherDetailType(other.to_string())),
     };
     Ok(decoded)
@@ -231,7 +277,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_ecs_event() {
-        assert_eq!(decode(&json!([1])), Err(DecodeError::NotAnObject));
+        assert_eq!(
+            decode(&json!([1])).unwrap_err().to_string(),
+            "input is a list, not a JSON object"
+        );
+        assert_eq!(
+            decode(&json!({"source": 5, "detail-type": "x"}))
+                .unwrap_err()
+                .to_string(),
+            "`source` is 5, not a string; not an EventBridge event"
+        );
         assert_eq!(decode(&json!({})), Err(DecodeError::MissingField("source")));
         assert_eq!(
             decode(&json!({"source":"aws.ec2","detail-type":"x","detail":{}})),
@@ -262,8 +317,16 @@ mod tests {
             Ok(Event::Other(..))
         ));
         assert_eq!(
-            decode(&json!({"source":"aws.ecs","detail-type":"ECS Task State Change","detail":"x"})),
-            Err(DecodeError::DetailNotAnObject)
+            decode(&json!({"source":"aws.ecs","detail-type":"ECS Task State Change","detail":"x"}))
+                .unwrap_err()
+                .to_string(),
+            "`detail` is \"x\", not a JSON object"
+        );
+        let bad_time = json!({"source":"aws.ecs","detail-type":"ECS Task State Change",
+                              "time": "yesterday", "detail": {}});
+        assert_eq!(
+            decode(&bad_time).unwrap_err().to_string(),
+            "EventBridge envelope not understood: `time` is \"yesterday\": input contains invalid characters"
         );
     }
 
@@ -286,5 +349,52 @@ mod tests {
         assert_eq!(task.containers[0].exit_code, None);
         assert_eq!(task.cluster(), "");
         assert_eq!(task.family_revision(), ("", None));
+        // Each drop is noted with its path; the unknown field is not.
+        let warned: Vec<String> = env.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warned,
+            [
+                "detail.containers[1]: not an object (42), dropped",
+                "detail.stoppedAt: not a timestamp (\"yesterday\"), dropped",
+                "detail.version: not an integer (\"seven\"), dropped",
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_plain_conversions_and_says_so() {
+        let ev = decode(&json!({
+            "source": "aws.ecs", "detail-type": "ECS Task State Change",
+            "detail": {"lastStatus": "STOPPED", "version": 3.0, "stoppedAt": 1795000000,
+                       "startedAt": 1794999000123_i64, "cpu": 256,
+                       "containers": [{"name": "app", "exitCode": "1"}]}
+        }))
+        .unwrap();
+        let Event::Task(_, task) = &ev else {
+            panic!("not a task")
+        };
+        assert_eq!(task.containers[0].exit_code, Some(1));
+        assert_eq!(task.version, Some(3));
+        assert_eq!(task.cpu, None);
+        let at = |t: &Option<crate::source::Timestamp>| t.map(|t| t.to_rfc3339());
+        assert_eq!(
+            at(&task.stopped_at).as_deref(),
+            Some("2026-11-18T11:06:40+00:00")
+        );
+        assert_eq!(
+            at(&task.started_at).as_deref(),
+            Some("2026-11-18T10:50:00.123+00:00")
+        );
+        let warned: Vec<String> = ev.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warned,
+            [
+                "detail.containers[0].exitCode: \"1\" read as 1",
+                "detail.cpu: not a string (256), dropped",
+                "detail.startedAt: epoch milliseconds 1794999000123 read as 2026-11-18T10:50:00.123Z",
+                "detail.stoppedAt: epoch seconds 1795000000 read as 2026-11-18T11:06:40Z",
+                "detail.version: 3.0 read as 3",
+            ]
+        );
     }
 }

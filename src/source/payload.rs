@@ -4,13 +4,14 @@
 //! function directly (a rule's target, the periodic check).
 
 use aws_lambda_events::sqs::SqsMessage;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::dead_letter::TargetFailure;
 use super::event::{decode, DecodeError, Event};
+use super::warnings;
 
-/// One event of a payload: the id its deliveries are known by, and what it decoded to.
+/// One event of a payload: the id its deliveries are known by, and what it decoded to (what
+/// decoding had to drop or coerce is on the event: [`Event::warnings`]).
 pub type Decoded = (String, Result<Event, DecodeError>);
 
 /// A Lambda payload, split.
@@ -61,8 +62,14 @@ pub fn single(event: &Value) -> Decoded {
 /// The event of one SQS message: a schedule's or rule's dead letter (told by its message
 /// attributes), or the EventBridge event in its body; with the id its deliveries are known by.
 pub fn message(record: &Value) -> Decoded {
-    let Ok(message) = SqsMessage::deserialize(record) else {
-        return (String::new(), Err(DecodeError::NotSqsMessage));
+    let message = match warnings::strict::<SqsMessage>(record) {
+        Ok(message) => message,
+        Err(err) => {
+            return (
+                String::new(),
+                Err(DecodeError::NotSqsMessage(err.to_string())),
+            )
+        }
     };
     if let Some((envelope, failure)) = TargetFailure::from_message(&message) {
         return (
@@ -115,9 +122,11 @@ mod tests {
         );
         assert_eq!(Payload::of(&json!({"Records": []})).events(), vec![]);
         let odd = json!({"Records": [{"eventSource": "aws:sqs", "body": 5}]});
+        let (id, err) = events(&odd).remove(0);
+        assert_eq!(id, "");
         assert_eq!(
-            events(&odd),
-            vec![(String::new(), Err(DecodeError::NotSqsMessage))]
+            err.unwrap_err().to_string(),
+            "SQS record is not an SQS message: `body` is 5: invalid type: integer `5`, expected a string"
         );
     }
 }

@@ -96,6 +96,7 @@ fn rendered() -> Vec<(String, Value, Vec<String>)> {
     let options = Options {
         notify_on_success: true,
         notify_on_stop_timeout: true,
+        ..Options::default()
     };
     let mut out = Vec::new();
     for (name, input) in support::samples() {

@@ -355,6 +355,7 @@ fn judged(input: &Value, enrichment: &Enrichment) -> Outgoing {
     let options = Options {
         notify_on_success: true,
         notify_on_stop_timeout: true,
+        ..Options::default()
     };
     judge(&event, enrichment, &options, Utc::now())
 }

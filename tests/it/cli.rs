@@ -111,3 +111,179 @@ fn render_json_of_every_sample_is_the_recorded_output() {
         assert_eq!(got.len(), want.len(), "{file}: as many lines as recorded");
     }
 }
+
+/// The binary with `args`, outside Lambda whatever the host's environment holds.
+fn binary(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("AWS_LAMBDA_FUNCTION_NAME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_and_version_name_every_option_and_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["render", "--help"],
+        &["render", "-h"],
+    ] {
+        let out = binary(args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {:?}", out.status);
+        for option in ["render", "--json", "--html", "--enrichment", "FILE"] {
+            assert!(text.contains(option), "{args:?} names {option}:\n{text}");
+        }
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+    let out = binary(&["render", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for setting in [
+        "NOTIFY_ON_SUCCESS",
+        "NOTIFY_ON_STOP_TIMEOUT",
+        "GROUP_WINDOW_SECONDS",
+    ] {
+        assert!(
+            text.contains(setting),
+            "render --help names {setting}:\n{text}"
+        );
+    }
+    for args in [&["--version"][..], &["-V"]] {
+        let out = binary(args);
+        assert!(out.status.success(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("ecs-notifier {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+/// Each mistake is refused by one clear line on stderr, naming what was wrong, with a hint;
+/// the status is non-zero, nothing is rendered and nothing panics.
+#[test]
+fn mistakes_are_refused_in_one_clear_line() {
+    let oom = "events/task-oom.json";
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["render", "--jsn", oom],
+            &["'--jsn'", "'--json'", "render --help"],
+        ),
+        (&["render", oom, "--htm"], &["'--htm'", "'--html'"]),
+        (
+            &["render", "no-such-event.json"],
+            &["no-such-event.json", "No such file"],
+        ),
+        (
+            &["render", "--enrichment", "no-such-dir", oom],
+            &["'no-such-dir'", "--enrichment", "no such directory"],
+        ),
+        (
+            &["render", "--enrichment", "README.md", oom],
+            &["'README.md'", "not a directory"],
+        ),
+        (&["render"], &["<FILE>", "render --help"]),
+        (
+            &[],
+            &["no command", "AWS_LAMBDA_RUNTIME_API", "render", "--help"],
+        ),
+    ];
+    for (args, named) in cases {
+        let out = binary(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} is refused");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("ecs-notifier"), "{args:?}: {stderr}");
+        for word in named {
+            assert!(stderr.contains(word), "{args:?} says {word}: {stderr}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?}: nothing rendered");
+    }
+    // A usage error is status 2; a file that cannot be read, 1, as before.
+    assert_eq!(binary(&["render", "--jsn", oom]).status.code(), Some(2));
+    assert_eq!(binary(&[]).status.code(), Some(2));
+    assert_eq!(
+        binary(&["render", "no-such-event.json"]).status.code(),
+        Some(1)
+    );
+}
+
+/// An event as ECS might send it one day: an exit code written as a string, a stop time in
+/// epoch seconds, a pull time in epoch milliseconds, an element of the wrong shape and fields
+/// nobody knows. It is judged for what it means; each coercion and drop is a warning, and the
+/// unknown fields are ignored silently.
+#[test]
+fn render_reads_odd_fields_and_warns_of_each() {
+    let file = "tests/input/task-exit-lenient.json";
+    let out = render(&[file], &[]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "warning: detail.containers[0].exitCode: \"1\" read as 1",
+            "warning: detail.containers[2]: not an object (\"log_router_v2\"), dropped",
+            "warning: detail.pullStoppedAt: epoch milliseconds 1795140033592 read as 2026-11-20T02:00:33.592Z",
+            "warning: detail.stoppedAt: epoch seconds 1795140470 read as 2026-11-20T02:07:50Z",
+        ]
+    );
+    assert!(
+        text.contains("verdict: task · failure · exit_nonzero (exit_1) · nightly-report"),
+        "{text}"
+    );
+    assert!(text.contains("• `app` exited 1\n"), "{text}");
+    assert!(text.contains("stopped 2026-11-20 02:07:50 UTC"), "{text}");
+    assert!(text.contains("pulled 9.0s"), "{text}");
+
+    let out = render(&["--json", file], &[]).output().unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["warnings"].as_array().map(Vec::len), Some(4), "{line}");
+    assert_eq!(
+        line["warnings"][0],
+        "detail.containers[0].exitCode: \"1\" read as 1"
+    );
+    assert_eq!(line["cause"], "exit_nonzero");
+}
+
+/// The verdict line leaves empty fields out, and names the catalogue entry of a stopped task.
+#[test]
+fn the_verdict_line_has_no_empty_fields() {
+    let out = render(
+        &[
+            "events/cloudtrail-runtask-launched.json",
+            "events/task-image-pull.json",
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let verdicts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("verdict: "))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "verdict: run_task · launched · monthly-report",
+            "verdict: task · failure · image_pull (pull_tag_not_found) · report-generator",
+        ]
+    );
+    let all = samples();
+    let args: Vec<&str> = all.iter().map(String::as_str).collect();
+    let out = render(&args, &[]).output().unwrap();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if line.starts_with("verdict: ") {
+            assert!(!line.contains("·  ·") && !line.ends_with(' '), "{line}");
+        }
+        // The samples are read without a warning.
+        assert!(!line.starts_with("warning: "), "{line}");
+    }
+}

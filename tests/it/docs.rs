@@ -1,7 +1,8 @@
 //! The reference tables of the docs against what they describe (`scripts/check-docs`): the
 //! parameters table against template.yaml, the configuration table against the settings the
 //! code reads and the template sets, the permissions table against the IAM the template grants,
-//! every relative link against the files and headings it points to.
+//! every relative link against the files and headings it points to; and the spoke template's
+//! parameters and permissions against docs/organization.md's tables.
 //! And the check shown to catch each kind of drift, on a copy of the tree.
 
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ fn tree_with(case: &str, file: &str, edit: impl Fn(String) -> String) -> PathBuf
     for dir in ["src", "docs"] {
         copy_dir(&root().join(dir), &tree.join(dir));
     }
-    for f in ["README.md", "template.yaml"] {
+    for f in ["README.md", "template.yaml", "spoke.yaml"] {
         std::fs::copy(root().join(f), tree.join(f)).unwrap();
     }
     let path = tree.join(file);
@@ -72,10 +73,41 @@ fn the_docs_tables_agree_with_the_template_and_the_code() {
 
 /// An edit of one file's text.
 type Edit = Box<dyn Fn(String) -> String>;
+/// A drift: its name, the file edited, the edit, and what the check says of it.
+type Case = (&'static str, &'static str, Edit, &'static str);
+
+/// Drifts of the spoke template from docs/organization.md's tables.
+fn spoke_drift() -> Vec<Case> {
+    vec![
+        (
+            "spoke-permission-undocumented",
+            "docs/organization.md",
+            Box::new(|t| {
+                t.lines()
+                    .filter(|l| !l.starts_with("| `logs:GetLogEvents` |"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            }),
+            "spoke permission logs:GetLogEvents: granted by spoke.yaml, not in the spoke permissions table",
+        ),
+        (
+            "spoke-permission-not-granted",
+            "spoke.yaml",
+            Box::new(|t| t.replace("                  - ecs:DescribeTasks\n", "")),
+            "spoke permission ecs:DescribeTasks: in the spoke permissions table, not granted",
+        ),
+        (
+            "spoke-default-differs",
+            "spoke.yaml",
+            Box::new(|t| t.replacen("    Default: ecs-notifier-spoke\n", "    Default: notifier-read\n", 1)),
+            "spoke parameter SpokeRoleName: the table says default `ecs-notifier-spoke`, the template 'notifier-read'",
+        ),
+    ]
+}
 
 #[test]
 fn the_check_catches_each_kind_of_drift() {
-    let cases: Vec<(&str, &str, Edit, &str)> = vec![
+    let mut cases: Vec<Case> = vec![
         (
             "permission-not-granted",
             "docs/security.md",
@@ -130,6 +162,7 @@ fn the_check_catches_each_kind_of_drift() {
             "docs/deploying.md: link to #state-tables: no such heading",
         ),
     ];
+    cases.extend(spoke_drift());
     for (case, file, edit, says) in cases {
         let tree = tree_with(case, file, edit);
         let (ok, said) = check(&tree);

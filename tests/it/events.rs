@@ -368,6 +368,7 @@ fn messages_are_escaped_and_within_slack_limits() {
     let options = Options {
         notify_on_success: true,
         notify_on_stop_timeout: true,
+        ..Options::default()
     };
     let mut messages = 0;
     for (name, input, _) in samples() {

@@ -778,6 +778,47 @@ async fn lambda_serves_every_sample_through_the_runtime_api() {
     );
 }
 
+/// An event with fields of odd shapes (an exit code as a string, times in epoch seconds and
+/// milliseconds, an element that is no object, unknown fields) is alerted on for what it means,
+/// and its log line (and the invocation's result) says what decoding coerced or dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_logs_what_decoding_coerced_or_dropped() {
+    let slack = MockServer::start().await;
+    mount_slack(&slack, 200).await;
+    let datadog = MockServer::start().await;
+    mount_datadog(&datadog, &[]).await;
+    let mut lambda = Lambda::start(&slack, &datadog).await;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/input/task-exit-lenient.json"
+    );
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let id = event["id"].as_str().expect("id");
+    let reported = lambda.invoke("req-lenient", &event, id).await;
+    let report = expect_response("the lenient event", &reported);
+    assert_eq!(report["reason"], "exit_1", "{report}");
+    let warnings = [
+        r#"detail.containers[0].exitCode: "1" read as 1"#,
+        r#"detail.containers[2]: not an object ("log_router_v2"), dropped"#,
+        "detail.pullStoppedAt: epoch milliseconds 1795140033592 read as 2026-11-20T02:00:33.592Z",
+        "detail.stoppedAt: epoch seconds 1795140470 read as 2026-11-20T02:07:50Z",
+    ];
+    assert_eq!(report["decode_warnings"], json!(warnings), "{report}");
+    let posts = slack_posts(&requests(&slack).await);
+    assert_eq!(posts.len(), 1, "one alert");
+    let body = String::from_utf8_lossy(&posts[0].body).into_owned();
+    assert!(body.contains("`app` exited 1"), "{body}");
+    assert!(body.contains("stopped 2026-11-20 02:07:50 UTC"), "{body}");
+
+    let output = lambda.stop().await;
+    check_output(&output, &[format!("{reported:?}")]);
+    let fields = handled_fields(&output, id);
+    let logged = fields["decode_warnings"]
+        .as_str()
+        .expect("decode_warnings logged");
+    assert_eq!(logged, format!("{warnings:?}"), "{fields:?}");
+}
+
 /// A sink that fails makes the invocation fail (so Lambda retries it); the retry of the same
 /// event delivers only what is missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,7 @@ mod lambda_e2e;
 mod missed_runs;
 mod moto_smoke;
 mod one_stop;
+mod organization;
 mod preview;
 mod readme;
 mod redeliveries;

@@ -316,7 +316,10 @@ async fn scenario() {
             1.0,
             vec![
                 "ecs_cluster_name:batch".to_string(),
-                "task_family:hourly-sync".to_string()
+                "task_family:hourly-sync".to_string(),
+                // Where the job runs, as every metric says it.
+                "aws_account:123456789012".to_string(),
+                "region:eu-west-1".to_string(),
             ]
         )),
         "{overdue:?}"

@@ -154,8 +154,15 @@ impl Moto {
     /// security groups exist in its EC2 backend, so this uses the default VPC's first default
     /// subnet and its `default` security group (looked up through moto's EC2 query API).
     pub async fn awsvpc(&self) -> NetworkConfiguration {
+        self.awsvpc_as("testing").await
+    }
+
+    /// `awsvpc` in the account whose credentials have the access key `access_key` (an account
+    /// entered by assuming a role there: moto keeps each account's default VPC apart).
+    pub async fn awsvpc_as(&self, access_key: &str) -> NetworkConfiguration {
         let subnets = self
             .ec2_ids(
+                access_key,
                 "Action=DescribeSubnets&Version=2016-11-15\
                  &Filter.1.Name=default-for-az&Filter.1.Value.1=true",
                 "subnetId",
@@ -163,6 +170,7 @@ impl Moto {
             .await;
         let groups = self
             .ec2_ids(
+                access_key,
                 "Action=DescribeSecurityGroups&Version=2016-11-15\
                  &Filter.1.Name=group-name&Filter.1.Value.1=default",
                 "groupId",
@@ -205,16 +213,17 @@ impl Moto {
 
     /// Runs one EC2 query-protocol action (there is no EC2 SDK in this project) and returns every
     /// `<tag>` value of the XML answer, in order; panics if there is none.
-    async fn ec2_ids(&self, query: &str, tag: &str) -> Vec<String> {
+    async fn ec2_ids(&self, access_key: &str, query: &str, tag: &str) -> Vec<String> {
+        // moto routes a request by the service in the credential scope, and to an account by its
+        // access key; it checks no signature.
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={access_key}/20250101/eu-west-1/ec2/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
         let response = reqwest::Client::new()
             .post(format!("{}/", self.endpoint))
             .header("content-type", "application/x-www-form-urlencoded")
-            // moto routes a request by the service in the credential scope; it checks no signature.
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20250101/eu-west-1/ec2/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-            )
+            .header("authorization", authorization)
             .body(query.to_owned())
             .send()
             .await

@@ -19,6 +19,13 @@ fn job_tags(job: &Job) -> Vec<String> {
         tag(tags::CLUSTER, &job.cluster),
         tag(tags::TASK_FAMILY, &job.family),
     ];
+    // Where the job runs, as every metric of an event says it (`place::Place::tags`).
+    if !job.account.is_empty() {
+        tags.push(tag(tags::AWS_ACCOUNT, &job.account));
+    }
+    if !job.region.is_empty() {
+        tags.push(tag(tags::REGION, &job.region));
+    }
     if let Some(s) = &job.schedule {
         tags.push(tag("schedule", s));
     }
