@@ -106,6 +106,7 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify, place: &P
         plan.group = None;
     }
     plan.placement.route = route.slack;
+    plan.placement.teams = route.teams;
     plan.placement.channel = route.slack_channel;
     place.apply(plan.notice.as_mut(), &mut plan.datadog, &mut plan.placement);
     Outgoing {

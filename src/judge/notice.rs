@@ -237,10 +237,19 @@ mod tests {
     fn mentions_of_slack_and_of_teams() {
         let parse = |v: &str| Mention::parse(v);
         assert_eq!(parse("@here"), Some(Mention::Here));
-        assert_eq!(parse("subteam:S0123ABC"), Some(Mention::SlackGroup("S0123ABC".into())));
-        assert_eq!(parse("W0123ABC"), Some(Mention::SlackUser("W0123ABC".into())));
+        assert_eq!(
+            parse("subteam:S0123ABC"),
+            Some(Mention::SlackGroup("S0123ABC".into()))
+        );
+        assert_eq!(
+            parse("W0123ABC"),
+            Some(Mention::SlackUser("W0123ABC".into()))
+        );
         let jane = parse("jane.o'neil@contoso.onmicrosoft.com").unwrap();
-        assert_eq!(jane.teams_user(), Some("jane.o'neil@contoso.onmicrosoft.com"));
+        assert_eq!(
+            jane.teams_user(),
+            Some("jane.o'neil@contoso.onmicrosoft.com")
+        );
         assert_eq!(jane.slack_token(), None);
         let id = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
         assert_eq!(parse(id), Some(Mention::TeamsUser(id.into())));

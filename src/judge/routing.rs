@@ -24,6 +24,8 @@ pub use super::notice::Mention;
 pub struct Route {
     /// `ecs-notifier:slack`: the name of a configured webhook (`SLACK_WEBHOOK_URL_<NAME>`).
     pub slack: Option<String>,
+    /// `ecs-notifier:teams`: the name of a configured Teams Workflow (`TEAMS_WEBHOOK_URL_<NAME>`).
+    pub teams: Option<String>,
     /// `ecs-notifier:slack-channel`: the channel (name without `#`, or id), in Slack app mode.
     pub slack_channel: Option<String>,
     /// `ecs-notifier:mention`: who to ping on failures.
@@ -48,6 +50,12 @@ impl Route {
             match name {
                 "slack" => match route_name(value) {
                     Some(n) => route.slack = Some(n),
+                    None => route
+                        .problems
+                        .push(format!("{key}: `{value}` is not a route name")),
+                },
+                "teams" => match route_name(value) {
+                    Some(n) => route.teams = Some(n),
                     None => route
                         .problems
                         .push(format!("{key}: `{value}` is not a route name")),
