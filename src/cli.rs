@@ -33,7 +33,7 @@ use crate::source::{events, DecodeError, Event, Warning};
     about = "An AWS Lambda function that turns Amazon ECS events into Slack alerts and Datadog metrics.",
     after_help = "With no command, in AWS Lambda (AWS_LAMBDA_RUNTIME_API set), it serves events as the function.\n\
                   To see what it would post for an event of your own, offline:\n  \
-                  ecs-notifier render [--json | --html] [--enrichment DIR] FILE...\n\
+                  ecs-notifier render [--json | --html | --teams] [--enrichment DIR] FILE...\n\
                   (`ecs-notifier render --help` says more)."
 )]
 pub struct Cli {
@@ -66,6 +66,10 @@ pub struct RenderArgs {
     /// Print one web page showing each Slack message as Slack lays it out (wins over --json)
     #[arg(long)]
     pub html: bool,
+    /// Print the Teams message of each event instead: the Adaptive Card in the envelope a
+    /// Workflow's webhook trigger takes, one JSON document per line
+    #[arg(long, conflicts_with_all = ["json", "html"])]
+    pub teams: bool,
     /// Apply recorded enrichment: DIR/<event file name>, where there is one
     #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     pub enrichment: Option<PathBuf>,
@@ -181,6 +185,8 @@ pub enum Format {
     Text,
     /// The exact request bodies, one JSON document per file.
     Json,
+    /// The Teams message of each event, one JSON document per file.
+    Teams,
 }
 
 /// The Datadog part of a plan, in a few readable lines.
@@ -349,7 +355,7 @@ pub fn render_value(
                                 "━━ {name}\n{}{why}: no message, no metrics\n",
                                 warning_lines(&envelope.warnings)
                             ),
-                            Format::Json => {
+                            Format::Json | Format::Teams => {
                                 let warnings = warning_texts(&envelope.warnings);
                                 json!({"file": name, "superseded": why, "warnings": warnings})
                                     .to_string()
@@ -395,7 +401,7 @@ fn render_event(
         Err(err) => {
             return match format {
                 Format::Text => format!("━━ {name}\nskipped: {err}\n"),
-                Format::Json => {
+                Format::Json | Format::Teams => {
                     json!({"file": name, "skipped": err.to_string()}).to_string() + "\n"
                 }
             }
@@ -453,6 +459,16 @@ fn render_plan(
     format: Format,
 ) -> String {
     match format {
+        Format::Teams => {
+            json!({
+                "file": name,
+                "kind": plan.summary.kind,
+                "verdict": plan.summary.verdict,
+                "teams": plan.notice.as_ref().map(crate::sinks::teams::render),
+            })
+            .to_string()
+                + "\n"
+        }
         Format::Json => {
             json!({
                 "file": name,
@@ -517,7 +533,9 @@ pub fn run(args: &RenderArgs) -> i32 {
             return 2;
         }
     };
-    let format = if args.json || args.html {
+    let format = if args.teams {
+        Format::Teams
+    } else if args.json || args.html {
         Format::Json
     } else {
         Format::Text

@@ -7,7 +7,7 @@ use super::card::{
     Action, Card, Element, Entity, Fact, MsTeams, TextRun, ACTIONS_MAX, PAYLOAD_MAX, SCHEMA,
     VERSION,
 };
-use super::text::{escape, fit};
+use super::text::{escape, fit, glyphs};
 use crate::judge::notice::{Body, Mention, Notice, Severity};
 
 /// The longest text kept, then shorter ones until the message fits.
@@ -107,7 +107,10 @@ pub fn card(notice: &Notice, limit: usize, sections: bool) -> Card {
         }]));
     }
     for line in notice.context.iter().take(FACTS_MAX) {
-        body.push(Element::line(vec![TextRun::small(fit(line, limit))]));
+        body.push(Element::line(vec![TextRun::small(fit(
+            &glyphs(line),
+            limit,
+        ))]));
     }
     Card {
         kind: "AdaptiveCard".into(),

@@ -4,25 +4,39 @@
 /// Marker appended where text was cut.
 pub const CUT_MARKER: &str = "… (cut)";
 
-/// Characters Teams' markdown gives a meaning: links (`[x](y)`, `<url>`), mentions (`<at>`),
-/// emphasis, code, headings, lists, tables, escapes.
-const MARKDOWN: &[char] = &[
-    '\\', '[', ']', '(', ')', '<', '>', '*', '_', '`', '~', '#', '|', '!', '-', '+', '.', '{', '}',
-    '&',
-];
+/// Characters Teams' markdown reads anywhere in a line: links (`[x](y)`, `<url>`), mentions
+/// (`<at>`), emphasis, code, strike-through, tables, entities, escapes.
+const MARKDOWN: &[char] = &['\\', '[', ']', '<', '>', '*', '_', '`', '~', '|', '&'];
+/// Characters that start a block (a heading, a list, a quote) at the start of a line.
+const LINE_START: &[char] = &['#', '-', '+', '=', '!'];
 
-/// Escapes every markdown character with a backslash (CommonMark escapes any ASCII
-/// punctuation), so event text in a fact shows as written and cannot link or mention.
+/// Escapes markdown with backslashes (CommonMark escapes any ASCII punctuation), so event text
+/// in a fact shows as written and can neither link nor mention: every character read anywhere,
+/// and a block's marker at the start (a fact is one line).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        if MARKDOWN.contains(&ch) {
+    for (i, ch) in text.chars().enumerate() {
+        if MARKDOWN.contains(&ch) || (i == 0 && LINE_START.contains(&ch)) {
             out.push('\\');
         }
         // Line breaks inside a fact would start markdown blocks: one line each.
         out.push(if ch == '\r' || ch == '\n' { ' ' } else { ch });
     }
+    // `1. ` at the start is an ordered list.
+    let digits = out.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && matches!(out[digits..].chars().next(), Some('.' | ')')) {
+        out.insert(digits, '\\');
+    }
     out
+}
+
+/// The emoji shortcodes the judge writes (for Slack), as the characters Teams shows.
+pub fn glyphs(text: &str) -> String {
+    [(":stopwatch:", "⏱"), (":mag:", "🔎"), (":warning:", "⚠️")]
+        .iter()
+        .fold(text.to_string(), |acc, (code, glyph)| {
+            acc.replace(code, glyph)
+        })
 }
 
 /// Cuts plain text to at most `limit` characters, marking the cut.
@@ -42,7 +56,9 @@ mod tests {
 
     #[test]
     fn escapes_links_mentions_and_emphasis() {
-        assert_eq!(escape("[x](https://e)"), r"\[x\]\(https://e\)");
+        assert_eq!(escape("[x](https://e)"), r"\[x\](https://e)");
+        assert_eq!(escape("- a-b"), r"\- a-b");
+        assert_eq!(escape("12. x"), r"12\. x");
         assert_eq!(escape("<at>jane</at>"), r"\<at\>jane\</at\>");
         assert_eq!(escape("a_b*c\\"), r"a\_b\*c\\");
         assert_eq!(escape("two\nlines"), "two lines");
