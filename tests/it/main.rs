@@ -32,4 +32,5 @@ mod sinks;
 mod slack_app;
 mod state;
 mod state_e2e;
+mod teams;
 mod threads;

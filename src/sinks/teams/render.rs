@@ -17,7 +17,7 @@ const LINES_MAX: usize = 40;
 /// Facts, sections and small-print lines shown.
 const FACTS_MAX: usize = 20;
 const SECTIONS_MAX: usize = 16;
-const ITEMS_MAX: usize = 30;
+const ITEMS_MAX: usize = 100;
 /// The longest URL a button keeps (a longer one is left out rather than cut).
 const URL_MAX: usize = 2048;
 
@@ -144,17 +144,24 @@ fn section_body(body: &Body, limit: usize) -> Vec<Element> {
             }
             out
         }
-        Body::Items(items) => items
-            .iter()
-            .take(ITEMS_MAX)
-            .map(|item| {
-                Element::line(vec![
-                    TextRun::plain("• "),
-                    TextRun::mono(fit(&item.lead, 200)),
-                    TextRun::plain(format!(" {}", fit(&item.text, limit))),
-                ])
-            })
-            .collect(),
+        Body::Items(items) => {
+            let mut out: Vec<Element> = items
+                .iter()
+                .take(ITEMS_MAX)
+                .map(|item| {
+                    Element::line(vec![
+                        TextRun::plain("• "),
+                        TextRun::mono(fit(&item.lead, 200)),
+                        TextRun::plain(format!(" {}", fit(&item.text, limit))),
+                    ])
+                })
+                .collect();
+            if items.len() > ITEMS_MAX {
+                let more = format!("… {} more", items.len() - ITEMS_MAX);
+                out.push(Element::line(vec![TextRun::small(more)]));
+            }
+            out
+        }
     }
 }
 
