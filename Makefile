@@ -137,7 +137,9 @@ SHAPE_ON_PARAMS := StateTable=true BufferQueue=true LaunchFailureAlerts=true Ret
 	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)' InstanceStateEvents=true \
 	UnknownEcsEvents=true SlackRouteNames=payments,data-eng \
 	SlackRouteSecretArns=arn:aws:secretsmanager:us-east-1:123456789012:secret:payments-AbCdEf,arn:aws:ssm:us-east-1:123456789012:parameter/hooks/data-eng \
-	DatadogAppKeySecretArn=arn:aws:ssm:us-east-1:123456789012:parameter/dd-app-key
+	DatadogAppKeySecretArn=arn:aws:ssm:us-east-1:123456789012:parameter/dd-app-key \
+	TeamsWebhookSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:teams-flow-AbCdEf TeamsRouteNames=payments \
+	TeamsRouteSecretArns=arn:aws:ssm:us-east-1:123456789012:parameter/flows/payments
 define SET_DEFAULTS
 import json, sys
 from samtranslator.yaml_helper import yaml_parse
