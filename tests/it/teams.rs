@@ -3,8 +3,9 @@
 //! as Adaptive Cards, a grouped incident (at most 5 cards naming 40 services), a 429 then the
 //! post (its `Retry-After` honoured), a 500 that fails the invocation (and its retry posting
 //! once), routing by tag (read from ECS on moto_server) to a named Workflow with a mention of a
-//! Teams user, and Slack and Teams both for one alert. The Workflow URL's signature never
-//! reaches the logs or the Runtime API.
+//! Teams user, and Slack and Teams both for one alert; the Workflow URLs read from Secrets
+//! Manager and SSM (moto_server), one in clear refused at start. The Workflow URL's signature
+//! never reaches the logs or the Runtime API.
 
 use crate::incidents::{burst, later, WINDOW_SECONDS};
 use crate::support;
@@ -389,4 +390,128 @@ async fn slack_and_teams_both_get_one_alert_each_delivered_once() {
         card_title.trim_start_matches("🔴 "),
         "the same alert in both"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_urls_are_read_from_secrets_manager_and_ssm_and_never_shown() {
+    let moto = Moto::start().await;
+    let config = support::sdk_config(&moto.endpoint).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let default = flow().await;
+    let payments = flow().await;
+    let create = |name: &'static str, value: String| {
+        let sm = sm.clone();
+        async move {
+            let out = sm
+                .create_secret()
+                .name(name)
+                .secret_string(value)
+                .send()
+                .await;
+            out.expect("CreateSecret").arn().expect("ARN").to_string()
+        }
+    };
+    let default_arn = create("ecs-notifier/teams-flow", flow_url(&default)).await;
+    ssm.put_parameter()
+        .name("/ecs-notifier/teams-payments")
+        .value(flow_url(&payments))
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("PutParameter");
+    let payments_arn = format!(
+        "arn:aws:ssm:{}:{}:parameter/ecs-notifier/teams-payments",
+        support::REGION,
+        support::ACCOUNT
+    );
+    // In clear to another machine: refused at start, the value not shown.
+    let in_clear = create(
+        "ecs-notifier/teams-in-clear",
+        format!("http://flows.example.com{FLOW_PATH}?sig={SIG}"),
+    )
+    .await;
+    let aws = [
+        ("ENRICHMENT", "off"),
+        ("HTTP_TIMEOUT_MS", "2000"),
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let mut env = aws.to_vec();
+    env.extend([
+        ("TEAMS_WEBHOOK_URL_SECRET_ARN", default_arn.as_str()),
+        ("TEAMS_WEBHOOK_ROUTE_NAMES", "payments"),
+        ("TEAMS_WEBHOOK_ROUTE_SECRET_ARNS", payments_arn.as_str()),
+        ("ACCOUNT_ROUTES", "123456789012=payments"),
+    ]);
+    let mut lambda = Lambda::spawn(&env).await;
+    let r = send(&mut lambda, "req-stored", &sample("task-oom.json")).await;
+    expect_response("stored URLs", &r);
+    stop(lambda, &[r]).await;
+    assert_eq!(
+        cards(&payments, &[]).await.len(),
+        1,
+        "the account's route names the Workflow stored in SSM"
+    );
+    assert!(requests(&default).await.is_empty());
+
+    let mut env = aws.to_vec();
+    env.push(("TEAMS_WEBHOOK_URL_SECRET_ARN", in_clear.as_str()));
+    let exit = Lambda::spawn(&env)
+        .await
+        .exit_within(Duration::from_secs(20))
+        .await;
+    assert!(!exit.status.success(), "a URL in clear must stop the start");
+    let mut all = exit.stdout.clone();
+    all.extend(exit.stderr.clone());
+    all.extend(exit.reported.iter().map(|r| format!("{r:?}")));
+    let text = all.join("\n");
+    assert!(
+        text.contains("TEAMS_WEBHOOK_URL_SECRET_ARN") && text.contains("https:// URL"),
+        "{text}"
+    );
+    assert_no_secret("a refused start", &all);
+    assert!(!text.contains("flows.example.com"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_slack_completes_in_place_is_one_card_in_teams() {
+    let teams = flow().await;
+    let slack = support::server_with(support::slack_api_ok()).await;
+    let api = format!("{}/api", slack.uri());
+    let mut lambda = start(
+        &teams,
+        &[
+            ("SLACK_BOT_TOKEN", "xoxb-test-token"),
+            ("SLACK_CHANNEL", "ops-alerts"),
+            ("SLACK_API_URL", api.as_str()),
+        ],
+    )
+    .await;
+    // The first STOPPED event lacks the exit codes; the update has them; then it comes again.
+    let full = sample("task-oom.json");
+    let mut thin = full.clone();
+    thin["id"] = json!("0e5a7c11-0000-4000-8000-0000000000a0");
+    thin["detail"]["version"] = json!(5);
+    for c in thin["detail"]["containers"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("exitCode");
+        c.as_object_mut().unwrap().remove("reason");
+    }
+    let mut reported = Vec::new();
+    for (i, event) in [&thin, &full, &full].iter().enumerate() {
+        let r = send(&mut lambda, &format!("req-{i}"), event).await;
+        expect_response("app mode with Teams", &r);
+        reported.push(r);
+    }
+    stop(lambda, &reported).await;
+    let paths: Vec<String> = requests(&slack)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(paths, ["/api/chat.postMessage", "/api/chat.update"]);
+    let cards = cards(&teams, &[]).await;
+    assert_eq!(cards.len(), 1, "a card cannot be edited: no second card");
+    assert_eq!(title(&cards[0]), "🔴 Stopped: checkout-api");
 }

@@ -37,6 +37,11 @@ pub struct TeamsSink {
     next_slot: Mutex<HashMap<String, Instant>>,
 }
 
+/// The notice a parcel posts as a card: its own, unless it only completes a posted alert.
+fn card_of<'a>(parcel: &Parcel<'a>) -> Option<&'a crate::judge::notice::Notice> {
+    parcel.notice.filter(|_| parcel.placement.edit.is_none())
+}
+
 /// A queued card: the parcel it is of, the message, the Workflow.
 type Queued<'a> = (usize, Envelope, &'a TeamsWorkflow);
 
@@ -65,9 +70,11 @@ impl TeamsSink {
         })
     }
 
-    /// Whether a parcel posts a card here: one with a notice of its own, to a Workflow.
+    /// Whether a parcel posts a card here: one with a notice of its own, to a Workflow. A fuller
+    /// update of a stop that Slack's app mode edits into the alert it posted posts no second
+    /// card (a card cannot be edited).
     pub fn posts(&self, parcel: &Parcel<'_>) -> bool {
-        parcel.notice.is_some() && self.target(parcel).is_some()
+        card_of(parcel).is_some() && self.target(parcel).is_some()
     }
 
     /// The Workflow a parcel's card goes to, and its name (for pacing): the one the tag
@@ -110,7 +117,7 @@ impl TeamsSink {
     ) -> BTreeMap<String, Vec<Queued<'a>>> {
         let mut queues: BTreeMap<String, Vec<Queued<'a>>> = BTreeMap::new();
         for (i, parcel) in parcels.iter().enumerate() {
-            let Some(notice) = parcel.notice else {
+            let Some(notice) = card_of(parcel) else {
                 continue;
             };
             let Some((destination, workflow)) = self.target(parcel) else {
