@@ -133,7 +133,7 @@ pub fn command_line(args: impl IntoIterator<Item = OsString>, in_lambda: bool) -
         None => {
             eprintln!(
                 "ecs-notifier: no command, and not in AWS Lambda (AWS_LAMBDA_RUNTIME_API is not \
-                 set); usage: ecs-notifier render [--json | --html] [--enrichment DIR] FILE..., \
+                 set); usage: ecs-notifier render [--json | --html | --teams] [--enrichment DIR] FILE..., \
                  or see 'ecs-notifier --help'"
             );
             Some(2)

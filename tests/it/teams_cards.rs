@@ -303,3 +303,28 @@ fn the_committed_cards_are_what_render_gives_today() {
         }
     }
 }
+
+#[test]
+fn render_teams_prints_each_events_message_and_refuses_other_formats() {
+    let lines = render(&[
+        "events/task-oom.json".to_string(),
+        "events/task-deployment-replaced.json".to_string(),
+    ]);
+    let docs: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{lines}");
+    assert_eq!(docs[0]["file"], "task-oom.json");
+    assert_eq!(docs[0]["teams"]["type"], "message");
+    let card = &docs[0]["teams"]["attachments"][0]["content"];
+    assert_eq!(card["version"], "1.5");
+    assert!(docs[1]["teams"].is_null(), "deploy churn posts nothing");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-notifier"))
+        .args(["render", "--teams", "--json", "events/task-oom.json"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--teams' cannot be used with '--json'"));
+}
