@@ -57,7 +57,7 @@ Several files are read as one warm function reads them: a later update of a stop
 superseded, failures past the threshold are grouped.\n\
 Settings, read as the function reads them: NOTIFY_ON_SUCCESS, NOTIFY_ON_STOP_TIMEOUT, \
 GROUP_WINDOW_SECONDS, GROUP_THRESHOLD. No AWS call, no network.\n\
-Exit status: 0; 1 when a file could not be read; 2 for a usage error or a bad setting."
+Exit status: 0; 1 when a file could not be read or held no event the function reads (not JSON, not an EventBridge event, an envelope field of the wrong shape); 2 for a usage error or a bad setting."
 )]
 pub struct RenderArgs {
     /// Print the exact request bodies, one JSON document per line
@@ -239,6 +239,8 @@ pub struct Ledger {
     stops: HashMap<String, StopRecord>,
     groups: Vec<(String, GroupState)>,
     grouping: Option<Grouping>,
+    /// How many events could not be read as an event this function handles.
+    unreadable: usize,
 }
 
 impl Ledger {
@@ -399,12 +401,13 @@ fn render_event(
     let event = match event {
         Ok(event) => event,
         Err(err) => {
+            ledger.unreadable += 1;
             return match format {
                 Format::Text => format!("━━ {name}\nskipped: {err}\n"),
                 Format::Json | Format::Teams => {
                     json!({"file": name, "skipped": err.to_string()}).to_string() + "\n"
                 }
-            }
+            };
         }
     };
     let plans = match &event {
@@ -579,7 +582,8 @@ fn html_page(json: &[u8]) -> String {
     crate::sinks::slack::html::page(&messages)
 }
 
-/// Renders each file to `out`; the exit status (1 when a file could not be read), or the error
+/// Renders each file to `out`; the exit status (1 when a file could not be read, or held no
+/// event the function reads), or the error
 /// of a write to `out`.
 fn render_files(
     files: &[&Path],
@@ -616,6 +620,9 @@ fn render_files(
                 status = 1;
             }
         }
+    }
+    if ledger.unreadable > 0 {
+        status = 1;
     }
     // Each incident's grouped message as it stands after the last file.
     if format == Format::Text {
