@@ -77,8 +77,8 @@ pub(super) fn named(
     if names.len() != arns.len() {
         return Err(invalid(
             arns_var,
-            "one secret ARN per name of the route names' list, in the same order",
-            &format!("{} names, {} ARNs", names.len(), arns.len()),
+            "one secret ARN per route name, in the same order",
+            &format!("{} names in {names_var}, {} ARNs", names.len(), arns.len()),
         ));
     }
     for (name, arn) in names.iter().zip(&arns) {
