@@ -5,7 +5,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools browser preview \
+.PHONY: help build debug release demo test fmt-check clippy release-check unit lint-template tools browser cards preview \
 	deploy-tools deploy clean bench load fuzz datadog
 
 help:
@@ -18,7 +18,7 @@ help:
 	@echo "make bench   criterion benchmarks of the pure pipeline, and the binary against a local Runtime API"
 	@echo "make load    10,000 events of 200 services in SQS batches through the binary (loopback sinks)"
 	@echo "make fuzz    the property tests with many more cases (FUZZ_CASES, default 20000 per property)"
-	@echo "make preview every sample's Slack message as a web page and a PNG each, in docs/alerts/ (headless Chromium)"
+	@echo "make preview every sample's Slack message as a web page and a PNG each, in docs/alerts/, and its Teams card in docs/alerts/teams/ (headless Chromium)"
 	@echo "make browser Debian's chromium and a colour emoji font for the browser checks, with apt (--no-install-recommends); skipped where apt cannot"
 	@echo "make datadog create or update the dashboard and monitors of datadog/ (DD_API_KEY, DD_APP_KEY, DD_SITE; DRY_RUN=1 sends nothing)"
 
@@ -47,7 +47,7 @@ clippy:
 release-check:
 	$(CARGO) check --release --locked --bin ecs-notifier
 
-unit: tools browser
+unit: tools browser cards
 	$(CARGO) test --locked --all-targets
 
 # Python tools live in a virtualenv of the project, installed on first use.
@@ -97,12 +97,33 @@ browser:
 	fi; \
 	echo "$$why: see $(BROWSER_LOG)"
 
+# Microsoft's Adaptive Cards renderer (the npm package adaptivecards) and markdown-it (Teams reads
+# TextBlocks and facts as markdown), pinned, installed with npm (Debian's Node.js) into .tools/ on
+# first use: the Teams cards' validation (tests/it/teams_cards.rs) and their pictures. Where npm is
+# missing, the card checks are skipped with one line; REQUIRE_BROWSER=1 makes that a failure.
+CARDS_DIR  := .tools
+CARDS_PKGS := adaptivecards@3.0.6 markdown-it@14.1.0
+cards: $(CARDS_DIR)/.installed
+$(CARDS_DIR)/.installed:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ -n "$(REQUIRE_BROWSER)" ] && [ "$(REQUIRE_BROWSER)" != 0 ]; then \
+	    echo "REQUIRE_BROWSER=$(REQUIRE_BROWSER): no npm to install $(CARDS_PKGS) (apt-get install nodejs npm)" >&2; exit 1; \
+	  fi; \
+	  echo "no npm: the Teams card checks are skipped (apt-get install nodejs npm)"; exit 0; \
+	fi; \
+	mkdir -p $(CARDS_DIR) && \
+	npm install --prefix $(CARDS_DIR) --save-exact --no-audit --no-fund --loglevel=error $(CARDS_PKGS) && \
+	touch $@
+
 # Every sample's Slack message, with the recorded enrichment: one page (docs/alerts/alerts.html)
-# and a PNG of each message (docs/alerts/<sample>.png).
-preview: debug tools browser
-	@mkdir -p docs/alerts
+# and a PNG of each message (docs/alerts/<sample>.png); and its Teams card as Microsoft's renderer
+# draws it (docs/alerts/teams/<sample>.png).
+preview: debug tools browser cards
+	@mkdir -p docs/alerts/teams
 	target/debug/ecs-notifier render --html --enrichment events/enrichment events/*.json > docs/alerts/alerts.html
 	$(PY) scripts/preview docs/alerts/alerts.html docs/alerts
+	target/debug/ecs-notifier render --teams --enrichment events/enrichment events/*.json > docs/alerts/teams/cards.jsonl
+	$(PY) scripts/preview-teams docs/alerts/teams/cards.jsonl docs/alerts/teams
 
 # The dashboard and monitors of datadog/, created or updated by title (docs/datadog.md).
 datadog: tools
@@ -137,7 +158,9 @@ SHAPE_ON_PARAMS := StateTable=true BufferQueue=true LaunchFailureAlerts=true Ret
 	TargetFailureQueue=true 'MissedRunCheckSchedule=rate(5 minutes)' InstanceStateEvents=true \
 	UnknownEcsEvents=true SlackRouteNames=payments,data-eng \
 	SlackRouteSecretArns=arn:aws:secretsmanager:us-east-1:123456789012:secret:payments-AbCdEf,arn:aws:ssm:us-east-1:123456789012:parameter/hooks/data-eng \
-	DatadogAppKeySecretArn=arn:aws:ssm:us-east-1:123456789012:parameter/dd-app-key
+	DatadogAppKeySecretArn=arn:aws:ssm:us-east-1:123456789012:parameter/dd-app-key \
+	TeamsWebhookSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:teams-flow-AbCdEf TeamsRouteNames=payments \
+	TeamsRouteSecretArns=arn:aws:ssm:us-east-1:123456789012:parameter/flows/payments
 define SET_DEFAULTS
 import json, sys
 from samtranslator.yaml_helper import yaml_parse

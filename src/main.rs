@@ -62,6 +62,9 @@ async fn start() -> Result<&'static Notifier, (&'static str, lambda_runtime::Err
     } else if config.slack_webhook.is_none() && config.slack_routes.is_empty() {
         tracing::info!("Slack sink off: neither SLACK_WEBHOOK_URL nor SLACK_BOT_TOKEN is set");
     }
+    if config.teams.is_on() {
+        tracing::info!("Teams sink on: posting Adaptive Cards to Workflows");
+    }
     if config.datadog.is_none() {
         tracing::info!("Datadog sink off: DD_API_KEY is not set");
     }

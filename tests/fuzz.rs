@@ -1,6 +1,6 @@
 //! Property tests of decoding and rendering: arbitrary JSON and mutated sample events never
-//! panic, never produce a Slack message over Slack's limits, and never let event text ping or
-//! link in mrkdwn.
+//! panic, never produce a Slack message over Slack's limits or a Teams message over Teams',
+//! and never let event text ping or link in mrkdwn, or link or mention in a Teams card.
 
 mod support;
 
@@ -56,8 +56,13 @@ fn nasty_string() -> impl Strategy<Value = String> {
         Just("&amp;".to_string()),
         Just("```".to_string()),
         Just("*bold* _it_ ~s~".to_string()),
+        Just("[click](https://evil.example)".to_string()),
+        Just("<at>jane@contoso.com</at>".to_string()),
+        Just("![x](https://evil.example/i.png) <https://evil.example>".to_string()),
+        Just("\\[a](b) \\\\[c](d)".to_string()),
+        Just("- 1. # ".to_string()),
         Just("🙂é漢".to_string()),
-        "[<>&|@!`*_~ a-z0-9]{0,40}",
+        "[<>&|@!`*_~\\[\\]()# a-z0-9\\\\-]{0,40}",
         "x{0,5000}",
         Just("OutOfMemoryError: Container killed".to_string()),
         Just("CannotPullContainerError".to_string()),
@@ -182,6 +187,9 @@ fn check(input: &Value) -> Result<usize, TestCaseError> {
                 // No enrichment, so no routing tags: no mention may appear at all.
                 check_message(message, &[])?;
             }
+            if let Some(card) = &support::teams(&planned) {
+                check_card(card, &[])?;
+            }
         }
     }
     Ok(judged)
@@ -198,6 +206,14 @@ fn check_message(
     let body = serde_json::to_value(message).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let problems = support::block_kit::problems(&body, mentions);
     prop_assert!(problems.is_empty(), "{:?} in {}", problems, body);
+    Ok(())
+}
+
+/// A Teams message within Teams' size limit, whose markdown cannot link or mention, whose only
+/// mentions are `mentions` and whose only buttons go to AWS (`support::teams_card`).
+fn check_card(card: &Value, mentions: &[&str]) -> Result<(), TestCaseError> {
+    let problems = support::teams_card::problems(card, mentions);
+    prop_assert!(problems.is_empty(), "{:?} in {}", problems, card);
     Ok(())
 }
 
@@ -378,7 +394,7 @@ proptest! {
         let mut tags = std::collections::BTreeMap::new();
         tags.insert("ecs-notifier:expect-every".to_string(), text.clone());
         if mention {
-            tags.insert("ecs-notifier:mention".to_string(), "subteam:S0FUZZ".to_string());
+            tags.insert("ecs-notifier:mention".to_string(), "subteam:S0FUZZ jane.o'neil@contoso.com".to_string());
         }
         let job = ecs_notifier::judge::jobs::Job {
             account: text.clone(),
@@ -402,6 +418,39 @@ proptest! {
         prop_assert_eq!(ages.series.len(), 2);
         let mentions: &[&str] = if mention { &["<!subteam^S0FUZZ>"] } else { &[] };
         check_message(support::slack(&missed[0]).as_ref().unwrap(), mentions)?;
+        let teams: &[&str] = if mention { &["jane.o'neil@contoso.com"] } else { &[] };
+        check_card(support::teams(&missed[0]).as_ref().unwrap(), teams)?;
+    }
+
+    #[test]
+    fn no_text_in_a_notice_links_or_mentions_in_teams(
+        texts in prop::collection::vec(nasty_string(), 8),
+        teams_user in any::<bool>(),
+    ) {
+        use ecs_notifier::judge::notice::{Body, Item, Link, Mention, Notice, Section, Severity};
+        let t = |i: usize| texts[i % texts.len()].clone();
+        let notice = Notice {
+            severity: Severity::Failure,
+            title: t(0),
+            summary: t(1),
+            fields: vec![(t(2), t(3)), ("Cluster".into(), t(4))],
+            sections: vec![
+                Section { label: t(5), body: Body::Code(t(6)) },
+                Section { label: "Containers".into(), body: Body::Items(vec![Item { lead: t(7), text: t(0) }]) },
+                Section { label: "Hint".into(), body: Body::Text(t(1)) },
+            ],
+            links: vec![
+                Link { label: t(2), url: "https://eu-west-1.console.aws.amazon.com/ecs/v2/x".into() },
+                Link { label: t(3), url: format!("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/{}", t(4)) },
+            ],
+            context: vec![t(5), t(6)],
+            mentions: if teams_user { vec![Mention::TeamsUser("jane@contoso.com".into()), Mention::Here] } else { Vec::new() },
+        };
+        let envelope = ecs_notifier::sinks::teams::render(&notice);
+        let card: Value = serde_json::from_slice(&envelope.body()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let allowed: &[&str] = if teams_user { &["jane@contoso.com"] } else { &[] };
+        let problems = support::teams_card::problems(&card, allowed);
+        prop_assert!(problems.is_empty(), "{:?} in {}", problems, card);
     }
 }
 
@@ -477,4 +526,31 @@ fn the_oracle_rejects_unescaped_mentions_links_and_overlong_blocks() {
         1,
         "a block type the check does not know"
     );
+}
+
+/// The Teams oracle catches what the properties rely on it to catch.
+#[test]
+fn the_teams_oracle_rejects_links_mentions_and_oversize() {
+    use serde_json::json;
+    let card = |body: Value, entities: Value| {
+        json!({"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": null,
+        "content": {"type": "AdaptiveCard", "version": "1.5", "body": body,
+                    "msteams": {"width": "Full", "entities": entities}}}]})
+    };
+    let facts = |v: &str| json!([{"type": "FactSet", "facts": [{"title": "x", "value": v}]}]);
+    let problems = |c: Value, m: &[&str]| support::teams_card::problems(&c, m);
+    assert!(problems(card(facts(r"\[a\](b) \<at\>x\</at\>"), json!([])), &[]).is_empty());
+    for bad in ["[a](b)", "<at>x</at>", r"\\[a](b)", "<https://e>"] {
+        assert!(
+            !problems(card(facts(bad), json!([])), &[]).is_empty(),
+            "{bad}"
+        );
+    }
+    let mention = json!([{"type": "mention", "text": "<at>j@c.com</at>", "mentioned": {"id": "j@c.com", "name": "j@c.com"}}]);
+    let block = json!([{"type": "TextBlock", "text": "<at>j@c.com</at>", "wrap": true}]);
+    assert!(problems(card(block.clone(), mention.clone()), &["j@c.com"]).is_empty());
+    assert!(!problems(card(block, mention), &[]).is_empty());
+    let runs = json!([{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "x".repeat(30_000)}]}]);
+    assert!(!problems(card(runs, json!([])), &[]).is_empty());
 }

@@ -11,6 +11,7 @@ pub mod routes;
 pub mod secret;
 pub mod secrets;
 pub mod settings;
+pub mod teams;
 pub mod value;
 
 pub use accounts::{Accounts, NameLookup};
@@ -19,4 +20,5 @@ pub use datadog::DatadogSettings;
 pub use grouping::grouping;
 pub use secret::Secret;
 pub use settings::{parse_bool, Config, EnrichSettings, Replay, SlackBotSettings};
+pub use teams::TeamsSettings;
 pub use value::{ConfigError, SecretSetting, ROUTE_PREFIX, SECRET_SUFFIX};

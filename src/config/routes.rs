@@ -13,14 +13,39 @@ pub const ROUTE_NAMES: &str = "SLACK_WEBHOOK_ROUTE_NAMES";
 /// Where each listed route's webhook URL is stored, in the order of `ROUTE_NAMES`.
 pub const ROUTE_SECRET_ARNS: &str = "SLACK_WEBHOOK_ROUTE_SECRET_ARNS";
 
-/// Every named webhook in `vars`; `webhook` reads one `SLACK_WEBHOOK_URL_<NAME>` setting.
+/// The settings that name one sink's webhooks: the per-route prefix and the template's two lists.
+pub(super) struct RouteVars {
+    pub prefix: &'static str,
+    pub names: &'static str,
+    pub secret_arns: &'static str,
+}
+
+/// Slack's named webhooks.
+pub(super) const SLACK_ROUTES: RouteVars = RouteVars {
+    prefix: ROUTE_PREFIX,
+    names: ROUTE_NAMES,
+    secret_arns: ROUTE_SECRET_ARNS,
+};
+
+/// Every named Slack webhook in `vars`; `webhook` reads one `SLACK_WEBHOOK_URL_<NAME>` setting.
 pub(super) fn routes(
     vars: &HashMap<String, String>,
     webhook: &dyn Fn(&str) -> Result<Option<SecretSetting>, ConfigError>,
 ) -> Result<BTreeMap<String, SecretSetting>, ConfigError> {
+    named(&SLACK_ROUTES, vars, webhook)
+}
+
+/// Every named webhook of `of` in `vars` (Slack's, Teams'); `webhook` reads one
+/// `<prefix><NAME>` setting.
+pub(super) fn named(
+    of: &RouteVars,
+    vars: &HashMap<String, String>,
+    webhook: &dyn Fn(&str) -> Result<Option<SecretSetting>, ConfigError>,
+) -> Result<BTreeMap<String, SecretSetting>, ConfigError> {
+    let (prefix, names_var, arns_var) = (of.prefix, of.names, of.secret_arns);
     let mut routes = BTreeMap::new();
     for name in vars.keys() {
-        let Some(route) = name.strip_prefix(ROUTE_PREFIX) else {
+        let Some(route) = name.strip_prefix(prefix) else {
             continue;
         };
         let route = route.strip_suffix(SECRET_SUFFIX).unwrap_or(route);
@@ -29,12 +54,12 @@ pub(super) fn routes(
         }
         let key = route_name(&route.replace('_', "-")).ok_or_else(|| {
             invalid(
-                "SLACK_WEBHOOK_URL_<NAME>",
+                "<prefix><NAME> (SLACK_WEBHOOK_URL_<NAME>, TEAMS_WEBHOOK_URL_<NAME>)",
                 "a name of letters, digits and underscores",
                 name,
             )
         })?;
-        if let Some(setting) = webhook(&format!("{ROUTE_PREFIX}{route}"))? {
+        if let Some(setting) = webhook(&format!("{prefix}{route}"))? {
             routes.insert(key, setting);
         }
     }
@@ -48,20 +73,20 @@ pub(super) fn routes(
             })
             .unwrap_or_default()
     };
-    let (names, arns) = (list(ROUTE_NAMES), list(ROUTE_SECRET_ARNS));
+    let (names, arns) = (list(names_var), list(arns_var));
     if names.len() != arns.len() {
         return Err(invalid(
-            ROUTE_SECRET_ARNS,
-            "one secret ARN per name of SLACK_WEBHOOK_ROUTE_NAMES, in the same order",
-            &format!("{} names, {} ARNs", names.len(), arns.len()),
+            arns_var,
+            "one secret ARN per route name, in the same order",
+            &format!("{} names in {names_var}, {} ARNs", names.len(), arns.len()),
         ));
     }
     for (name, arn) in names.iter().zip(&arns) {
         let key = route_name(name)
-            .ok_or_else(|| invalid(ROUTE_NAMES, "names of letters, digits, - and _", name))?;
+            .ok_or_else(|| invalid(names_var, "names of letters, digits, - and _", name))?;
         let reference = SecretRef::parse(arn).ok_or_else(|| {
             invalid(
-                ROUTE_SECRET_ARNS,
+                arns_var,
                 "Secrets Manager secret ARNs or SSM parameter ARNs",
                 arn,
             )
@@ -69,7 +94,7 @@ pub(super) fn routes(
         // Named as the per-route variable would be, so that errors (and the check that the
         // secret holds a URL) read the same.
         let setting = format!(
-            "{ROUTE_PREFIX}{}{SECRET_SUFFIX}",
+            "{prefix}{}{SECRET_SUFFIX}",
             key.to_ascii_uppercase().replace('-', "_")
         );
         routes.insert(key, SecretSetting::Stored { setting, reference });

@@ -98,6 +98,8 @@ impl Config {
         all.extend(self.slack_routes.values_mut());
         all.extend(self.slack_bot.as_mut().map(|b| &mut b.token));
         all.extend(self.buttons.as_mut().map(|b| &mut b.signing_secret));
+        all.extend(self.teams.default.as_mut());
+        all.extend(self.teams.routes.values_mut());
         if let Some(d) = self.datadog.as_mut() {
             all.push(&mut d.api_key);
             all.extend(d.app_key.as_mut());
@@ -112,6 +114,8 @@ impl Config {
             .chain(self.slack_routes.values())
             .chain(self.slack_bot.as_ref().map(|b| &b.token))
             .chain(self.buttons.as_ref().map(|b| &b.signing_secret))
+            .chain(self.teams.default.iter())
+            .chain(self.teams.routes.values())
             .chain(
                 self.datadog
                     .iter()
@@ -145,7 +149,8 @@ impl Config {
         let values = join_all(reads).await;
         for ((slot, name, reference), value) in pending.into_iter().zip(values) {
             let value = value.map_err(|err| err.of_setting(&name, &reference))?;
-            if name.starts_with("SLACK_WEBHOOK_URL") && !is_url(value.expose()) {
+            let webhook = ["SLACK_WEBHOOK_URL", "TEAMS_WEBHOOK_URL"];
+            if webhook.iter().any(|w| name.starts_with(w)) && !is_url(value.expose()) {
                 return Err(ConfigError::InvalidSecret {
                     name,
                     expected: "a secret holding an https:// URL (http:// only to a loopback host)",

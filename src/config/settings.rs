@@ -12,6 +12,7 @@ use super::filter::Filter;
 use super::grouping::grouping;
 use super::routes::routes;
 use super::secret::{Secret, SecretRef};
+use super::teams::{teams, TeamsSettings};
 use super::value::{invalid, is_url, ConfigError, SecretSetting, SECRET_SUFFIX};
 
 /// Slack app mode: `chat.postMessage` with a bot token.
@@ -65,6 +66,8 @@ pub struct Config {
     pub slack_routes: BTreeMap<String, SecretSetting>,
     /// `SLACK_BOT_TOKEN` (or `…_SECRET_ARN`) with `SLACK_CHANNEL`; takes precedence over webhooks.
     pub slack_bot: Option<SlackBotSettings>,
+    /// `TEAMS_WEBHOOK_URL` and `TEAMS_WEBHOOK_URL_<NAME>` (or `…_SECRET_ARN`): Teams Workflows.
+    pub teams: TeamsSettings,
     /// `DD_API_KEY` (or `…_SECRET_ARN`) with `DD_SITE`, `DD_API_URL`; Datadog is off without it.
     pub datadog: Option<DatadogSettings>,
     /// `NOTIFY_ON_SUCCESS`: post successful job runs to Slack too.
@@ -332,6 +335,7 @@ impl Config {
         let slack_routes: BTreeMap<String, SecretSetting> =
             routes(&vars.0, &|name| vars.webhook(name))?;
         let slack_bot = slack_bot(&vars)?;
+        let teams = teams(&vars.0, &|name| vars.webhook(name))?;
         let datadog = datadog(&|name| vars.get(name), &|name| vars.secret(name))?;
         let notify_on_success = vars.flag("NOTIFY_ON_SUCCESS", false)?;
         let notify_on_stop_timeout = vars.flag("NOTIFY_ON_STOP_TIMEOUT", false)?;
@@ -362,6 +366,7 @@ impl Config {
             slack_webhook,
             slack_routes,
             slack_bot,
+            teams,
             datadog,
             notify_on_success,
             notify_on_stop_timeout,

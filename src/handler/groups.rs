@@ -11,7 +11,7 @@ use crate::judge::group::{
     self, Admission, Clock, GroupState, Grouping, Timing, FINAL_LIST_NEEDS_THE_TABLE,
 };
 use crate::judge::measure::Submission;
-use crate::judge::outgoing::GroupCandidate;
+use crate::judge::outgoing::{teams_of_group, GroupCandidate};
 use crate::judge::{Outgoing, Summary};
 use crate::state::memory::lock;
 use crate::state::Table;
@@ -273,6 +273,7 @@ fn summaries(
             );
             plan.placement.route = window.route.clone();
             plan.placement.channel = window.channel.clone();
+            plan.placement.teams = teams_of_group(key);
             if app {
                 plan.placement.thread = Some(thread);
                 plan.placement.thread_notice = plan.notice.clone();

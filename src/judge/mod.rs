@@ -41,7 +41,7 @@ pub use enrichment::Enrichment;
 pub use outgoing::{Options, Outgoing, Reason, Summary};
 use place::Place;
 pub use plan::{Context, Plan};
-use routing::{Mention, Notify, Route};
+use routing::{Notify, Route};
 
 /// Judges an event: what to post for it, with what enrichment found (`Enrichment::default()` when
 /// it is off). `now` stamps metrics Datadog would refuse at event time. One planner per kind
@@ -98,11 +98,7 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify, place: &P
     }
     let pings = plan.fails() || plan.pings;
     if let Some(n) = plan.notice.as_mut().filter(|_| pings) {
-        n.mentions = route
-            .mentions
-            .iter()
-            .map(|m: &Mention| m.token().to_string())
-            .collect();
+        n.mentions = route.mentions.clone();
     }
     // Only what posts floods or groups.
     if plan.notice.is_none() {
@@ -113,6 +109,7 @@ fn finish(event: &Event, mut plan: Plan, route: Route, notify: Notify, place: &P
         plan.placement.buttons.runbook = route.runbook;
     }
     plan.placement.route = route.slack;
+    plan.placement.teams = route.teams;
     plan.placement.channel = route.slack_channel;
     place.apply(plan.notice.as_mut(), &mut plan.datadog, &mut plan.placement);
     Outgoing {

@@ -73,6 +73,14 @@ pub struct Outgoing {
     pub group: Option<Groupable>,
 }
 
+/// What a group's key adds for the Teams Workflow its failures' tags name.
+const TEAMS_IN_KEY: &str = "+teams:";
+
+/// The Teams Workflow a group's key names (`ecs-notifier:teams`), for its summaries.
+pub fn teams_of_group(key: &str) -> Option<String> {
+    key.rsplit_once(TEAMS_IN_KEY).map(|(_, t)| t.to_string())
+}
+
 /// Where a failure would join an incident: its group, keyed per Slack destination.
 pub struct GroupCandidate<'a> {
     pub about: Groupable,
@@ -99,8 +107,14 @@ impl Outgoing {
             self.placement.route.as_deref(),
             self.placement.channel.as_deref(),
         );
+        // Per destination: the Slack one, and the Teams Workflow the tags name.
+        let slack = destination.1.or(destination.0).unwrap_or("");
+        let key = match self.placement.teams.as_deref() {
+            Some(teams) => about.key(&format!("{slack}{TEAMS_IN_KEY}{teams}")),
+            None => about.key(slack),
+        };
         Some(GroupCandidate {
-            key: about.key(destination.1.or(destination.0).unwrap_or("")),
+            key,
             about,
             destination,
             event: self.dedupe_keys.last().cloned().unwrap_or_default(),

@@ -15,6 +15,9 @@ pub struct Posted {
 pub struct Placement {
     /// The named webhook route the tags ask for (`ecs-notifier:slack`); `None`: the default.
     pub route: Option<String>,
+    /// The named Teams Workflow the tags ask for (`ecs-notifier:teams`); `None`: the one named
+    /// like `route`, else the default.
+    pub teams: Option<String>,
     /// The channel the tags ask for (`ecs-notifier:slack-channel`), in app mode.
     pub channel: Option<String>,
     /// Deployments: the deployment id, so its state changes can share one message.

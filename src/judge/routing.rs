@@ -17,47 +17,15 @@ pub enum Notify {
     None,
 }
 
-/// A Slack mention that pings people. Built only from validated tag values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mention(String);
-
-impl Mention {
-    /// Parses `@here`, `@channel`, a user group id (`S0123ABC`, or `subteam:S0123ABC`) or a user
-    /// id (`U0123ABC`, `W0123ABC`).
-    pub fn parse(value: &str) -> Option<Self> {
-        let value = value.trim();
-        let id_ok = |id: &str| {
-            id.len() >= 3
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        };
-        let token = match value.trim_start_matches('@') {
-            "here" => "<!here>".to_string(),
-            "channel" => "<!channel>".to_string(),
-            other => {
-                let id = other.strip_prefix("subteam:").unwrap_or(other);
-                match id.chars().next() {
-                    Some('S') if id_ok(id) => format!("<!subteam^{id}>"),
-                    Some('U' | 'W') if id_ok(id) => format!("<@{id}>"),
-                    _ => return None,
-                }
-            }
-        };
-        Some(Self(token))
-    }
-
-    /// The mrkdwn token (`<!here>`, `<!subteam^S…>`, `<@U…>`).
-    pub fn token(&self) -> &str {
-        &self.0
-    }
-}
+pub use super::notice::Mention;
 
 /// What a service's or task definition's tags ask for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     /// `ecs-notifier:slack`: the name of a configured webhook (`SLACK_WEBHOOK_URL_<NAME>`).
     pub slack: Option<String>,
+    /// `ecs-notifier:teams`: the name of a configured Teams Workflow (`TEAMS_WEBHOOK_URL_<NAME>`).
+    pub teams: Option<String>,
     /// `ecs-notifier:slack-channel`: the channel (name without `#`, or id), in Slack app mode.
     pub slack_channel: Option<String>,
     /// `ecs-notifier:mention`: who to ping on failures.
@@ -88,6 +56,12 @@ impl Route {
                         .problems
                         .push(format!("{key}: `{value}` is not a route name")),
                 },
+                "teams" => match route_name(value) {
+                    Some(n) => route.teams = Some(n),
+                    None => route
+                        .problems
+                        .push(format!("{key}: `{value}` is not a route name")),
+                },
                 "slack-channel" => {
                     let channel = value.trim().trim_start_matches('#');
                     let ok = !channel.is_empty()
@@ -108,7 +82,7 @@ impl Route {
                     for part in value.split([' ', ',', '+']).filter(|p| !p.is_empty()) {
                         match Mention::parse(part) {
                             Some(m) => route.mentions.push(m),
-                            None => route.problems.push(format!("{key}: `{part}` is not @here, @channel, a user group id or a user id")),
+                            None => route.problems.push(format!("{key}: `{part}` is not @here, @channel, a Slack user group or user id, or a Teams user's UPN or object id")),
                         }
                     }
                 }
@@ -134,12 +108,7 @@ impl Route {
                         .problems
                         .push(format!("{key}: `{value}` is not failures, all or none")),
                 },
-                "runbook" => match runbook(value) {
-                    Some(url) => route.runbook = Some(url),
-                    None => route
-                        .problems
-                        .push(format!("{key}: `{value}` is not an https:// link")),
-                },
+                "runbook" => route.read_runbook(key, value),
                 // Read by the missed-run tracking (`jobs::EXPECT_TAG`, `jobs::GRACE_TAG`), and
                 // when an alert's re-run is stored (`interact::alert::RERUN_NETWORK_TAG`).
                 "expect-every" | "expect-grace" | "rerun" | "rerun-network" => {}
@@ -149,6 +118,18 @@ impl Route {
             }
         }
         route
+    }
+}
+
+impl Route {
+    /// `ecs-notifier:runbook`: an https link, else a problem.
+    fn read_runbook(&mut self, key: &str, value: &str) {
+        match runbook(value) {
+            Some(url) => self.runbook = Some(url),
+            None => self
+                .problems
+                .push(format!("{key}: `{value}` is not an https:// link")),
+        }
     }
 }
 
@@ -180,7 +161,11 @@ mod tests {
         ]);
         assert_eq!(route.slack_channel.as_deref(), Some("payments-alerts"));
         assert_eq!(route.slack.as_deref(), Some("payments"));
-        let tokens: Vec<&str> = route.mentions.iter().map(Mention::token).collect();
+        let tokens: Vec<String> = route
+            .mentions
+            .iter()
+            .filter_map(Mention::slack_token)
+            .collect();
         assert_eq!(tokens, ["<!here>", "<!subteam^S0123ABC>"]);
         assert_eq!(route.success_exit_codes, [3, 4]);
         assert_eq!(route.notify, Some(Notify::All));
@@ -226,7 +211,7 @@ mod tests {
             ("ecs-notifier:colour", "red"),
         ]);
         assert_eq!(route.mentions.len(), 1);
-        assert_eq!(route.mentions[0].token(), "<@U12AB>");
+        assert_eq!(route.mentions[0].slack_token().as_deref(), Some("<@U12AB>"));
         assert!(route.success_exit_codes.is_empty());
         assert_eq!(route.notify, None);
         assert_eq!(route.slack, None);

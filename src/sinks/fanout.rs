@@ -12,6 +12,7 @@ use super::parcel::Parcel;
 use super::retry::{RetryPolicy, SendError};
 use super::slack::sink::{Sent, SlackSink, SLACK};
 use super::slack::Posted;
+use super::teams::sink::{Delivery, TeamsSink, TEAMS};
 use crate::config::Config;
 
 /// What became of one event's parts.
@@ -37,6 +38,7 @@ impl Outcome {
 pub struct Sinks {
     pub client: Client,
     pub slack: Option<SlackSink>,
+    pub teams: Option<TeamsSink>,
     pub datadog: Option<DatadogSink>,
 }
 
@@ -46,6 +48,7 @@ impl Sinks {
         Self {
             client,
             slack: SlackSink::new(config, policy),
+            teams: TeamsSink::new(config, policy),
             datadog: DatadogSink::new(config, policy),
         }
     }
@@ -61,6 +64,9 @@ impl Sinks {
         if self.slack.as_ref().is_some_and(|s| s.posts(parcel)) {
             parts.push(SLACK);
         }
+        if self.teams.as_ref().is_some_and(|t| t.posts(parcel)) {
+            parts.push(TEAMS);
+        }
         if let Some(dd) = &self.datadog {
             parts.extend(dd.parts(parcel));
         }
@@ -68,8 +74,8 @@ impl Sinks {
     }
 
     /// Delivers `parcels` (with, per parcel, the parts an earlier delivery already posted, and
-    /// the shared message it belongs to). Slack messages to the same destination leave at least
-    /// `pace` apart.
+    /// the shared message it belongs to). Slack messages (and Teams cards) to the same
+    /// destination leave at least `pace` apart.
     pub async fn deliver(
         &self,
         parcels: &[Parcel<'_>],
@@ -94,13 +100,25 @@ impl Sinks {
                 None => (Vec::new(), Vec::new()),
             }
         };
-        let (slack, (datadog, duplicates)) = tokio::join!(slack, datadog);
+        let teams = async {
+            match &self.teams {
+                Some(sink) => sink.deliver(client, parcels, already, deadline, pace).await,
+                None => Vec::new(),
+            }
+        };
+        let (slack, teams, (datadog, duplicates)) = tokio::join!(slack, teams, datadog);
         let mut outcomes: Vec<Outcome> = parcels.iter().map(|_| Outcome::default()).collect();
         let mut sent = Vec::new();
         for (i, result) in slack {
             match result {
                 Sent::Duplicate => outcomes[i].duplicate.push(SLACK),
                 Sent::Done(result) => sent.push((i, result)),
+            }
+        }
+        for (i, delivery) in teams {
+            match delivery {
+                Delivery::Duplicate => outcomes[i].duplicate.push(TEAMS),
+                Delivery::Done(result) => outcomes[i].settle(TEAMS, result),
             }
         }
         for (i, part) in duplicates {

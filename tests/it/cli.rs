@@ -211,6 +211,46 @@ fn mistakes_are_refused_in_one_clear_line() {
     );
 }
 
+/// A file that holds no event the function reads is said so, naming the field where there is
+/// one, and the status is 1; an ECS event of a kind it does not know is not a mistake (it is
+/// rendered as ignored, status 0).
+#[test]
+fn files_that_hold_no_event_exit_1_naming_the_field() {
+    let dir = std::env::temp_dir().join(format!("ecs-notifier-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, body: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write");
+        path.display().to_string()
+    };
+    let list = write("list.json", "[1, 2]");
+    let time = write(
+        "time.json",
+        r#"{"source":"aws.ecs","detail-type":"ECS Task State Change","time":"soon","detail":{}}"#,
+    );
+    let other = write(
+        "other.json",
+        r#"{"source":"aws.ecs","detail-type":"ECS Something New","detail":{}}"#,
+    );
+    for (file, says) in [(&list, "a list"), (&time, "`time`")] {
+        let out = binary(&["render", file]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stdout}");
+        assert!(
+            stdout.contains("skipped:") && stdout.contains(says),
+            "{stdout}"
+        );
+    }
+    let out = binary(&["render", &other]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ignored"));
+    // One unreadable file among good ones: every file rendered, and the status says it.
+    let out = binary(&["render", "events/task-oom.json", &list]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Out of memory"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// An event as ECS might send it one day: an exit code written as a string, a stop time in
 /// epoch seconds, a pull time in epoch milliseconds, an element of the wrong shape and fields
 /// nobody knows. It is judged for what it means; each coercion and drop is a warning, and the
@@ -285,5 +325,31 @@ fn the_verdict_line_has_no_empty_fields() {
         }
         // The samples are read without a warning.
         assert!(!line.starts_with("warning: "), "{line}");
+    }
+}
+
+/// docs/command-line.md names every option `render --help` lists, and every exit status the
+/// help gives.
+#[test]
+fn the_command_line_doc_names_every_option() {
+    let help = String::from_utf8(binary(&["render", "--help"]).stdout).expect("utf-8");
+    let doc = std::fs::read_to_string("docs/command-line.md").expect("docs/command-line.md");
+    let options: Vec<&str> = help
+        .split_whitespace()
+        .filter(|word| word.starts_with("--"))
+        .map(|word| word.trim_end_matches([',', '.', ')']))
+        .collect();
+    assert!(options.len() >= 4, "{options:?}");
+    for option in options {
+        assert!(
+            doc.contains(&format!("`{option}")),
+            "docs/command-line.md: {option}"
+        );
+    }
+    for status in ["| 0 |", "| 1 |", "| 2 |"] {
+        assert!(
+            doc.contains(status),
+            "docs/command-line.md: exit status {status}"
+        );
     }
 }

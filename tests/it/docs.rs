@@ -171,3 +171,37 @@ fn the_check_catches_each_kind_of_drift() {
         let _ = std::fs::remove_dir_all(&tree);
     }
 }
+
+/// Every field of the function's log line (src/handler/log.rs) is in docs/logs.md's table, and
+/// the table names no field the line lacks.
+#[test]
+fn the_log_fields_table_agrees_with_the_log_line() {
+    let code = std::fs::read_to_string(root().join("src/handler/log.rs")).unwrap();
+    // Inside the tracing macros, each argument: `name = %value`, `name = ?value`, or `name`.
+    let field = regex_lite::Regex::new(r"^\s*([a-z_]+)\s*(?:=\s*[%?].*)?$").unwrap();
+    let fields: std::collections::BTreeSet<String> = code
+        .split("tracing::")
+        .skip(1)
+        .flat_map(|call| {
+            let args = call.split(");").next().unwrap_or("");
+            args.split([',', '('])
+                .filter_map(|arg| field.captures(arg).map(|c| c[1].to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(fields.len() >= 14, "the log line's fields read: {fields:?}");
+    let doc = std::fs::read_to_string(root().join("docs/logs.md")).unwrap();
+    let table: std::collections::BTreeSet<String> = doc
+        .split("## Fields")
+        .nth(1)
+        .expect("docs/logs.md has a Fields section")
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("| `")?
+                .split('`')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(fields, table, "src/handler/log.rs fields vs docs/logs.md");
+}

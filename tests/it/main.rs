@@ -33,4 +33,6 @@ mod sinks;
 mod slack_app;
 mod state;
 mod state_e2e;
+mod teams;
+mod teams_cards;
 mod threads;

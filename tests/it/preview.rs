@@ -56,7 +56,7 @@ fn titles(files: &[&str]) -> serde_json::Map<String, Value> {
 }
 
 /// The browser to drive, or `None` (said once, in one line) when it is missing and not required.
-fn browser() -> Option<PathBuf> {
+pub(crate) fn browser() -> Option<PathBuf> {
     let chromium = std::env::var_os("CHROMIUM")
         .filter(|c| !c.is_empty())
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);

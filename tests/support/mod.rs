@@ -13,6 +13,7 @@ pub mod lambda;
 mod moto;
 pub mod samples;
 pub mod sinks;
+pub mod teams_card;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,6 +46,15 @@ pub use self::sinks::{
 /// The Slack message an outgoing posts: its notice as the Slack sink renders it.
 pub fn slack(plan: &ecs_notifier::judge::Outgoing) -> Option<ecs_notifier::sinks::slack::Message> {
     plan.notice.as_ref().map(ecs_notifier::sinks::slack::render)
+}
+
+/// The Teams message an outgoing posts: its notice as the Teams sink renders it, as JSON.
+pub fn teams(plan: &ecs_notifier::judge::Outgoing) -> Option<serde_json::Value> {
+    let envelope = plan
+        .notice
+        .as_ref()
+        .map(ecs_notifier::sinks::teams::render)?;
+    serde_json::from_slice(&envelope.body()).ok()
 }
 
 pub const REGION: &str = "eu-west-1";

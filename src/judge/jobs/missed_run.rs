@@ -131,11 +131,7 @@ pub fn missed(job: &Job, standing: &Standing, now: DateTime<Utc>) -> Outgoing {
         }],
         links: Vec::new(),
         context: vec![format!("Checked {}", stamp(now))],
-        mentions: route
-            .mentions
-            .iter()
-            .map(|m| m.token().to_string())
-            .collect(),
+        mentions: route.mentions.clone(),
     };
     let mut tags = job_tags(job);
     tags.push(tag("cause", "missed_run"));

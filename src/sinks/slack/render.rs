@@ -5,7 +5,7 @@ use super::blocks::{
     SECTION_MAX,
 };
 use super::mrkdwn::{code_block, escape, fit, slack_len};
-use crate::judge::notice::{Body, Notice, Severity};
+use crate::judge::notice::{Body, Mention, Notice, Severity};
 
 fn mrkdwn(text: String) -> Text {
     Text::Mrkdwn { text }
@@ -88,7 +88,12 @@ pub fn render(notice: &Notice) -> Message {
         },
     });
     // Mentions are tokens built from validated tags; everything else is escaped.
-    let ping = notice.mentions.join(" ");
+    let ping: Vec<String> = notice
+        .mentions
+        .iter()
+        .filter_map(Mention::slack_token)
+        .collect();
+    let ping = ping.join(" ");
     let lead = if ping.is_empty() {
         String::new()
     } else {
@@ -233,7 +238,7 @@ mod tests {
     #[test]
     fn mentions_ping_but_event_text_does_not() {
         let mut n = notice("<!channel>");
-        n.mentions = vec!["<!subteam^S0123ABC>".into()];
+        n.mentions = vec![Mention::SlackGroup("S0123ABC".into())];
         let message = render(&n);
         assert!(
             message

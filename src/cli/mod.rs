@@ -1,27 +1,27 @@
 //! The command line: `ecs-notifier render FILE…` shows what the function would post for event
 //! files, offline; `--help` and `--version`; with no command, in AWS Lambda, the function.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Value};
+use serde_json::Value;
 use thiserror::Error;
 
 use crate::config::ConfigError;
-use crate::judge::group::{self, GroupState, Grouping};
-use crate::judge::jobs::missed_run;
-use crate::judge::outgoing::GroupCandidate;
-use crate::judge::stops::{superseded, Standing, StopKey, StopRecord};
-use crate::judge::{judge, Enrichment, Options, Outgoing};
+use crate::judge::group::Grouping;
+use crate::judge::{Enrichment, Options};
 use crate::sinks::slack::preview::preview;
-use crate::sinks::slack::{render, Message};
-use crate::source::{events, DecodeError, Event, Warning};
+use crate::sinks::slack::Message;
+
+mod ledger;
+mod output;
+
+pub use ledger::Ledger;
+pub use output::render_value;
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -33,7 +33,7 @@ use crate::source::{events, DecodeError, Event, Warning};
     about = "An AWS Lambda function that turns Amazon ECS events into Slack alerts and Datadog metrics.",
     after_help = "With no command, in AWS Lambda (AWS_LAMBDA_RUNTIME_API set), it serves events as the function.\n\
                   To see what it would post for an event of your own, offline:\n  \
-                  ecs-notifier render [--json | --html] [--enrichment DIR] FILE...\n\
+                  ecs-notifier render [--json | --html | --teams] [--enrichment DIR] FILE...\n\
                   (`ecs-notifier render --help` says more)."
 )]
 pub struct Cli {
@@ -57,7 +57,7 @@ Several files are read as one warm function reads them: a later update of a stop
 superseded, failures past the threshold are grouped.\n\
 Settings, read as the function reads them: NOTIFY_ON_SUCCESS, NOTIFY_ON_STOP_TIMEOUT, \
 GROUP_WINDOW_SECONDS, GROUP_THRESHOLD. No AWS call, no network.\n\
-Exit status: 0; 1 when a file could not be read; 2 for a usage error or a bad setting."
+Exit status: 0; 1 when a file could not be read or held no event the function reads (not JSON, not an EventBridge event, an envelope field of the wrong shape); 2 for a usage error or a bad setting."
 )]
 pub struct RenderArgs {
     /// Print the exact request bodies, one JSON document per line
@@ -66,6 +66,10 @@ pub struct RenderArgs {
     /// Print one web page showing each Slack message as Slack lays it out (wins over --json)
     #[arg(long)]
     pub html: bool,
+    /// Print the Teams message of each event instead: the Adaptive Card in the envelope a
+    /// Workflow's webhook trigger takes, one JSON document per line
+    #[arg(long, conflicts_with_all = ["json", "html"])]
+    pub teams: bool,
     /// Apply recorded enrichment: DIR/<event file name>, where there is one
     #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     pub enrichment: Option<PathBuf>,
@@ -129,7 +133,7 @@ pub fn command_line(args: impl IntoIterator<Item = OsString>, in_lambda: bool) -
         None => {
             eprintln!(
                 "ecs-notifier: no command, and not in AWS Lambda (AWS_LAMBDA_RUNTIME_API is not \
-                 set); usage: ecs-notifier render [--json | --html] [--enrichment DIR] FILE..., \
+                 set); usage: ecs-notifier render [--json | --html | --teams] [--enrichment DIR] FILE..., \
                  or see 'ecs-notifier --help'"
             );
             Some(2)
@@ -181,114 +185,8 @@ pub enum Format {
     Text,
     /// The exact request bodies, one JSON document per file.
     Json,
-}
-
-/// The Datadog part of a plan, in a few readable lines.
-fn datadog_lines(plan: &Outgoing) -> String {
-    let mut out = String::new();
-    for d in &plan.datadog.distributions {
-        for (ts, values) in &d.points {
-            let _ = writeln!(
-                out,
-                "  distribution {} = {:?} @{ts} [{}]",
-                d.metric,
-                values,
-                d.tags.join(",")
-            );
-        }
-    }
-    for s in &plan.datadog.series {
-        for p in &s.points {
-            let _ = writeln!(
-                out,
-                "  gauge {} = {} @{} [{}]",
-                s.metric,
-                p.value,
-                p.timestamp,
-                s.tags.join(",")
-            );
-        }
-    }
-    for e in &plan.datadog.events {
-        let _ = writeln!(
-            out,
-            "  event ({}) \"{}\" aggregation_key={} [{}]",
-            e.alert_type,
-            e.title,
-            e.aggregation_key.as_deref().unwrap_or("-"),
-            e.tags.join(",")
-        );
-    }
-    if out.is_empty() {
-        out.push_str("  (nothing)\n");
-    }
-    out
-}
-
-/// What a run of `render` remembers across its files, as a warm function does: the task stops
-/// it has seen (a later STOPPED update of a task shows as superseded) and its incident groups
-/// (the failures past the threshold show as grouped).
-#[derive(Debug, Default)]
-pub struct Ledger {
-    stops: HashMap<String, StopRecord>,
-    groups: Vec<(String, GroupState)>,
-    grouping: Option<Grouping>,
-}
-
-impl Ledger {
-    /// A ledger that groups incidents with `grouping` (`None`: not at all).
-    pub fn new(grouping: Option<Grouping>) -> Self {
-        Ledger {
-            grouping,
-            ..Ledger::default()
-        }
-    }
-
-    /// Admits `plan`'s failure into its group, as the function does in webhook mode.
-    fn group(&mut self, plan: &mut Outgoing) {
-        let Some(settings) = self.grouping else {
-            return;
-        };
-        let Some(candidate) = plan.group_candidate() else {
-            return;
-        };
-        let GroupCandidate {
-            about,
-            key,
-            destination,
-            event,
-            at,
-        } = candidate;
-        let known = self.groups.iter().position(|(k, _)| *k == key);
-        let state = known.map(|i| &self.groups[i].1);
-        let (admission, next) = group::admit(state, &about, destination, &event, at, settings);
-        let Some(next) = next else {
-            return;
-        };
-        plan.apply_group(&key, &next, settings, admission, false);
-        match known {
-            Some(i) => self.groups[i].1 = next,
-            None => self.groups.push((key, next)),
-        }
-    }
-
-    /// Each group that grouped failures, with its grouped message as it stands now (what app
-    /// mode shows after its edits).
-    pub fn grouped(&self) -> Vec<(&str, Message)> {
-        let Some(settings) = self.grouping else {
-            return Vec::new();
-        };
-        self.groups
-            .iter()
-            .filter(|(_, g)| g.opened_with > 0)
-            .map(|(key, g)| {
-                (
-                    key.as_str(),
-                    render(&group::notice(g, settings.window, false)),
-                )
-            })
-            .collect()
-    }
+    /// The Teams message of each event, one JSON document per file.
+    Teams,
 }
 
 /// The incident grouping `render` applies: `GROUP_WINDOW_SECONDS` and `GROUP_THRESHOLD` as the
@@ -319,171 +217,6 @@ pub fn options_from_env() -> Result<Options, ConfigError> {
         notify_on_stop_timeout: flag("NOTIFY_ON_STOP_TIMEOUT")?,
         ..Options::default()
     })
-}
-
-/// Renders one event (already parsed JSON) in the chosen format, with recorded enrichment.
-pub fn render_value(
-    name: &str,
-    value: &Value,
-    enrichment: &Enrichment,
-    options: &Options,
-    format: Format,
-    ledger: &mut Ledger,
-) -> String {
-    let events = events(value);
-    let several = events.len() > 1;
-    let mut out = String::new();
-    for (i, (_, event)) in events.into_iter().enumerate() {
-        let name = if several {
-            format!("{name} [record {}]", i + 1)
-        } else {
-            name.to_string()
-        };
-        if let Ok(Event::Task(envelope, task)) = &event {
-            if let Some(key) = StopKey::of(envelope, task) {
-                match Standing::of(ledger.stops.get(&key.task_arn), &key) {
-                    Standing::Superseded(record) => {
-                        let why = superseded(&record, &key);
-                        out.push_str(&match format {
-                            Format::Text => format!(
-                                "━━ {name}\n{}{why}: no message, no metrics\n",
-                                warning_lines(&envelope.warnings)
-                            ),
-                            Format::Json => {
-                                let warnings = warning_texts(&envelope.warnings);
-                                json!({"file": name, "superseded": why, "warnings": warnings})
-                                    .to_string()
-                                    + "\n"
-                            }
-                        });
-                        continue;
-                    }
-                    Standing::First => {
-                        ledger.stops.insert(key.task_arn.clone(), key.record());
-                    }
-                    Standing::Again => {}
-                }
-            }
-        }
-        out.push_str(&render_event(
-            &name, event, enrichment, options, format, ledger,
-        ));
-    }
-    out
-}
-
-/// What decoding noted, one `warning: PATH: WHY` line each.
-fn warning_lines(warnings: &[Warning]) -> String {
-    warnings.iter().map(|w| format!("warning: {w}\n")).collect()
-}
-
-/// What decoding noted, `PATH: WHY` each.
-fn warning_texts(warnings: &[Warning]) -> Vec<String> {
-    warnings.iter().map(Warning::to_string).collect()
-}
-
-fn render_event(
-    name: &str,
-    event: Result<Event, DecodeError>,
-    enrichment: &Enrichment,
-    options: &Options,
-    format: Format,
-    ledger: &mut Ledger,
-) -> String {
-    let event = match event {
-        Ok(event) => event,
-        Err(err) => {
-            return match format {
-                Format::Text => format!("━━ {name}\nskipped: {err}\n"),
-                Format::Json => {
-                    json!({"file": name, "skipped": err.to_string()}).to_string() + "\n"
-                }
-            }
-        }
-    };
-    let plans = match &event {
-        // A check, with the jobs recorded for it: an alert per missed run, then the gauges.
-        Event::Check(envelope) if !enrichment.jobs.is_empty() => {
-            let now = envelope.time.unwrap_or_else(Utc::now);
-            let (mut plans, _, ages) = missed_run::plan(enrichment.jobs.clone(), now);
-            plans.push(Outgoing::metrics_only("check", ages));
-            plans
-        }
-        _ => {
-            // Judged as of the event's own time, as the function judges an event delivered on
-            // time: the output is the same whenever it is rendered.
-            let now = event.envelope().time.unwrap_or_else(Utc::now);
-            let mut plan = judge(&event, enrichment, options, now);
-            ledger.group(&mut plan);
-            vec![plan]
-        }
-    };
-    let warnings = event.warnings();
-    plans
-        .iter()
-        .map(|plan| render_plan(name, plan, warnings, enrichment, format))
-        .collect()
-}
-
-/// The verdict in one line: kind, verdict, cause (with the catalogue entry that explains a
-/// stopped task, when it says more) and subject, the empty ones left out.
-fn verdict_line(plan: &Outgoing) -> String {
-    let s = &plan.summary;
-    let cause = match &s.reason {
-        Some(reason) if !reason.id.is_empty() && reason.id != s.cause => {
-            format!("{} ({})", s.cause, reason.id)
-        }
-        _ => s.cause.clone(),
-    };
-    let fields = [
-        s.kind,
-        s.verdict.as_str(),
-        cause.as_str(),
-        s.subject.as_str(),
-    ];
-    let shown: Vec<&str> = fields.into_iter().filter(|f| !f.is_empty()).collect();
-    format!("verdict: {}", shown.join(" · "))
-}
-
-fn render_plan(
-    name: &str,
-    plan: &Outgoing,
-    warnings: &[Warning],
-    enrichment: &Enrichment,
-    format: Format,
-) -> String {
-    match format {
-        Format::Json => {
-            json!({
-                "file": name,
-                "kind": plan.summary.kind,
-                "verdict": plan.summary.verdict,
-                "cause": plan.summary.cause,
-                "subject": plan.summary.subject,
-                "slack": plan.notice.as_ref().map(render),
-                "datadog": crate::sinks::datadog::payload::submission_json(&plan.datadog),
-                "warnings": warning_texts(warnings),
-            })
-            .to_string()
-                + "\n"
-        }
-        Format::Text => {
-            let mut out = format!("━━ {name}\n");
-            if *enrichment != Enrichment::default() {
-                out.push_str("(with recorded enrichment)\n");
-            }
-            let _ = writeln!(out, "{}", verdict_line(plan));
-            out.push_str(&warning_lines(warnings));
-            match plan.notice.as_ref().map(render) {
-                Some(message) => {
-                    let _ = writeln!(out, "slack:\n{}", preview(&message));
-                }
-                None => out.push_str("slack: (no message)\n"),
-            }
-            let _ = write!(out, "datadog:\n{}", datadog_lines(plan));
-            out
-        }
-    }
 }
 
 /// Recorded enrichment for the event file `name`: `DIR/name` when it exists.
@@ -517,7 +250,9 @@ pub fn run(args: &RenderArgs) -> i32 {
             return 2;
         }
     };
-    let format = if args.json || args.html {
+    let format = if args.teams {
+        Format::Teams
+    } else if args.json || args.html {
         Format::Json
     } else {
         Format::Text
@@ -561,7 +296,8 @@ fn html_page(json: &[u8]) -> String {
     crate::sinks::slack::html::page(&messages)
 }
 
-/// Renders each file to `out`; the exit status (1 when a file could not be read), or the error
+/// Renders each file to `out`; the exit status (1 when a file could not be read, or held no
+/// event the function reads), or the error
 /// of a write to `out`.
 fn render_files(
     files: &[&Path],
@@ -598,6 +334,9 @@ fn render_files(
                 status = 1;
             }
         }
+    }
+    if ledger.unreadable > 0 {
+        status = 1;
     }
     // Each incident's grouped message as it stands after the last file.
     if format == Format::Text {
