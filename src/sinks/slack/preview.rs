@@ -38,13 +38,12 @@ fn display(mrkdwn: &str) -> String {
 }
 
 /// Emoji shortcodes this function uses, as the characters Slack shows.
-pub(super) const EMOJI: [(&str, &str); 6] = [
+pub(super) const EMOJI: [(&str, &str); 5] = [
     (":red_circle:", "🔴"),
     (":warning:", "⚠️"),
     (":white_check_mark:", "✅"),
     (":information_source:", "ℹ️"),
     (":mag:", "🔎"),
-    (":stopwatch:", "⏱"),
 ];
 
 fn emoji(text: &str) -> String {

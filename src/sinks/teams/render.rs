@@ -7,7 +7,7 @@ use super::card::{
     Action, Card, Element, Entity, Fact, MsTeams, TextRun, ACTIONS_MAX, PAYLOAD_MAX, SCHEMA,
     VERSION,
 };
-use super::text::{escape, fit, glyphs};
+use super::text::{escape, fit};
 use crate::judge::notice::{Body, Mention, Notice, Severity};
 
 /// The longest text kept, then shorter ones until the message fits.
@@ -107,10 +107,7 @@ pub fn card(notice: &Notice, limit: usize, sections: bool) -> Card {
         }]));
     }
     for line in notice.context.iter().take(FACTS_MAX) {
-        body.push(Element::line(vec![TextRun::small(fit(
-            &glyphs(line),
-            limit,
-        ))]));
+        body.push(Element::line(vec![TextRun::small(fit(line, limit))]));
     }
     Card {
         kind: "AdaptiveCard".into(),

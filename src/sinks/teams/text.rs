@@ -30,15 +30,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The emoji shortcodes the judge writes (for Slack), as the characters Teams shows.
-pub fn glyphs(text: &str) -> String {
-    [(":stopwatch:", "⏱"), (":mag:", "🔎"), (":warning:", "⚠️")]
-        .iter()
-        .fold(text.to_string(), |acc, (code, glyph)| {
-            acc.replace(code, glyph)
-        })
-}
-
 /// Cuts plain text to at most `limit` characters, marking the cut.
 pub fn fit(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {

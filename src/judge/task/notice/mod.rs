@@ -294,7 +294,7 @@ fn context(stop: &Stop) -> Vec<String> {
     .collect();
     let mut context = Vec::new();
     if !phases.is_empty() {
-        context.push(format!(":stopwatch: {}", phases.join(" · ")));
+        context.push(format!("⏱ {}", phases.join(" · ")));
     }
     let mut ids = format!("task {}", stop.task.task_id());
     if let Some(at) = stop.task.stopped_at {
