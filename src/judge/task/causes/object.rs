@@ -1,10 +1,8 @@
 //! The object an explanation names (the log group, the file system, the secret, the registry,
 //! the command…), read from the message that matched or from the task and its enrichment.
 
-use regex_lite::Regex;
-
 use super::facts::Facts;
-use super::read::{capture, executable};
+use super::read::{capture, compiled, executable};
 
 /// What an entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +320,7 @@ fn last_error_line(facts: &Facts, container: Option<&str>, matched: &str) -> Opt
             .lines
             .iter()
             .rposition(|l| l.starts_with("Traceback"))?;
-        let exception = Regex::new(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b").ok()?;
+        let exception = compiled(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")?;
         tail.lines[start..]
             .iter()
             .rev()
