@@ -3,10 +3,11 @@
 //! webhooks or the Web API, pacing, threads and edits), [`teams`] (Adaptive Cards to
 //! Workflows, paced) and [`datadog`] (request bodies merged
 //! per endpoint); the [`fanout`] hands every parcel of an invocation to each at once, with
-//! bounded [`retry`].
+//! bounded [`retry`]; the chat sinks pace each destination with [`pacing`].
 
 pub mod datadog;
 pub mod fanout;
+pub mod pacing;
 pub mod parcel;
 pub mod retry;
 pub mod slack;

@@ -3,17 +3,16 @@
 //! (edited in place, with a reply when it went wrong), replies in a remembered thread, and
 //! fuller updates that complete an alert in place.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::future::join_all;
 use reqwest::Client;
 use tokio::time::Instant;
 
 use super::client::is_channel_error;
 use super::{render, Message, Posted, SlackApi, SlackWebhook};
 use crate::config::{Config, SecretSetting};
+use crate::sinks::pacing::Pacer;
 use crate::sinks::parcel::Parcel;
 use crate::sinks::retry::{RetryPolicy, SendError};
 
@@ -53,11 +52,11 @@ pub enum Sent {
 /// from one invocation to the next in a warm process).
 pub struct SlackSink {
     slack: Slack,
-    next_slot: Mutex<HashMap<String, Instant>>,
+    pacer: Pacer,
 }
 
 /// A queued message: the parcel it is of, the message, where it goes.
-type Queued<'a> = (usize, Message, Target<'a>);
+type Queued<'a> = (usize, (Message, Target<'a>));
 
 impl SlackSink {
     /// The sink the configuration turns on (secrets already read); none without a webhook or
@@ -87,7 +86,7 @@ impl SlackSink {
         };
         Some(Self {
             slack,
-            next_slot: Mutex::new(HashMap::new()),
+            pacer: Pacer::default(),
         })
     }
 
@@ -241,20 +240,6 @@ impl SlackSink {
         self.post(client, target, message, deadline).await
     }
 
-    fn slot(&self, destination: &str) -> Instant {
-        let slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-        slots.get(destination).copied().unwrap_or_else(Instant::now)
-    }
-
-    fn set_slot(&self, destination: String, at: Instant) {
-        let mut slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.len() > 1024 {
-            let now = Instant::now();
-            slots.retain(|_, t| *t > now);
-        }
-        slots.insert(destination, at);
-    }
-
     /// The messages of `parcels` in one queue per destination; those an earlier delivery
     /// posted are duplicates.
     fn queues<'a>(
@@ -284,7 +269,7 @@ impl SlackSink {
                 queues
                     .entry(destination)
                     .or_default()
-                    .push((i, message, target));
+                    .push((i, (message, target)));
             }
         }
         queues
@@ -304,40 +289,15 @@ impl SlackSink {
     ) -> Vec<(usize, Sent)> {
         let mut results = Vec::new();
         let queues = self.queues(parcels, already, &mut results);
-        let sent = join_all(queues.into_iter().map(|(destination, queue)| async move {
-            let mut done = Vec::new();
-            let mut next = if pace.is_zero() {
-                Instant::now()
-            } else {
-                self.slot(&destination).max(Instant::now())
-            };
-            for (i, message, target) in queue {
-                if next >= deadline {
-                    let late = SendError::Deadline {
-                        attempts: 0,
-                        last: "paced past the deadline".into(),
-                    };
-                    done.push((i, Sent::Done(Err(late))));
-                    continue;
-                }
-                // Only when pacing asks for it: a sleep rounds up to the timer's next tick.
-                if next > Instant::now() {
-                    tokio::time::sleep_until(next).await;
-                }
+        let sent = self
+            .pacer
+            .send_all(queues, pace, deadline, |i, (message, target)| async move {
                 let thread = threads[i].as_ref();
-                let result = self
-                    .send(client, &parcels[i], &message, &target, thread, deadline)
-                    .await;
-                done.push((i, Sent::Done(result)));
-                next = Instant::now() + pace;
-            }
-            if !pace.is_zero() {
-                self.set_slot(destination, next);
-            }
-            done
-        }))
-        .await;
-        results.extend(sent.into_iter().flatten());
+                self.send(client, &parcels[i], &message, &target, thread, deadline)
+                    .await
+            })
+            .await;
+        results.extend(sent.into_iter().map(|(i, r)| (i, Sent::Done(r))));
         results
     }
 }

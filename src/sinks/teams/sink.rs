@@ -3,11 +3,9 @@
 //! A Workflow cannot edit a posted card: each message is a card of its own, as Slack's webhook
 //! mode posts them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::future::join_all;
 use reqwest::Client;
 use tokio::time::Instant;
 
@@ -15,6 +13,7 @@ use super::card::Envelope;
 use super::client::TeamsWorkflow;
 use super::render;
 use crate::config::{Config, SecretSetting};
+use crate::sinks::pacing::Pacer;
 use crate::sinks::parcel::Parcel;
 use crate::sinks::retry::{RetryPolicy, SendError};
 
@@ -34,7 +33,7 @@ pub enum Delivery {
 pub struct TeamsSink {
     default: Option<TeamsWorkflow>,
     routes: BTreeMap<String, TeamsWorkflow>,
-    next_slot: Mutex<HashMap<String, Instant>>,
+    pacer: Pacer,
 }
 
 /// The notice a parcel posts as a card: its own, unless it only completes a posted alert.
@@ -43,7 +42,7 @@ fn card_of<'a>(parcel: &Parcel<'a>) -> Option<&'a crate::judge::notice::Notice> 
 }
 
 /// A queued card: the parcel it is of, the message, the Workflow.
-type Queued<'a> = (usize, Envelope, &'a TeamsWorkflow);
+type Queued<'a> = (usize, (Envelope, &'a TeamsWorkflow));
 
 impl TeamsSink {
     /// The sink the configuration turns on (secrets already read); none without a Workflow URL.
@@ -66,7 +65,7 @@ impl TeamsSink {
         Some(Self {
             default,
             routes,
-            next_slot: Mutex::new(HashMap::new()),
+            pacer: Pacer::default(),
         })
     }
 
@@ -93,20 +92,6 @@ impl TeamsSink {
         self.default.as_ref().map(|w| ("default".to_string(), w))
     }
 
-    fn slot(&self, destination: &str) -> Instant {
-        let slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-        slots.get(destination).copied().unwrap_or_else(Instant::now)
-    }
-
-    fn set_slot(&self, destination: String, at: Instant) {
-        let mut slots = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.len() > 1024 {
-            let now = Instant::now();
-            slots.retain(|_, t| *t > now);
-        }
-        slots.insert(destination, at);
-    }
-
     /// The cards of `parcels` in one queue per Workflow; those an earlier delivery posted are
     /// duplicates.
     fn queues<'a>(
@@ -129,7 +114,7 @@ impl TeamsSink {
                 queues
                     .entry(destination)
                     .or_default()
-                    .push((i, render(notice), workflow));
+                    .push((i, (render(notice), workflow)));
             }
         }
         queues
@@ -147,36 +132,18 @@ impl TeamsSink {
     ) -> Vec<(usize, Delivery)> {
         let mut results = Vec::new();
         let queues = self.queues(parcels, already, &mut results);
-        let sent = join_all(queues.into_iter().map(|(destination, queue)| async move {
-            let mut done = Vec::new();
-            let mut next = if pace.is_zero() {
-                Instant::now()
-            } else {
-                self.slot(&destination).max(Instant::now())
-            };
-            for (i, envelope, workflow) in queue {
-                if next >= deadline {
-                    let late = SendError::Deadline {
-                        attempts: 0,
-                        last: "paced past the deadline".into(),
-                    };
-                    done.push((i, Delivery::Done(Err(late))));
-                    continue;
-                }
-                if next > Instant::now() {
-                    tokio::time::sleep_until(next).await;
-                }
-                let result = workflow.post(client, &envelope, deadline).await;
-                done.push((i, Delivery::Done(result)));
-                next = Instant::now() + pace;
-            }
-            if !pace.is_zero() {
-                self.set_slot(destination, next);
-            }
-            done
-        }))
-        .await;
-        results.extend(sent.into_iter().flatten());
+        let sent = self
+            .pacer
+            .send_all(
+                queues,
+                pace,
+                deadline,
+                |_, (envelope, workflow)| async move {
+                    workflow.post(client, &envelope, deadline).await
+                },
+            )
+            .await;
+        results.extend(sent.into_iter().map(|(i, r)| (i, Delivery::Done(r))));
         results
     }
 }
