@@ -102,24 +102,6 @@ impl Event {
         }
     }
 
-    fn envelope_mut(&mut self) -> &mut Envelope {
-        match self {
-            Event::Task(e, _)
-            | Event::Deployment(e, _)
-            | Event::ServiceAction(e, _)
-            | Event::RunTask(e, _)
-            | Event::Retirement(e, _)
-            | Event::TargetFailure(e, _)
-            | Event::Check(e)
-            | Event::Hook(e, _)
-            | Event::InstanceHealth(e, _)
-            | Event::InstanceState(e, _)
-            | Event::DaemonAction(e, _)
-            | Event::DaemonDeployment(e, _)
-            | Event::Other(e, _) => e,
-        }
-    }
-
     /// What decoding had to drop or coerce in the event's detail, field by field.
     pub fn warnings(&self) -> &[Warning] {
         &self.envelope().warnings
@@ -200,17 +182,19 @@ pub fn decode(input: &Value) -> Result<Event, DecodeError> {
         return Err(DecodeError::DetailNotAnObject(shown(detail)));
     }
     let envelope = Envelope::read(input).map_err(|e| DecodeError::Envelope(e.to_string()))?;
-    let mut warnings = Vec::new();
-    let mut event = decode_kind(source, detail_type, envelope, detail, &mut warnings)?;
-    event.envelope_mut().warnings = warnings;
-    Ok(event)
+    decode_kind(source, detail_type, envelope, detail)
 }
 
-/// Reads the detail as `T`, adding what had to be dropped or coerced to `warnings`.
-fn read<T: DeserializeOwned + Default>(detail: &Value, warnings: &mut Vec<Warning>) -> T {
-    let (value, mut noted) = lenient::detail(detail);
-    warnings.append(&mut noted);
-    value
+/// The event `make` builds of the envelope and the detail read as `T`, what reading had to drop
+/// or coerce noted on the envelope.
+fn with<T: DeserializeOwned + Default>(
+    mut envelope: Envelope,
+    detail: &Value,
+    make: impl FnOnce(Envelope, T) -> Event,
+) -> Event {
+    let (value, warnings) = lenient::detail(detail);
+    envelope.warnings = warnings;
+    make(envelope, value)
 }
 
 /// The event of the kind `source` and `detail_type` tell, its detail read leniently (which
@@ -218,21 +202,22 @@ fn read<T: DeserializeOwned + Default>(detail: &Value, warnings: &mut Vec<Warnin
 fn decode_kind(
     source: &str,
     detail_type: &str,
-    envelope: Envelope,
+    mut envelope: Envelope,
     detail: &Value,
-    warnings: &mut Vec<Warning>,
 ) -> Result<Event, DecodeError> {
     let decoded = match (source, detail_type) {
         ("aws.events", "Scheduled Event") => Event::Check(envelope),
         ("aws.ecs", "AWS API Call via CloudTrail") => {
-            let call: ApiCall = read(detail, warnings);
+            let (call, warnings) = lenient::detail::<ApiCall>(detail);
+            envelope.warnings = warnings;
             match call.event_name.as_deref() {
                 Some("RunTask") => Event::RunTask(envelope, Box::new(call)),
                 other => return Err(DecodeError::OtherApiCall(other.unwrap_or("").to_string())),
             }
         }
         ("aws.health", "AWS Health Event") => {
-            let health: HealthEvent = read(detail, warnings);
+            let (health, warnings) = lenient::detail::<HealthEvent>(detail);
+            envelope.warnings = warnings;
             if !health.is_retirement() || health.service.as_deref().is_some_and(|s| s != "ECS") {
                 let code = health.event_type_code.unwrap_or_default();
                 return Err(DecodeError::OtherHealthEvent(code));
@@ -240,31 +225,30 @@ fn decode_kind(
             Event::Retirement(envelope, Box::new(health))
         }
         ("aws.ecs", "ECS Task State Change") => {
-            let mut task: Task = read(detail, warnings);
-            task.locate(&envelope);
-            Event::Task(envelope, Box::new(task))
+            with(envelope, detail, |envelope, mut task: Task| {
+                task.locate(&envelope);
+                Event::Task(envelope, Box::new(task))
+            })
         }
-        ("aws.ecs", "ECS Deployment State Change") => {
-            Event::Deployment(envelope, read(detail, warnings))
-        }
-        ("aws.ecs", "ECS Service Action") => Event::ServiceAction(envelope, read(detail, warnings)),
+        ("aws.ecs", "ECS Deployment State Change") => with(envelope, detail, Event::Deployment),
+        ("aws.ecs", "ECS Service Action") => with(envelope, detail, Event::ServiceAction),
         ("aws.ecs", "ECS Hook State Change") => {
-            Event::Hook(envelope, Box::new(read(detail, warnings)))
+            with(envelope, detail, |e, d| Event::Hook(e, Box::new(d)))
         }
-        ("aws.ecs", "ECS Container Instance Health Change") => {
-            Event::InstanceHealth(envelope, Box::new(read(detail, warnings)))
-        }
-        ("aws.ecs", "ECS Container Instance State Change") => {
-            Event::InstanceState(envelope, Box::new(read(detail, warnings)))
-        }
+        ("aws.ecs", "ECS Container Instance Health Change") => with(envelope, detail, |e, d| {
+            Event::InstanceHealth(e, Box::new(d))
+        }),
+        ("aws.ecs", "ECS Container Instance State Change") => with(envelope, detail, |e, d| {
+            Event::InstanceState(e, Box::new(d))
+        }),
         ("aws.ecs", "ECS Daemon Service Action") => {
-            Event::DaemonAction(envelope, Box::new(read(detail, warnings)))
+            with(envelope, detail, |e, d| Event::DaemonAction(e, Box::new(d)))
         }
-        ("aws.ecs", "ECS Daemon Deployment State Change") => {
-            Event::DaemonDeployment(envelope, Box::new(read(detail, warnings)))
-        }
+        ("aws.ecs", "ECS Daemon Deployment State Change") => with(envelope, detail, |e, d| {
+            Event::DaemonDeployment(e, Box::new(d))
+        }),
         // What ECS adds next: its warnings and errors still reach people.
-        ("aws.ecs", _) => Event::Other(envelope, Box::new(read(detail, warnings))),
+        ("aws.ecs", _) => with(envelope, detail, |e, d| Event::Other(e, Box::new(d))),
         (_, other) => return Err(DecodeError::OtherDetailType(other.to_string())),
     };
     Ok(decoded)
