@@ -107,14 +107,8 @@ async fn a_late_burst_over_two_processes_is_one_conversation() {
     let webhook = format!("{}/services/T000/B000/XXXX", slack.uri());
     let dd = datadog.uri();
     let mut env = base_env(&webhook, &dd, false);
-    env.extend([
-        ("STATE_TABLE", TABLE),
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_REGION", support::REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("BACKLOG_AFTER_SECONDS", SETTLE),
-    ]);
+    env.extend(support::moto_env(&moto.endpoint));
+    env.extend([("STATE_TABLE", TABLE), ("BACKLOG_AFTER_SECONDS", SETTLE)]);
     let mut a = Lambda::spawn(&env).await;
     let mut b = Lambda::spawn(&env).await;
     let t0 = four_days_ago();

@@ -270,13 +270,8 @@ async fn two_processes_share_the_group_through_the_table() {
     let webhook = format!("{}/services/T000/B000/XXXX", slack.uri());
     let dd = datadog.uri();
     let mut env = base_env(&webhook, &dd, false);
-    env.extend([
-        ("STATE_TABLE", TABLE),
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_REGION", support::REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ]);
+    env.extend(support::moto_env(&moto.endpoint));
+    env.push(("STATE_TABLE", TABLE));
     let mut a = Lambda::spawn(&env).await;
     let mut b = Lambda::spawn(&env).await;
     let t0 = burst_start();

@@ -155,13 +155,8 @@ async fn a_crash_loop_delivered_twice_over_two_processes_counts_each_stop_once()
     let webhook = format!("{}{SLACK_PATH}", slack.uri());
     let dd = datadog.uri();
     let mut env = env(&webhook, &dd);
-    env.extend([
-        ("STATE_TABLE", TABLE),
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_REGION", support::REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ]);
+    env.extend(support::moto_env(&moto.endpoint));
+    env.push(("STATE_TABLE", TABLE));
     let mut a = Lambda::spawn(&env).await;
     let mut b = Lambda::spawn(&env).await;
     // Alternately, so that each second delivery reaches the other process.

@@ -58,6 +58,16 @@ pub fn teams(plan: &ecs_notifier::judge::Outgoing) -> Option<serde_json::Value> 
 }
 
 pub const REGION: &str = "eu-west-1";
+
+/// The environment that points the function's AWS clients at moto on `endpoint`.
+pub fn moto_env(endpoint: &str) -> [(&'static str, &str); 4] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+}
 pub const ACCOUNT: &str = "123456789012";
 
 /// The configuration the SDK clients use against `endpoint` (a `Moto::endpoint`): region
